@@ -1,0 +1,1 @@
+"""The live wire: KIS protocol codec, approval client, recorder, raw log, simulator."""

@@ -1,0 +1,91 @@
+"""The one error tree of bondtape.
+
+Every error the project raises on purpose derives from :class:`BondtapeError`; the CLI turns
+them into a one-line message and an exit status, so a traceback always means a bug::
+
+    BondtapeError
+    ├── ConfigError            a config key or environment variable is wrong (exit 2)
+    ├── ProtocolError          bytes from the wire do not follow kis-protocol.md
+    │   ├── MalformedFrame     a data or control frame that cannot be split or parsed
+    │   └── DecryptError       an encrypted payload that does not decrypt to UTF-8 text
+    ├── ApprovalError          the REST approval-key request failed
+    ├── RawLogError            the raw log on disk is not what the writer wrote
+    │   ├── CorruptRecord      a record whose length or CRC does not check out
+    │   └── RecorderLocked     another recorder already owns this data_dir
+    └── StorageError           the lake or catalog cannot be written or read
+
+Errors carry the data a caller needs (``CorruptRecord.segment``, ``.offset``) and their
+message says what to do about them.
+"""
+
+from __future__ import annotations
+
+
+class BondtapeError(Exception):
+    """Root of every error bondtape raises on purpose."""
+
+    exit_status = 1
+
+
+class ConfigError(BondtapeError):
+    """A config value (or the environment variable it names) is missing or invalid.
+
+    The message names the key, the offending value and the fix.
+    """
+
+    exit_status = 2
+
+    def __init__(self, key: str, value: object, fix: str) -> None:
+        self.key = key
+        self.value = value
+        self.fix = fix
+        shown = "(missing)" if value is None else repr(value)
+        super().__init__(f"config: {key} = {shown}: {fix}")
+
+
+class ProtocolError(BondtapeError):
+    """Bytes from the wire that do not follow the KIS protocol."""
+
+
+class MalformedFrame(ProtocolError):
+    """A frame that cannot be classified, split or parsed; ``reason`` says why."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class DecryptError(ProtocolError):
+    """An encrypted payload with bad base64, bad padding or non-UTF-8 plaintext."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class ApprovalError(BondtapeError):
+    """The approval-key REST call failed; the message never contains a secret."""
+
+
+class RawLogError(BondtapeError):
+    """The raw log is not in the shape the writer produces."""
+
+
+class CorruptRecord(RawLogError):
+    """A record whose header, length or CRC does not check out."""
+
+    def __init__(self, segment: str, offset: int, reason: str) -> None:
+        self.segment = segment
+        self.offset = offset
+        self.reason = reason
+        super().__init__(f"{segment} at offset {offset}: {reason}")
+
+
+class RecorderLocked(RawLogError):
+    """Another recorder holds the lock on this data_dir."""
+
+    exit_status = 3
+
+
+class StorageError(BondtapeError):
+    """The lake, a checkpoint or the catalog cannot be written or read."""

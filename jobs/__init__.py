@@ -1,0 +1,1 @@
+"""Orchestration: config, scheduler daemon and the `bondtape` command line."""

@@ -1,0 +1,1 @@
+"""View definitions and named queries, shipped as package data (*.sql)."""

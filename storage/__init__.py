@@ -1,0 +1,1 @@
+"""Raw log to tables: normalizer, schemas, lake layout, compaction, DuckDB catalog."""
