@@ -61,8 +61,9 @@ class ManualClock:
 
 
 def seoul_datetime(ns: int) -> dt.datetime:
-    """The Asia/Seoul wall time of a UTC nanosecond timestamp."""
-    return dt.datetime.fromtimestamp(ns / NS_PER_S, tz=SEOUL)
+    """The Asia/Seoul wall time of a UTC nanosecond timestamp, exact to the microsecond."""
+    seconds, rest = divmod(ns, NS_PER_S)
+    return dt.datetime.fromtimestamp(seconds, tz=SEOUL) + dt.timedelta(microseconds=rest // 1000)
 
 
 def seoul_date(ns: int) -> dt.date:
