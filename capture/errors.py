@@ -7,7 +7,8 @@ them into a one-line message and an exit status, so a traceback always means a b
     ├── ConfigError            a config key or environment variable is wrong (exit 2)
     ├── ProtocolError          bytes from the wire do not follow kis-protocol.md
     │   ├── MalformedFrame     a data or control frame that cannot be split or parsed
-    │   └── DecryptError       an encrypted payload that does not decrypt to UTF-8 text
+    │   ├── DecryptError       an encrypted payload that does not decrypt to UTF-8 text
+    │   └── BadRequest         a subscribe request a KIS server refuses (carries msg_cd)
     ├── ApprovalError          the REST approval-key request failed
     ├── RawLogError            the raw log on disk is not what the writer wrote
     │   ├── CorruptRecord      a record whose length or CRC does not check out
@@ -61,6 +62,15 @@ class DecryptError(ProtocolError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class BadRequest(ProtocolError):
+    """A subscribe/unsubscribe request that a KIS server answers with an error code."""
+
+    def __init__(self, msg_cd: str, reason: str) -> None:
+        self.msg_cd = msg_cd
+        self.reason = reason
+        super().__init__(f"{msg_cd}: {reason}")
 
 
 class ApprovalError(BondtapeError):
