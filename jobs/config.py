@@ -1,0 +1,399 @@
+"""The one TOML config, read with tomllib and validated here and nowhere else.
+
+Sections become frozen dataclasses. Unknown keys are rejected (a typo must not silently fall
+back to a default), and every error names the key, the value and the fix. Credentials are
+*names* of environment variables; their values are read once, here, and never printed.
+
+Raises ConfigError (exit status 2) for every problem; see bondtape.example.toml for a
+commented example of every key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays
+
+from capture.errors import ConfigError
+from capture.isin import isin_problem
+from capture.layouts import LAYOUTS
+
+REGISTRATIONS_PER_SESSION = 41
+"""KIS allows 41 (TR, ISIN) registrations per websocket session, one session per app key."""
+
+KIS_WS_URL = "ws://ops.koreainvestment.com:21000"
+KIS_APPROVAL_URL = "https://openapi.koreainvestment.com:9443/oauth2/Approval"
+_RECORDER_ID = re.compile(r"[A-Za-z0-9_.]{1,64}")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Credential:
+    """One KIS app key: one websocket session. ``repr`` never shows the values."""
+
+    name: str
+    app_key_env: str
+    app_secret_env: str
+    app_key: str = field(repr=False)
+    app_secret: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KisConfig:
+    ws_url: str = KIS_WS_URL
+    approval_url: str = KIS_APPROVAL_URL
+    custtype: str = "P"
+    credentials: tuple[Credential, ...] = ()
+    pong_mode: str = "pong"
+    ping_interval_s: float = 10.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CaptureConfig:
+    isins: tuple[str, ...] = ()
+    trs: tuple[str, ...] = ("H0BJASP0", "H0BJCNT0")
+    subscribe_interval_s: float = 0.2
+    fsync_interval_s: float = 1.0
+    recorder_id: str = "rec1"
+    log_file: Path | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MarketConfig:
+    timezone: str = "Asia/Seoul"
+    session_open: dt.time = dt.time(8, 0)
+    session_close: dt.time = dt.time(15, 30)
+    record_margin_min: int = 10
+    holiday_calendar: str = "XKRX"
+    extra_closed_days: tuple[dt.date, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobsConfig:
+    normalize_interval_s: float = 60.0
+    end_of_day: dt.time = dt.time(16, 0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    data_dir: Path
+    kis: KisConfig
+    capture: CaptureConfig
+    market: MarketConfig
+    jobs: JobsConfig
+
+
+class _Section:
+    """Reads keys of one TOML table, checking types, and rejects the keys nobody read."""
+
+    def __init__(self, prefix: str, table: object) -> None:
+        if not isinstance(table, dict):
+            raise ConfigError(prefix, table, f"[{prefix}] must be a table")
+        self.prefix = prefix
+        self.table: dict[str, Any] = dict(table)
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def take(self, name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        if name not in self.table:
+            return default
+        value = self.table.pop(name)
+        # bool is an int in Python; a number key given `true` is still a mistake.
+        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+            raise ConfigError(self.key(name), value, f"must be {_type_name(kind)}")
+        if not isinstance(value, kind):
+            raise ConfigError(self.key(name), value, f"must be {_type_name(kind)}")
+        return value
+
+    def positive(self, name: str, default: float) -> float:
+        value = self.take(name, (int, float), default)
+        if value <= 0:
+            raise ConfigError(self.key(name), value, "must be a number greater than 0")
+        return float(value)
+
+    def time(self, name: str, default: dt.time) -> dt.time:
+        value = self.take(name, (str, dt.time), default)
+        if isinstance(value, dt.time):
+            return value
+        try:
+            return dt.time.fromisoformat(value)
+        except ValueError:
+            raise ConfigError(self.key(name), value, 'write a time as "HH:MM"') from None
+
+    def done(self) -> None:
+        for name in self.table:
+            raise ConfigError(
+                self.key(name),
+                self.table[name],
+                "unknown key: check its spelling against bondtape.example.toml",
+            )
+
+
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {
+        str: "a string",
+        int: "a whole number",
+        float: "a number",
+        list: "a list",
+        bool: "true or false",
+        dt.time: "a time",
+        dict: "a table",
+    }
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate a config file; relative paths in it are relative to its folder.
+
+    Raises:
+        ConfigError: an unreadable file, bad TOML, an unknown key, a bad value, a missing
+            environment variable, or more (TR, ISIN) pairs than the credentials can carry.
+    """
+    env = os.environ if environ is None else environ
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            "--config", str(path), "no such file: copy bondtape.example.toml"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError("--config", str(path), f"cannot read it: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("--config", str(path), f"not valid TOML: {exc}") from None
+    return parse_config(document, base_dir=path.parent, environ=env)
+
+
+def parse_config(document: dict[str, Any], *, base_dir: Path, environ: Mapping[str, str]) -> Config:
+    """Validate an already-parsed TOML document (see :func:`load_config`)."""
+    top = _Section("", document)
+    data_dir_text = top.take("data_dir", str)
+    if not data_dir_text:
+        raise ConfigError(
+            "data_dir", data_dir_text, 'set data_dir = "PATH" (where raw/ and lake/ go)'
+        )
+    kis = _kis(_Section("kis", top.take("kis", dict, {})), environ)
+    capture = _capture(_Section("capture", top.take("capture", dict, {})), base_dir)
+    market = _market(_Section("market", top.take("market", dict, {})))
+    jobs = _jobs(_Section("jobs", top.take("jobs", dict, {})))
+    top.done()
+    _check_capacity(kis, capture)
+    return Config(
+        data_dir=(base_dir / data_dir_text).resolve(),
+        kis=kis,
+        capture=capture,
+        market=market,
+        jobs=jobs,
+    )
+
+
+def _kis(section: _Section, environ: Mapping[str, str]) -> KisConfig:
+    ws_url = section.take("ws_url", str, KIS_WS_URL)
+    if not ws_url.startswith(("ws://", "wss://")):
+        raise ConfigError(section.key("ws_url"), ws_url, "must start with ws:// or wss://")
+    approval_url = section.take("approval_url", str, KIS_APPROVAL_URL)
+    if not approval_url.startswith(("http://", "https://")):
+        raise ConfigError(
+            section.key("approval_url"), approval_url, "must be the http(s) URL of /oauth2/Approval"
+        )
+    custtype = section.take("custtype", str, "P")
+    if custtype not in ("P", "B"):
+        raise ConfigError(
+            section.key("custtype"), custtype, 'use "P" (personal) or "B" (corporate)'
+        )
+    pong_mode = section.take("pong_mode", str, "pong")
+    if pong_mode not in ("pong", "text"):
+        raise ConfigError(
+            section.key("pong_mode"),
+            pong_mode,
+            'use "pong" (a pong frame, as KIS samples do) or "text" (echo as a text frame)',
+        )
+    entries = section.take("credentials", list, [])
+    credentials = tuple(
+        _credential(_Section(f"kis.credentials[{i}]", entry), i, environ)
+        for i, entry in enumerate(entries)
+    )
+    if not credentials:
+        raise ConfigError(
+            "kis.credentials",
+            None,
+            'add a [[kis.credentials]] table with app_key_env = "KIS_APP_KEY" and '
+            'app_secret_env = "KIS_APP_SECRET"',
+        )
+    keys = [c.app_key for c in credentials]
+    for i, credential in enumerate(credentials):
+        if keys.index(credential.app_key) != i:
+            raise ConfigError(
+                f"kis.credentials[{i}].app_key_env",
+                credential.app_key_env,
+                "holds the same app key as an earlier credential: KIS allows one session per key",
+            )
+    kis = KisConfig(
+        ws_url=ws_url,
+        approval_url=approval_url,
+        custtype=custtype,
+        credentials=credentials,
+        pong_mode=pong_mode,
+        ping_interval_s=section.positive("ping_interval_s", 10.0),
+    )
+    section.done()
+    return kis
+
+
+def _credential(section: _Section, index: int, environ: Mapping[str, str]) -> Credential:
+    values = {}
+    for name in ("app_key_env", "app_secret_env"):
+        variable = section.take(name, str)
+        if not variable or not _ENV_NAME.fullmatch(variable):
+            raise ConfigError(
+                section.key(name),
+                variable,
+                "give the NAME of an environment variable (e.g. KIS_APP_KEY), never the key itself",
+            )
+        value = environ.get(variable, "")
+        if not value:
+            raise ConfigError(
+                section.key(name),
+                variable,
+                f"environment variable {variable} is not set: export {variable}=... first",
+            )
+        values[name] = (variable, value)
+    label = section.take("name", str, f"cred{index}")
+    section.done()
+    return Credential(
+        name=label,
+        app_key_env=values["app_key_env"][0],
+        app_secret_env=values["app_secret_env"][0],
+        app_key=values["app_key_env"][1],
+        app_secret=values["app_secret_env"][1],
+    )
+
+
+def _capture(section: _Section, base_dir: Path) -> CaptureConfig:
+    isins = list(section.take("isins", list, []))
+    isins_file = section.take("isins_file", str)
+    if isins_file is not None:
+        isins += _read_isins_file(section.key("isins_file"), base_dir / isins_file)
+    for i, isin in enumerate(isins):
+        problem = isin_problem(isin) if isinstance(isin, str) else "an ISIN is a string"
+        if problem:
+            raise ConfigError(f"{section.key('isins')}[{i}]", isin, f"not a valid ISIN: {problem}")
+    if not isins:
+        raise ConfigError(
+            section.key("isins"), None, 'list the bonds to record, e.g. isins = ["KR103502GD31"]'
+        )
+    trs = section.take("trs", list, ["H0BJASP0", "H0BJCNT0"])
+    for tr in trs:
+        if tr not in LAYOUTS:
+            raise ConfigError(section.key("trs"), tr, f"unknown TR; use any of {sorted(LAYOUTS)}")
+    if not trs:
+        raise ConfigError(section.key("trs"), trs, f"list at least one of {sorted(LAYOUTS)}")
+    recorder_id = section.take("recorder_id", str, "rec1")
+    if not _RECORDER_ID.fullmatch(recorder_id):
+        raise ConfigError(
+            section.key("recorder_id"), recorder_id, "use 1-64 letters, digits, '_' or '.'"
+        )
+    log_file = section.take("log_file", str)
+    capture = CaptureConfig(
+        isins=tuple(dict.fromkeys(isins)),
+        trs=tuple(dict.fromkeys(trs)),
+        subscribe_interval_s=section.positive("subscribe_interval_s", 0.2),
+        fsync_interval_s=section.positive("fsync_interval_s", 1.0),
+        recorder_id=recorder_id,
+        log_file=(base_dir / log_file).resolve() if log_file else None,
+    )
+    section.done()
+    return capture
+
+
+def _read_isins_file(key: str, path: Path) -> list[str]:
+    """One ISIN per line; blank lines and ``#`` comments are ignored."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(
+            key, str(path), f"cannot read it ({exc.strerror}): fix the path"
+        ) from None
+    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+
+
+def _market(section: _Section) -> MarketConfig:
+    timezone = section.take("timezone", str, "Asia/Seoul")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            section.key("timezone"), timezone, 'use an IANA time zone name, e.g. "Asia/Seoul"'
+        ) from None
+    days = []
+    for text in section.take("extra_closed_days", list, []):
+        try:
+            days.append(text if isinstance(text, dt.date) else dt.date.fromisoformat(text))
+        except (TypeError, ValueError):
+            raise ConfigError(
+                section.key("extra_closed_days"), text, 'write dates as "YYYY-MM-DD"'
+            ) from None
+    session_open = section.time("session_open", dt.time(8, 0))
+    session_close = section.time("session_close", dt.time(15, 30))
+    if session_close <= session_open:
+        raise ConfigError(
+            section.key("session_close"), str(session_close), "must be later than session_open"
+        )
+    margin = section.take("record_margin_min", int, 10)
+    if margin < 0:
+        raise ConfigError(section.key("record_margin_min"), margin, "must be 0 or more minutes")
+    market = MarketConfig(
+        timezone=timezone,
+        session_open=session_open,
+        session_close=session_close,
+        record_margin_min=margin,
+        holiday_calendar=_holiday_calendar(section),
+        extra_closed_days=tuple(days),
+    )
+    section.done()
+    return market
+
+
+def _holiday_calendar(section: _Section) -> str:
+    name = section.take("holiday_calendar", str, "XKRX")
+    try:
+        holidays.financial_holidays(name)
+    except NotImplementedError:
+        raise ConfigError(
+            section.key("holiday_calendar"),
+            name,
+            'use a market code the holidays library knows, e.g. "XKRX" (Korea Exchange)',
+        ) from None
+    return name
+
+
+def _jobs(section: _Section) -> JobsConfig:
+    jobs = JobsConfig(
+        normalize_interval_s=section.positive("normalize_interval_s", 60.0),
+        end_of_day=section.time("end_of_day", dt.time(16, 0)),
+    )
+    section.done()
+    return jobs
+
+
+def _check_capacity(kis: KisConfig, capture: CaptureConfig) -> None:
+    pairs = len(capture.isins) * len(capture.trs)
+    capacity = REGISTRATIONS_PER_SESSION * len(kis.credentials)
+    if pairs > capacity:
+        needed = -(-pairs // REGISTRATIONS_PER_SESSION)
+        raise ConfigError(
+            "capture.isins",
+            f"{len(capture.isins)} ISINs x {len(capture.trs)} TRs = {pairs} registrations",
+            f"{len(kis.credentials)} credential(s) carry at most {capacity} "
+            f"({REGISTRATIONS_PER_SESSION} per session, one session per app key): add "
+            f"[[kis.credentials]] entries to have {needed}, or record fewer ISINs or TRs",
+        )

@@ -1,0 +1,173 @@
+"""Config validation: every mistake names the key, the value and the fix, with exit status 2."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from capture.errors import ConfigError
+from jobs import cli
+from jobs.config import load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {"KIS_APP_KEY": "PSappkey-not-a-real-one", "KIS_APP_SECRET": "secret-not-a-real-one"}
+
+
+def write_config(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "bondtape.toml"
+    path.write_text(body, encoding="utf-8")
+    return path
+
+
+BASE = """
+data_dir = "data"
+[[kis.credentials]]
+app_key_env = "KIS_APP_KEY"
+app_secret_env = "KIS_APP_SECRET"
+[capture]
+isins = ["KR103502GD31"]
+"""
+
+
+def test_the_example_config_loads_with_its_documented_defaults(tmp_path: Path) -> None:
+    path = tmp_path / "bondtape.example.toml"
+    shutil.copy(ROOT / "bondtape.example.toml", path)
+    config = load_config(path, ENV)
+    assert config.data_dir == (tmp_path / "data").resolve()
+    assert config.capture.isins == ("KR103502GD31",)
+    assert config.capture.trs == ("H0BJASP0", "H0BJCNT0")
+    assert config.kis.credentials[0].app_key == ENV["KIS_APP_KEY"]
+    assert config.market.session_open == dt.time(8, 0)
+    assert config.jobs.normalize_interval_s == 60.0
+
+
+def test_credential_values_never_appear_in_the_config_repr(tmp_path: Path) -> None:
+    config = load_config(write_config(tmp_path, BASE), ENV)
+    assert ENV["KIS_APP_KEY"] not in repr(config)
+    assert ENV["KIS_APP_SECRET"] not in repr(config)
+
+
+def test_isins_file_adds_to_isins_and_ignores_comments(tmp_path: Path) -> None:
+    (tmp_path / "isins.txt").write_text("# desk list\nKR6095571B92  # a corp\n\nKR103502GD31\n")
+    config = load_config(write_config(tmp_path, BASE + 'isins_file = "isins.txt"\n'), ENV)
+    assert config.capture.isins == ("KR103502GD31", "KR6095571B92")
+
+
+@pytest.mark.parametrize(
+    ("body", "environ", "key", "value", "fix"),
+    [
+        (
+            BASE.replace("KR103502GD31", "KR103502GD3"),
+            ENV,
+            "capture.isins[0]",
+            "KR103502GD3",
+            "not a valid ISIN",
+        ),
+        (
+            BASE.replace("KR103502GD31", "KR103502GD32"),
+            ENV,
+            "capture.isins[0]",
+            "KR103502GD32",
+            "check digit is 2, expected 1",
+        ),
+        (BASE + 'trs = ["H0BJASP1"]\n', ENV, "capture.trs", "H0BJASP1", "unknown TR"),
+        (
+            BASE,
+            {"KIS_APP_KEY": "x"},
+            "kis.credentials[0].app_secret_env",
+            "KIS_APP_SECRET",
+            "export KIS_APP_SECRET=",
+        ),
+        (
+            BASE + "subscribe_interval_s = 0\n",
+            ENV,
+            "capture.subscribe_interval_s",
+            "0",
+            "greater than 0",
+        ),
+        (BASE + "isin = []\n", ENV, "capture.isin", "[]", "unknown key"),
+        (
+            BASE.replace('data_dir = "data"', 'data_dir = "data"\ndata_dri = "x"'),
+            ENV,
+            "data_dri",
+            "x",
+            "unknown key",
+        ),
+        (BASE + '[market]\nsession_open = "8am"\n', ENV, "market.session_open", "8am", "HH:MM"),
+        (BASE + '[kis]\ncusttype = "X"\n', ENV, "kis.custtype", "X", '"P"'),
+        (
+            BASE + '[market]\nholiday_calendar = "NOPE"\n',
+            ENV,
+            "market.holiday_calendar",
+            "NOPE",
+            "XKRX",
+        ),
+    ],
+)
+def test_a_bad_value_is_rejected_naming_key_value_and_fix(
+    tmp_path: Path, body: str, environ: dict[str, str], key: str, value: str, fix: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, body), environ)
+    assert caught.value.key == key
+    message = str(caught.value)
+    assert key in message and value in message and fix in message
+
+
+def test_more_pairs_than_the_credentials_carry_is_rejected_with_the_count_needed(
+    tmp_path: Path,
+) -> None:
+    from capture.isin import check_digit
+
+    isins = [f"KR1035{n:05d}" for n in range(21)]
+    isins = [body + check_digit(body) for body in isins]
+    body = BASE.replace('isins = ["KR103502GD31"]', f"isins = {isins!r}".replace("'", '"'))
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, body), ENV)
+    message = str(caught.value)
+    assert "21 ISINs x 2 TRs = 42 registrations" in message
+    assert "at most 41" in message and "have 2" in message
+
+
+def test_two_credentials_with_the_same_app_key_are_rejected(tmp_path: Path) -> None:
+    second = '[[kis.credentials]]\napp_key_env = "KIS_APP_KEY"\napp_secret_env = "OTHER"\n'
+    body = BASE.replace("[capture]", second + "[capture]")
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, body), {**ENV, "OTHER": "y"})
+    assert caught.value.key == "kis.credentials[1].app_key_env"
+    assert "one session per key" in str(caught.value)
+
+
+def test_the_cli_reports_a_bad_config_in_one_line_with_exit_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KIS_APP_KEY", raising=False)
+    path = write_config(tmp_path, BASE)
+    status = cli.main(["check-config", "--config", str(path)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "Traceback" not in err
+    assert "kis.credentials[0].app_key_env = 'KIS_APP_KEY'" in err
+    assert "export KIS_APP_KEY=" in err
+
+
+def test_the_cli_names_a_missing_config_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = cli.main(["check-config", "--config", str(tmp_path / "nope.toml")])
+    assert status == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_check_config_summarises_without_showing_secrets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main(["check-config", "--config", str(write_config(tmp_path, BASE))]) == 0
+    out = capsys.readouterr().out
+    assert "1 ISINs x H0BJASP0, H0BJCNT0" in out and "$KIS_APP_KEY" in out
+    assert ENV["KIS_APP_KEY"] not in out and ENV["KIS_APP_SECRET"] not in out
