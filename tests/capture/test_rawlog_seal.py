@@ -88,3 +88,17 @@ def test_a_damaged_compressed_segment_is_reported_not_skipped(tmp_path: Path) ->
     regions = [i for i in read_records(tmp_path) if isinstance(i, CorruptRegion)]
     assert regions
     assert all(r.segment == f"{sealed.parent.name}/{sealed.name[:-4]}" for r in regions)
+
+
+def test_a_segment_sealed_while_a_reader_is_between_segments_is_still_read(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(seoul_ns(2026, 11, 26, 9, 0, 0))
+    with writer(tmp_path, clock) as w:
+        w.append(RecordKind.FRAME_RECV, 1, b"nine")
+        clock.advance(3600)
+        later = w.append(RecordKind.FRAME_RECV, 1, b"ten")
+    reader = read_records(tmp_path)
+    assert next(reader).payload == b"nine"  # type: ignore[union-attr]
+    seal_segment(tmp_path / later.segment)
+    assert [r.payload for r in records(reader)] == [b"ten"]
