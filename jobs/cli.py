@@ -19,6 +19,7 @@ from capture.errors import BondtapeError
 COMMAND_MODULES = (
     "jobs.cmd_check_config",
     "jobs.cmd_raw",
+    "jobs.cmd_simulate",
 )
 
 

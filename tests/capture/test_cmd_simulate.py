@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -14,36 +13,16 @@ from tests.capture.kis_checks import approval_key, connect, subscribe
 
 ROOT = Path(__file__).resolve().parents[2]
 VIA_CLI = [sys.executable, "-m", "jobs.cli", "simulate"]
-# jobs.cli imports every module in COMMAND_MODULES; until jobs.cmd_demo lands, run the same
-# dispatcher with only this command registered.
-VIA_LOCAL_LIST = [
-    sys.executable,
-    "-c",
-    "import sys; from jobs import cli; cli.COMMAND_MODULES = ('jobs.cmd_simulate',); "
-    "sys.exit(cli.main(['simulate', *sys.argv[1:]]))",
-]
-CLI_READY = importlib.util.find_spec("jobs.cmd_demo") is not None
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        pytest.param(
-            VIA_CLI,
-            marks=pytest.mark.skipif(not CLI_READY, reason="jobs.cli needs jobs.cmd_demo"),
-            id="jobs.cli",
-        ),
-        pytest.param(VIA_LOCAL_LIST, id="dispatcher-with-local-list"),
-    ],
-)
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_simulate_prints_its_urls_serves_and_exits_0_on_a_signal(
-    command: list[str], stop_signal: signal.Signals, tmp_path: Path
+    stop_signal: signal.Signals, tmp_path: Path
 ) -> None:
     truth = tmp_path / "truth.jsonl"
     args = ["--seed", "4", "--rate", "200", "--truth", str(truth), "--credential", "app:secret"]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([*command, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([*VIA_CLI, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         ws_line, rest_line = proc.stdout.readline(), proc.stdout.readline()
@@ -63,7 +42,7 @@ def test_simulate_prints_its_urls_serves_and_exits_0_on_a_signal(
 def test_simulate_refuses_a_stall_without_its_interval_with_exit_2() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
-        [*VIA_LOCAL_LIST, "--stall", "1"],
+        [*VIA_CLI, "--stall", "1"],
         cwd=ROOT,
         env=env,
         capture_output=True,
