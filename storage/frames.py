@@ -151,9 +151,7 @@ class FrameParser:
             for tr_id, sql in self._records.items():
                 result = con.sql(sql).fetch_arrow_table()
                 bad = pc.is_valid(result["reason"])
-                rejects.append(
-                    result.filter(bad).select(["frame_no", "record_index", "reason"])
-                )
+                rejects.append(result.filter(bad).select(["frame_no", "record_index", "reason"]))
                 rows[FEED_TABLES[tr_id].name] = _typed(tr_id, result.filter(pc.invert(bad)))
         finally:
             con.unregister("frames")
