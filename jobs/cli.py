@@ -16,10 +16,7 @@ from importlib import import_module
 from capture.errors import BondtapeError
 
 # Each entry is a module under jobs/ that registers one subcommand.
-COMMAND_MODULES = (
-    "jobs.cmd_demo",
-    "jobs.cmd_simulate",
-)
+COMMAND_MODULES = ("jobs.cmd_normalize",)
 
 
 def build_parser() -> argparse.ArgumentParser:
