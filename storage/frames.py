@@ -98,6 +98,7 @@ def _ok_sql(field: Field, var: str) -> str:
 
 def _records_sql(layout: Layout) -> str:
     w = layout.width
+    lineage = 'frame_no, recv_ns, conn_id, segment, "offset", record_index'
     texts = ", ".join(f"f[record_index * {w} + {k + 1}] AS v{k}" for k in range(w))
     oks = ", ".join(f"{_ok_sql(fld, f'v{k}')} AS ok{k}" for k, fld in enumerate(layout.fields))
     values = ", ".join(
@@ -120,9 +121,9 @@ def _records_sql(layout: Layout) -> str:
                record_index::INTEGER AS record_index, {_SEOUL_DATE} AS date, {texts}
         FROM r),
     o AS (SELECT *, {oks} FROM v),
-    t AS (SELECT *, {values}, CASE {reasons} END AS reason FROM o)
-    SELECT *, timezone('Asia/Seoul', date + exch_time) AS exch_ts
-    FROM t ORDER BY date, isin, frame_no, record_index
+    t AS (SELECT {lineage}, date, {values}, CASE {reasons} END AS reason FROM o)
+    SELECT *, timezone('Asia/Seoul', date + exch_time) AS exch_ts FROM t
+    ORDER BY date, isin, frame_no, record_index
     """
 
 
@@ -145,11 +146,11 @@ class FrameParser:
                 con.sql(
                     "SELECT frame_no, NULL::INTEGER AS record_index, reason FROM framed "
                     "WHERE reason IS NOT NULL"
-                ).fetch_arrow_table()
+                ).to_arrow_table()
             ]
             rows: dict[str, pa.Table] = {}
             for tr_id, sql in self._records.items():
-                result = con.sql(sql).fetch_arrow_table()
+                result = con.sql(sql).to_arrow_table()
                 bad = pc.is_valid(result["reason"])
                 rejects.append(result.filter(bad).select(["frame_no", "record_index", "reason"]))
                 rows[FEED_TABLES[tr_id].name] = _typed(tr_id, result.filter(pc.invert(bad)))
