@@ -74,7 +74,7 @@ def _rebuild_with_progress(
 
     segments = list_segments(data_dir / "raw")
     if date is not None:
-        segments = [s for s in segments if s.segment.startswith(date.isoformat())]
+        segments = [s for s in segments if s.name.startswith(date.isoformat())]
     columns = (
         TextColumn("rebuild"),
         BarColumn(),
@@ -82,7 +82,9 @@ def _rebuild_with_progress(
         TimeElapsedColumn(),
     )
     with Progress(*columns, transient=True) as progress:
-        task = progress.add_task("rebuild", total=sum(s.size for s in segments), records=0, rate=0)
+        task = progress.add_task(
+            "rebuild", total=sum(s.size_bytes for s in segments), records=0, rate=0
+        )
         done = [0]
 
         def on_batch(records: int, nbytes: int) -> None:

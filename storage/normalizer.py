@@ -167,7 +167,7 @@ def _rebuild_date(
     """
     units = [f"{name}/date={date.isoformat()}" for name in TABLES]
     stop_at = position_from_json(Lake(lake_dir).read_checkpoint()["position"])
-    first = next((s.segment for s in list_segments(raw_dir) if s.segment > str(date)), None)
+    first = next((s.name for s in list_segments(raw_dir) if s.name > str(date)), None)
     stats = NormalizeStats()
     if stop_at is not None and first is not None:
         stage = staging.prepare(lake_dir, units)
