@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "jobs.cmd_check_config",
     "jobs.cmd_raw",
     "jobs.cmd_simulate",
+    "jobs.cmd_normalize",
 )
 
 

@@ -1,0 +1,206 @@
+"""The lake on disk: where each table's files go, and how they appear durably.
+
+Layout (under ``data_dir/lake``)::
+
+    live/quotes|trades|gaps/date=YYYY-MM-DD/isin=ISIN/part-<seg>-<off>-<seg>-<off>.parquet
+    live/gaps/date=D/isin=I/open.parquet      gaps still open after the last batch (replaced)
+    live/rejects/date=D/part-....parquet      rejects: by date only (the ISIN is often unknown)
+    checkpoint.json                           raw Position + carried state
+    pending.json                              files of the batch in flight (crash recovery)
+
+A part's name is the raw range it came from (segment stems, start offset, end offset), so a
+rerun of the same batch rewrites the same names. ``pending.json`` makes that airtight when a
+rerun's batch differs (the active segment grew meanwhile): it lists the files a batch is
+about to write before it writes them, and a run that finds it with the checkpoint not moved
+deletes those files first. Every file appears via temporary name, fsync, ``os.replace`` and an
+fsync of its directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from capture.errors import StorageError
+from capture.rawlog import Position
+from storage.schemas import SCHEMA_VERSION
+
+OPEN_GAPS_FILE = "open.parquet"
+
+
+def bondtape_version() -> str:
+    try:
+        return metadata.version("bondtape")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def part_name(first: Position, end: Position) -> str:
+    """``part-<first segment stem>-<first offset>-<last segment stem>-<end offset>.parquet``."""
+    a, b = PurePosixPath(first.segment).stem, PurePosixPath(end.segment).stem
+    return f"part-{a}-{first.offset}-{b}-{end.offset}.parquet"
+
+
+def partition(table: str, date: str, isin: str | None) -> str:
+    """Relative directory of a partition; ``isin`` None for tables partitioned by date only."""
+    base = f"{table}/date={date}"
+    return base if isin is None else f"{base}/isin={isin}"
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _tmp(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp")
+
+
+def write_bytes_durably(path: Path, data: bytes) -> None:
+    """Write ``data`` so that ``path`` holds either the old or the new content, never a mix.
+
+    Raises:
+        StorageError: the file cannot be written.
+    """
+    tmp = _tmp(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except OSError as exc:
+        raise StorageError(f"cannot write {path}: {exc}") from exc
+
+
+def write_parquet_durably(path: Path, table: pa.Table, raw_start: str, raw_end: str) -> None:
+    """Write one Parquet file with the version, schema version and raw range in its metadata.
+
+    Raises:
+        StorageError: the file cannot be written.
+    """
+    meta = dict(table.schema.metadata or {})
+    meta.update(
+        {
+            b"bondtape.version": bondtape_version().encode(),
+            b"bondtape.schema_version": str(SCHEMA_VERSION).encode(),
+            b"bondtape.raw_start": raw_start.encode(),
+            b"bondtape.raw_end": raw_end.encode(),
+        }
+    )
+    tmp = _tmp(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            pq.write_table(table.replace_schema_metadata(meta), f, compression="zstd")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except (OSError, pa.ArrowException) as exc:
+        raise StorageError(f"cannot write {path}: {exc}") from exc
+
+
+def remove_durably(path: Path) -> None:
+    """Raises: StorageError: the file exists and cannot be removed."""
+    try:
+        path.unlink(missing_ok=True)
+        if path.parent.exists():
+            fsync_dir(path.parent)
+    except OSError as exc:
+        raise StorageError(f"cannot remove {path}: {exc}") from exc
+
+
+def position_to_json(pos: Position | None) -> dict[str, Any] | None:
+    return None if pos is None else {"segment": pos.segment, "offset": pos.offset}
+
+
+def position_from_json(obj: dict[str, Any] | None) -> Position | None:
+    return None if obj is None else Position(str(obj["segment"]), int(obj["offset"]))
+
+
+class Lake:
+    """One lake root: the real ``data_dir/lake``, or the staging root of a rebuild."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.live = root / "live"
+        self.checkpoint_path = root / "checkpoint.json"
+        self.pending_path = root / "pending.json"
+
+    def read_checkpoint(self) -> dict[str, Any]:
+        """The saved checkpoint, or an empty one before the first batch.
+
+        Raises:
+            StorageError: the file exists but is not a checkpoint.
+        """
+        try:
+            return json.loads(self.checkpoint_path.read_text())
+        except FileNotFoundError:
+            return {"position": None, "state": None}
+        except (OSError, ValueError) as exc:
+            raise StorageError(f"unreadable checkpoint {self.checkpoint_path}: {exc}") from exc
+
+    def write_checkpoint(self, position: Position | None, state: dict[str, Any]) -> None:
+        body = {"version": 1, "position": position_to_json(position), "state": state}
+        write_bytes_durably(self.checkpoint_path, json.dumps(body, indent=1).encode())
+
+    def begin_batch(self, start: Position | None, files: list[str]) -> None:
+        """Record the files a batch will write, before writing any of them."""
+        body = {"start": position_to_json(start), "files": files}
+        write_bytes_durably(self.pending_path, json.dumps(body).encode())
+
+    def end_batch(self) -> None:
+        remove_durably(self.pending_path)
+
+    def recover(self) -> int:
+        """Undo a batch that wrote files but did not move the checkpoint; return files removed.
+
+        Raises:
+            StorageError: unreadable pending or checkpoint file, or a file that cannot go.
+        """
+        try:
+            pending = json.loads(self.pending_path.read_text())
+        except FileNotFoundError:
+            return 0
+        except (OSError, ValueError) as exc:
+            raise StorageError(f"unreadable {self.pending_path}: {exc}") from exc
+        removed = 0
+        if pending["start"] == self.read_checkpoint()["position"]:
+            for rel in pending["files"]:
+                path = self.live / rel
+                if path.exists():
+                    remove_durably(path)
+                    removed += 1
+        self.end_batch()
+        return removed
+
+
+@contextlib.contextmanager
+def locked(lake_dir: Path) -> Iterator[None]:
+    """Hold the lake's lock: one normalizer (incremental or rebuild) at a time.
+
+    Raises:
+        StorageError: another normalizer holds it.
+    """
+    lake_dir.mkdir(parents=True, exist_ok=True)
+    with open(lake_dir / ".lock", "a+b") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise StorageError(f"another normalizer is running on {lake_dir}") from exc
+        yield

@@ -1,0 +1,340 @@
+"""Raw log to lake: the batch loop, incremental, follow and rebuild entry points.
+
+A batch is at most ``batch_records`` records and never crosses a segment, counted from the
+checkpoint, so a rerun from the same checkpoint cuts the same batches (and ``pending.json``
+covers the one case where it cannot: the active segment grew since the crash). Per batch:
+sort records (storage/batch.py), parse frames (storage/frames.py), write each partition's
+part file durably, then move the checkpoint.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from capture.clock import seoul_date
+from capture.rawlog import CorruptRegion, Position, RawRecord, list_segments, read_records
+from storage import rebuild as staging
+from storage.batch import BatchBuilder, CarriedState, GapRow, OpenGap
+from storage.frames import FrameParser, ParsedFrames
+from storage.lake import (
+    OPEN_GAPS_FILE,
+    Lake,
+    locked,
+    part_name,
+    partition,
+    position_from_json,
+    remove_durably,
+    write_parquet_durably,
+)
+from storage.schemas import GAPS, KIND_TYPES, REJECTS, TABLES, Kind
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_RECORDS = 100_000
+_ISIN = re.compile(KIND_TYPES[Kind.ISIN].pattern or "")
+Record = RawRecord | CorruptRegion
+
+
+@dataclass(slots=True)
+class NormalizeStats:
+    """What a run did; ``rows`` counts rows written per table (rejects included)."""
+
+    records: int = 0
+    batches: int = 0
+    rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLES, 0))
+    orphan_gap_closes: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rejects(self) -> int:
+        return self.rows["rejects"]
+
+    @property
+    def records_per_s(self) -> float:
+        return self.records / self.seconds if self.seconds > 0 else 0.0
+
+    def add(self, other: NormalizeStats) -> None:
+        self.records += other.records
+        self.batches += other.batches
+        self.orphan_gap_closes += other.orphan_gap_closes
+        self.seconds += other.seconds
+        for name, n in other.rows.items():
+            self.rows[name] += n
+
+
+ProgressFn = Callable[[int, int], None]
+"""Called after each batch with (records, raw bytes) it consumed."""
+
+
+def normalize(
+    data_dir: Path,
+    *,
+    rebuild: bool = False,
+    date: dt.date | None = None,
+    batch_records: int = DEFAULT_BATCH_RECORDS,
+    threads: int = 2,
+    on_batch: ProgressFn | None = None,
+) -> NormalizeStats:
+    """Bring the lake up to date with raw; or, with ``rebuild``, re-derive it (or one date).
+
+    Raises:
+        StorageError: the lake cannot be written, or another normalizer holds its lock.
+        ValueError: ``date`` without ``rebuild`` (an incremental run is not limited by date).
+    """
+    if date is not None and not rebuild:
+        raise ValueError("--date limits a --rebuild; an incremental run has no date")
+    lake_dir, raw_dir = data_dir / "lake", data_dir / "raw"
+    started = time.monotonic()
+    with locked(lake_dir):
+        staging.finish(lake_dir)
+        lake = Lake(lake_dir)
+        lake.recover()
+        parser = FrameParser(threads)
+        try:
+            if not rebuild:
+                stats = _run(lake, raw_dir, parser, batch_records, on_batch)
+            elif date is None:
+                stats = _rebuild_all(lake_dir, raw_dir, parser, batch_records, on_batch)
+            else:
+                stats = _rebuild_date(lake_dir, raw_dir, date, parser, batch_records, on_batch)
+        finally:
+            parser.close()
+    stats.seconds = time.monotonic() - started
+    return stats
+
+
+def follow(
+    data_dir: Path,
+    *,
+    interval_s: float = 10.0,
+    stop: Callable[[], bool],
+    sleep: Callable[[float], Any] = time.sleep,
+    batch_records: int = DEFAULT_BATCH_RECORDS,
+    log_every_s: float = 60.0,
+) -> NormalizeStats:
+    """Keep up with the active segment: a pass every ``interval_s`` until ``stop()``.
+
+    Raises:
+        StorageError: as :func:`normalize`.
+    """
+    total, window, last_log = NormalizeStats(), NormalizeStats(), time.monotonic()
+    while not stop():
+        stats = normalize(data_dir, batch_records=batch_records)
+        total.add(stats)
+        window.add(stats)
+        if time.monotonic() - last_log >= log_every_s:
+            log.info(
+                "normalize: %d records, rows %s, %d rejects in the last %.0f s",
+                window.records, window.rows, window.rejects, time.monotonic() - last_log,
+            )  # fmt: skip
+            window, last_log = NormalizeStats(), time.monotonic()
+        if stats.records == 0:
+            sleep(interval_s)
+    return total
+
+
+def _rebuild_all(
+    lake_dir: Path, raw_dir: Path, parser: FrameParser, batch: int, on_batch: ProgressFn | None
+) -> NormalizeStats:
+    units = list(TABLES)
+    stats = _run(staging.prepare(lake_dir, units), raw_dir, parser, batch, on_batch)
+    staging.commit(lake_dir, units, with_checkpoint=True)
+    return stats
+
+
+def _rebuild_date(
+    lake_dir: Path,
+    raw_dir: Path,
+    date: dt.date,
+    parser: FrameParser,
+    batch: int,
+    on_batch: ProgressFn | None,
+) -> NormalizeStats:
+    """Re-derive one Seoul date's partitions from its segments, up to the main checkpoint.
+
+    Keys come from the STATE records at each segment's start; gaps opened that day are closed
+    by reading on past the day's end until none is open. The main checkpoint does not move.
+    """
+    units = [f"{name}/date={date.isoformat()}" for name in TABLES]
+    stop_at = position_from_json(Lake(lake_dir).read_checkpoint()["position"])
+    first = next((s.name for s in list_segments(raw_dir) if s.name > str(date)), None)
+    stats = NormalizeStats()
+    if stop_at is not None and first is not None:
+        stage = staging.prepare(lake_dir, units)
+        start = Position(first, 0)
+        stats = _run(stage, raw_dir, parser, batch, on_batch, start, date, stop_at)
+    staging.commit(lake_dir, units, with_checkpoint=False)
+    return stats
+
+
+def _batches(records: Iterable[Record], size: int, stop_at: Position | None) -> Iterator[list]:
+    """Consecutive runs of at most ``size`` records from one segment, ending before stop_at."""
+    batch: list[Record] = []
+    for rec in records:
+        if stop_at is not None and (rec.segment, rec.offset) >= (stop_at.segment, stop_at.offset):
+            break
+        if batch and (len(batch) >= size or rec.segment != batch[0].segment):
+            yield batch
+            batch = []
+        batch.append(rec)
+    if batch:
+        yield batch
+
+
+def _run(
+    lake: Lake,
+    raw_dir: Path,
+    parser: FrameParser,
+    batch_records: int,
+    on_batch: ProgressFn | None,
+    start: Position | None = None,
+    keep_date: dt.date | None = None,
+    stop_at: Position | None = None,
+) -> NormalizeStats:
+    checkpoint = lake.read_checkpoint()
+    position = start or position_from_json(checkpoint.get("position"))
+    raw_state = checkpoint.get("state")
+    state = CarriedState.from_json(raw_state) if raw_state else CarriedState()
+    stats = NormalizeStats()
+    for records in _batches(read_records(raw_dir, position), batch_records, stop_at):
+        past_day = keep_date is not None and records[0].segment[:10] > keep_date.isoformat()
+        if past_day and not any(_gap_date(g) == keep_date for g in state.open_gaps.values()):
+            break
+        before = {_gap_partition(g) for g in state.open_gaps.values()}
+        builder = BatchBuilder(state)
+        for rec in records:
+            builder.add(rec)
+        end = records[-1].end
+        first = Position(records[0].segment, records[0].offset)
+        tables = _outputs(builder, parser, keep_date)
+        name = part_name(first, end)
+        files = {f"{part}/{name}": t for part, t in tables.items()}
+        opens = _open_gap_files(state.open_gaps.values(), keep_date)
+        stale = before - {part for part in (p.rsplit("/", 1)[0] for p in opens)}
+        lake.begin_batch(position, sorted([*files, *opens]))
+        raw_start, raw_end = f"{first.segment}:{first.offset}", f"{end.segment}:{end.offset}"
+        for rel, table in [*files.items(), *opens.items()]:
+            write_parquet_durably(lake.live / rel, table, raw_start, raw_end)
+        for part in stale:
+            remove_durably(lake.live / part / OPEN_GAPS_FILE)
+        lake.write_checkpoint(end, state.to_json())
+        lake.end_batch()
+        position = end
+        stats.records += len(records)
+        stats.batches += 1
+        stats.orphan_gap_closes += builder.orphan_gap_closes
+        for rel, table in files.items():
+            stats.rows[rel.split("/", 1)[0]] += table.num_rows
+        if on_batch is not None:
+            on_batch(len(records), end.offset - first.offset)
+    return stats
+
+
+def _gap_date(gap: OpenGap) -> dt.date:
+    return seoul_date(gap.recv_ns)
+
+
+def _gap_partition(gap: OpenGap) -> str:
+    """Gaps go by the Seoul date of their gap_open record, and their ISIN when it is one."""
+    isin = gap.isin if _ISIN.fullmatch(gap.isin) else "_unknown"
+    return partition(GAPS.name, _gap_date(gap).isoformat(), isin)
+
+
+def _gap_table(rows: list[GapRow]) -> pa.Table:
+    return pa.Table.from_pylist(
+        [
+            {
+                "conn_id": r.gap.conn_id, "tr_id": r.gap.tr_id, "isin": r.gap.isin,
+                "start_ts": r.gap.start_ns, "end_ts": r.end_ns, "reason": r.gap.reason,
+                "segment": r.gap.segment, "offset": r.gap.offset,
+                "close_segment": r.close_segment, "close_offset": r.close_offset,
+            }
+            for r in rows
+        ],
+        schema=GAPS.schema,
+    )  # fmt: skip
+
+
+def _open_gap_files(gaps: Iterable[OpenGap], keep_date: dt.date | None) -> dict[str, pa.Table]:
+    by_partition: dict[str, list[GapRow]] = {}
+    for gap in gaps:
+        if keep_date is None or _gap_date(gap) == keep_date:
+            by_partition.setdefault(_gap_partition(gap), []).append(GapRow(gap))
+    return {f"{p}/{OPEN_GAPS_FILE}": _gap_table(rows) for p, rows in by_partition.items()}
+
+
+def _outputs(
+    builder: BatchBuilder, parser: FrameParser, keep_date: dt.date | None
+) -> dict[str, pa.Table]:
+    """Every partition this batch writes to (relative directory) and its rows."""
+    frames = builder.frames_table()
+    parsed = parser.parse(frames) if frames.num_rows else None
+    out: dict[str, pa.Table] = {}
+    if parsed is not None:
+        for name, rows in parsed.rows.items():
+            out.update(_split(name, rows, keep_date))
+    closed: dict[str, list[GapRow]] = {}
+    for row in builder.closed_gaps:
+        if keep_date is None or _gap_date(row.gap) == keep_date:
+            closed.setdefault(_gap_partition(row.gap), []).append(row)
+    out.update({p: _gap_table(rows) for p, rows in closed.items()})
+    out.update(_split(REJECTS.name, _rejects(builder, frames, parsed), keep_date))
+    return out
+
+
+def _rejects(builder: BatchBuilder, frames: pa.Table, parsed: ParsedFrames | None) -> pa.Table:
+    """The batch's rejects, each with its lineage and the exact bytes of its raw record."""
+    rows = list(builder.rejects)
+    if parsed is not None and parsed.rejects.num_rows:
+        lineage = frames.take(parsed.rejects["frame_no"]).to_pydict()
+        for i, rej in enumerate(parsed.rejects.to_pylist()):
+            rows.append(
+                {
+                    "segment": lineage["segment"][i], "offset": lineage["offset"][i],
+                    "recv_ns": lineage["recv_ns"][i], "conn_id": lineage["conn_id"][i],
+                    "record_index": rej["record_index"], "raw": builder.raws[rej["frame_no"]],
+                    "reason": rej["reason"],
+                }
+            )  # fmt: skip
+    dates = [
+        (
+            seoul_date(r["recv_ns"])
+            if r["recv_ns"] is not None
+            else dt.date.fromisoformat(r["segment"][:10])
+        )
+        for r in rows
+    ]
+    for r in rows:
+        r["recv_ts"] = r.pop("recv_ns")
+    table = pa.Table.from_pylist(rows, schema=REJECTS.schema)
+    return table.append_column("date", pa.array(dates, pa.date32()))
+
+
+def _split(name: str, rows: pa.Table, keep_date: dt.date | None) -> dict[str, pa.Table]:
+    """Rows (with a ``date`` column) cut into their partitions, ``date`` dropped."""
+    if keep_date is not None:
+        rows = rows.filter(pc.equal(rows["date"], pa.scalar(keep_date, pa.date32())))
+    if rows.num_rows == 0:
+        return {}
+    by_isin = TABLES[name].partition_by_isin
+    keys = ["date", "isin"] if by_isin else ["date"]
+    rows = rows.sort_by([(k, "ascending") for k in keys])
+    groups = rows.group_by(keys, use_threads=False).aggregate([([], "count_all")]).to_pylist()
+    out, offset = {}, 0
+    for group in groups:
+        n = group["count_all"]
+        out[partition(name, group["date"].isoformat(), group.get("isin") if by_isin else None)] = (
+            rows.slice(offset, n).drop_columns(["date"])
+        )
+        offset += n
+    return out

@@ -1,0 +1,107 @@
+"""Raw logs for normalizer tests, written through the real RawLogWriter."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import duckdb
+
+from capture.clock import ManualClock
+from capture.layouts import LAYOUTS, Kind
+from capture.protocol import control_response, data_frame
+from capture.rawlog import RawLogWriter, RecordKind
+
+ISINS = ["KR103502GD31", "KR101501DD41"]
+KEY, IV = "0123456789abcdef0123456789abcdef", "fedcba9876543210"
+START_NS = 1_767_250_000 * 10**9  # 2026-01-01 15:46:40 Seoul
+
+
+def record(rng: random.Random, tr_id: str, isin: str) -> list[str]:
+    r = rng.randint
+    values = {
+        Kind.ISIN: lambda: isin,
+        Kind.TIME: lambda: f"{rng.randint(9, 15):02d}{rng.randint(0, 59):02d}{r(0, 59):02d}",
+        Kind.PRICE: lambda: f"{rng.choice(['', '-'])}{rng.randint(1, 99999)}.{r(0, 99):02d}",
+        Kind.YIELD: lambda: f"{rng.randint(0, 9)}.{rng.randint(0, 999):03d}",
+        Kind.RATE: lambda: f"-{rng.randint(1, 9)}.{rng.randint(0, 999):03d}",
+        Kind.QTY: lambda: str(rng.randint(0, 10**12)),
+        Kind.SIGN: lambda: str(rng.randint(1, 5)),
+        Kind.TEXT: lambda: "국고03250-5303(23-2)",
+    }  # fmt: skip
+    return [values[f.kind]() for f in LAYOUTS[tr_id].fields]
+
+
+MALFORMED = [
+    b"0|H0BJASP0|001|KR103502GD31^131743",  # too few fields
+    b"0|H0BJASP0|002|" + "^".join(["1"] * 34).encode(),  # count says 2, has 1
+    b"0|H0BJASP0|000|x",  # zero count
+    b"0|H0BJASP0|0x1|x",  # count not a number
+    b"0|NOSUCHTR|001|a^b",  # unknown TR
+    b"0|H0BJASP0",  # no payload
+    b"0|\xff\xfe|001|x",  # not UTF-8
+    b"1|H0BJASP0|001|not-base64!!",  # encrypted, undecryptable
+    b"{not json",  # neither frame nor JSON
+]
+
+
+class RawLog:
+    """A raw log under ``data_dir/raw`` plus what a correct lake must hold for it."""
+
+    def __init__(self, data_dir: Path, seed: int = 1) -> None:
+        self.rng = random.Random(seed)
+        self.clock = ManualClock(START_NS)
+        self.expected: dict[str, list[list[str]]] = {"quotes": [], "trades": []}
+        self.expected_rejects: list[bytes] = []
+        self.writer = RawLogWriter(
+            data_dir / "raw",
+            "t1",
+            clock=self.clock,
+            state_records=lambda: [
+                (
+                    2,
+                    json.dumps(
+                        {"conn": 2, "aes": {tr: {"key": KEY, "iv": IV} for tr in LAYOUTS}}
+                    ).encode(),
+                )
+            ],
+        )
+
+    def frames(self, n: int, *, conn_id: int = 1, encrypted: bool = False) -> None:
+        for _ in range(n):
+            tr_id = self.rng.choice(list(LAYOUTS))
+            count = self.rng.choice([1, 1, 1, 2, 3])
+            recs = [record(self.rng, tr_id, self.rng.choice(ISINS)) for _ in range(count)]
+            text = data_frame(tr_id, recs, key_iv=(KEY, IV) if encrypted else None)
+            self.send(text.encode(), conn_id)
+            self.expected[LAYOUTS[tr_id].table] += recs
+
+    def send(
+        self, payload: bytes, conn_id: int = 1, kind: RecordKind = RecordKind.FRAME_RECV
+    ) -> None:
+        self.clock.advance(0.25)
+        self.writer.append(kind, conn_id, payload)
+
+    def ack(self, conn_id: int, tr_id: str) -> None:
+        self.send(control_response(tr_id, ISINS[0], "OPSP0000", key=KEY, iv=IV).encode(), conn_id)
+
+    def malformed(self) -> None:
+        for payload in MALFORMED:
+            self.send(payload)
+            self.expected_rejects.append(payload)
+
+    def event(self, **fields: object) -> None:
+        self.send(json.dumps(fields).encode(), kind=RecordKind.EVENT)
+
+
+def lake_rows(
+    data_dir: Path, table: str, order: str = 'segment, "offset", record_index'
+) -> list[dict]:
+    files = sorted((data_dir / "lake" / "live" / table).rglob("*.parquet"))
+    if not files:
+        return []
+    con = duckdb.connect()
+    rel = con.sql(f"SELECT * FROM read_parquet({[str(f) for f in files]}) ORDER BY {order}")
+    names = rel.columns
+    return [dict(zip(names, row, strict=True)) for row in rel.fetchall()]

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from capture.layouts import LAYOUTS
+from capture.protocol import data_frame
+from storage.frames import FRAME_SCHEMA, FrameParser
+from storage.normalizer import normalize
+from tests.storage.rawdata import ISINS, RawLog, lake_rows, record
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLES = ("quotes", "trades", "rejects")
+
+
+def _snapshot(data_dir: Path) -> dict[str, list[tuple]]:
+    return {
+        t: sorted((r["segment"], r["offset"], r["record_index"]) for r in lake_rows(data_dir, t))
+        for t in TABLES
+    }
+
+
+def test_killing_normalize_at_random_moments_loses_and_duplicates_no_row(tmp_path: Path) -> None:
+    clean, crashed = tmp_path / "clean", tmp_path / "crashed"
+    log = RawLog(clean)
+    for _ in range(6):
+        log.frames(60)
+        log.malformed()
+        log.clock.advance(1800)
+    log.writer.close()
+    (crashed / "raw").parent.mkdir(parents=True)
+    subprocess.run(["cp", "-r", str(clean / "raw"), str(crashed / "raw")], check=True)
+    normalize(clean, batch_records=25)
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "jobs.cli", "normalize", "--data-dir", str(crashed)]
+    rng = random.Random(5)
+    for _ in range(6):
+        proc = subprocess.Popen([*cmd, "--batch-records", "25"], env=env, cwd=ROOT)
+        try:
+            proc.wait(timeout=rng.uniform(0.3, 1.5))
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+    assert subprocess.run([*cmd, "--batch-records", "25"], env=env, cwd=ROOT).returncode == 0
+    assert _snapshot(crashed) == _snapshot(clean)
+
+
+frame_text = st.one_of(
+    st.binary(max_size=300),
+    st.builds(
+        lambda seed, tr, n, cut, junk: _mutated(seed, tr, n, cut, junk),
+        st.integers(0, 2**32),
+        st.sampled_from(list(LAYOUTS)),
+        st.integers(1, 3),
+        st.integers(0, 400),
+        st.binary(max_size=5),
+    ),
+)
+
+
+def _mutated(seed: int, tr: str, n: int, cut: int, junk: bytes) -> bytes:
+    rng = random.Random(seed)
+    raw = data_frame(tr, [record(rng, tr, rng.choice(ISINS)) for _ in range(n)]).encode()
+    return raw[:cut] + junk + raw[cut + len(junk) :] if rng.random() < 0.8 else raw
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(frame_text, min_size=1, max_size=30))
+def test_any_bytes_become_rows_or_rejects_and_nothing_escapes(payloads: list[bytes]) -> None:
+    import pyarrow as pa
+
+    texts = [p.decode("utf-8", "replace") for p in payloads]
+    frames = pa.table(
+        {
+            "frame_no": range(len(texts)), "text": texts,
+            "recv_ns": [1_767_250_000 * 10**9] * len(texts), "conn_id": [1] * len(texts),
+            "segment": ["2026-01-01/x.seg"] * len(texts), "offset": range(len(texts)),
+        },
+        schema=FRAME_SCHEMA,
+    )  # fmt: skip
+    parser = FrameParser(threads=1)
+    parsed = parser.parse(frames)
+    parser.close()
+    produced: dict[int, int] = {}
+    for table in parsed.rows.values():
+        for no in table["offset"].to_pylist():  # offset == frame_no in this input
+            produced[no] = produced.get(no, 0) + 1
+    whole_frame_rejects = set()
+    for rej in parsed.rejects.to_pylist():
+        if rej["record_index"] is None:
+            whole_frame_rejects.add(rej["frame_no"])
+        else:
+            produced[rej["frame_no"]] = produced.get(rej["frame_no"], 0) + 1
+    for no, text in enumerate(texts):
+        if no in whole_frame_rejects:
+            assert no not in produced
+        else:
+            assert produced[no] == int(text.split("|", 3)[2])
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(frame_text, min_size=1, max_size=10))
+def test_the_normalizer_never_raises_on_arbitrary_raw_records(
+    tmp_path: Path, payloads: list[bytes]
+) -> None:
+    import shutil
+
+    shutil.rmtree(tmp_path, ignore_errors=True)
+    log = RawLog(tmp_path)
+    for payload in payloads:
+        log.send(payload)
+    log.writer.close()
+    normalize(tmp_path)
+    rows = sum(len(lake_rows(tmp_path, t)) for t in TABLES)
+    assert rows >= len([p for p in payloads if p[:2] in (b"0|", b"1|")])
