@@ -16,7 +16,10 @@ from importlib import import_module
 from capture.errors import BondtapeError
 
 # Each entry is a module under jobs/ that registers one subcommand.
-COMMAND_MODULES = ("jobs.cmd_check_config",)
+COMMAND_MODULES = (
+    "jobs.cmd_check_config",
+    "jobs.cmd_raw",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
