@@ -6,11 +6,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from rawlog_helpers import records, seoul_ns, writer
 
 from capture.clock import ManualClock
 from capture.errors import RawLogError, RecorderLocked
 from capture.rawlog import MAGIC, RawLogWriter, RecordKind, list_segments, read_records
+from tests.capture.rawlog_helpers import records, seoul_ns, writer
 
 STATE = [(1, b'{"subscriptions":["H0BJASP0|KR1035027A28"]}'), (2, b'{"aes":{"key":"k","iv":"i"}}')]
 
