@@ -167,15 +167,15 @@ def classify(message: str | bytes) -> ServerMessage:
     """Classify one server text message.
 
     Raises:
-        MalformedFrame: not UTF-8, not a data frame and not the JSON of a ping or control
-            response, or a data frame whose header is malformed.
+        MalformedFrame: not UTF-8, JSON that is not a ping or control response, or (anything
+            else is taken for a data frame) a malformed data frame header.
     """
     if isinstance(message, bytes):
         try:
             message = message.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise MalformedFrame(f"not UTF-8: {exc}") from exc
-    if message[:2] in ("0|", "1|"):
+    if not message.startswith("{"):
         return split_data_frame(message)
     try:
         obj = json.loads(message)

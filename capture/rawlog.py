@@ -314,7 +314,7 @@ class RawLogWriter:
         self._seal(old)
 
     def _seal(self, path: Path) -> None:
-        """Seal off the append path: in the background thread, or right here if asked to."""
+        """Seal a closed segment: in the background thread, or right here if so configured."""
         if self._sealer is None:
             _seal_logged(path)
         else:

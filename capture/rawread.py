@@ -33,7 +33,7 @@ from capture.rawformat import (
     decode_header,
     decode_record,
 )
-from capture.seal import SEALED_SUFFIX, open_sealed
+from capture.seal import SEALED_SUFFIX, open_sealed, sealed_path
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +149,13 @@ def scan_plain_segment(path: Path, segment: str) -> tuple[list[CorruptRegion], i
 
 
 def _open(info: SegmentInfo) -> BinaryIO:
-    return open_sealed(info.path) if info.sealed else info.path.open("rb")
+    """Open a listed segment; one listed plain may have been sealed since, so fall back."""
+    if info.sealed:
+        return open_sealed(info.path)
+    try:
+        return info.path.open("rb")
+    except FileNotFoundError:
+        return open_sealed(sealed_path(info.path))
 
 
 class _Window:

@@ -18,6 +18,7 @@ from capture.rawlog import (
     list_segments,
     read_records,
 )
+from jobs.cli_options import add_data_dir_options, data_dir_from
 
 PAYLOAD_SHOWN = 200  # characters of payload text before eliding
 
@@ -32,13 +33,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     dump.add_argument("--limit", type=int, help="stop after this many records")
     check = actions.add_parser("verify", help="check every CRC; exit 1 on corruption")
     for action in (ls, dump, check):
-        action.add_argument("--data-dir", required=True, type=Path, help="bondtape data dir")
+        add_data_dir_options(action)
         action.set_defaults(func=run)
 
 
 def raw_dir(args: argparse.Namespace) -> Path:
-    """The one place the raw dir is derived from the command line (``--config`` comes later)."""
-    return Path(args.data_dir) / "raw"
+    """The raw log of the data directory named on the command line."""
+    return data_dir_from(args) / "raw"
 
 
 def run(args: argparse.Namespace) -> int:

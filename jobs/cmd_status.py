@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -16,18 +15,17 @@ from rich.table import Table
 
 from capture.clock import seoul_datetime
 from capture.status import STATUS_NAME, is_live, read_status
-from jobs.config import load_config
+from jobs.cli_options import add_data_dir_options, data_dir_from
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("status", help="show the recorder's connections and writer")
-    parser.add_argument("--config", type=Path, required=True, help="bondtape TOML config")
+    add_data_dir_options(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    path = config.data_dir / STATUS_NAME
+    path = data_dir_from(args) / STATUS_NAME
     status = read_status(path)
     console = Console()
     if status is None:
