@@ -24,6 +24,11 @@ def stop(process: subprocess.Popen) -> None:
     assert process.wait(5) == 0
 
 
+def fully_subscribed_conns(data: Path, pairs: int) -> int:
+    per_conn = Counter(e["conn"] for e in events(data, "sub_ack"))
+    return sum(1 for n in per_conn.values() if n == pairs)
+
+
 def test_dropped_connections_open_gaps_that_close_on_resubscription_without_doubles(
     tmp_path: Path,
 ) -> None:
@@ -34,9 +39,7 @@ def test_dropped_connections_open_gaps_that_close_on_resubscription_without_doub
         data = tmp_path / "data"
         try:
             # Two drops, then a third connection fully subscribed: every gap had its chance.
-            wait_until(
-                lambda: len({e["conn"] for e in events(data, "sub_ack")}) >= 3, 30, "3 conns"
-            )
+            wait_until(lambda: fully_subscribed_conns(data, pairs) >= 3, 30, "3 subscribed conns")
         finally:
             stop(recorder)
     everything = events(data)
