@@ -1,14 +1,12 @@
-"""Real processes for the recorder tests: `bondtape simulate` and `bondtape record`.
-
-Both run as subprocesses on free loopback ports; tests wait on conditions (raw events, the
-truth file), never on sleeps.
+"""Real processes for the recorder tests: `bondtape record` as a subprocess, against an
+in-process simulator on free loopback ports. Tests wait on conditions (raw events, the truth
+file), never on sleeps.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,9 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from capture.exchange import ExchangeOptions
+from capture.faults import FaultOptions
 from capture.isin import check_digit
 from capture.protocol import split_data_frame, split_records
 from capture.rawlog import RawRecord, RecordKind, read_records
+from capture.simulator import Simulator, SimulatorOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 TRS = ("H0BJASP0", "H0BJCNT0")
@@ -54,15 +55,19 @@ def bondtape(*args: str, env: dict[str, str] | None = None, **popen: Any) -> sub
 
 @dataclass
 class Sim:
-    process: subprocess.Popen
-    ws_url: str
-    rest_url: str
+    simulator: Simulator
     truth: Path
 
+    @property
+    def ws_url(self) -> str:
+        return self.simulator.ws_url
+
+    @property
+    def rest_url(self) -> str:
+        return self.simulator.rest_url
+
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            self.process.wait(10)
+        self.simulator.stop()
 
     def truth_records(self) -> list[dict[str, Any]]:
         lines = self.truth.read_text().splitlines() if self.truth.exists() else []
@@ -70,23 +75,17 @@ class Sim:
 
 
 @contextmanager
-def simulator(tmp: Path, *args: str) -> Iterator[Sim]:
-    truth = tmp / "truth.jsonl"
-    process = bondtape(
-        "simulate", "--ws-port", "0", "--rest-port", "0", "--seed", "7",
-        "--truth", str(truth), *args,
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    urls: dict[str, str] = {}
-    assert process.stdout is not None
-    while len(urls) < 2:
-        line = process.stdout.readline()
-        if not line:
-            raise AssertionError(f"simulator exited {process.wait()} before printing its URLs")
-        name, _, url = line.strip().partition(": ")
-        if name in ("ws", "rest"):
-            urls[name] = url
-    sim = Sim(process, urls["ws"], urls["rest"], truth)
+def simulator(tmp: Path, *, rate: float = 2.0, **exchange: Any) -> Iterator[Sim]:
+    """An in-process simulator; ``exchange`` keywords are ExchangeOptions or FaultOptions."""
+    faults = {k: exchange.pop(k) for k in set(FaultOptions.__dataclass_fields__) & exchange.keys()}
+    options = SimulatorOptions(
+        seed=7,
+        truth=tmp / "truth.jsonl",
+        rate=rate,
+        exchange=ExchangeOptions(faults=FaultOptions(**faults), **exchange),
+    )
+    sim = Sim(Simulator(options), tmp / "truth.jsonl")
+    sim.simulator.start()
     try:
         yield sim
     finally:

@@ -33,7 +33,7 @@ def test_dropped_connections_open_gaps_that_close_on_resubscription_without_doub
     tmp_path: Path,
 ) -> None:
     pairs = 4
-    with simulator(tmp_path, "--rate", "20", "--drop-every", "0.6") as sim:
+    with simulator(tmp_path, rate=20, drop_every=0.6) as sim:
         config, env = write_config(tmp_path, sim, isins(pairs))
         recorder = record(config, env, stderr=subprocess.DEVNULL)
         data = tmp_path / "data"
@@ -65,7 +65,7 @@ def test_dropped_connections_open_gaps_that_close_on_resubscription_without_doub
 def test_120_registrations_over_three_credentials_use_three_sessions_of_at_most_41(
     tmp_path: Path,
 ) -> None:
-    with simulator(tmp_path, "--rate", "0.2") as sim:
+    with simulator(tmp_path, rate=0.2) as sim:
         config, env = write_config(tmp_path, sim, isins(60), credentials=3, trs=TRS)
         recorder = record(config, env, stderr=subprocess.DEVNULL)
         data = tmp_path / "data"

@@ -34,7 +34,7 @@ def test_a_killed_recorder_leaves_a_prefix_and_its_restart_gaps_from_the_last_re
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
-    with simulator(tmp_path, "--rate", "40", "--drop-after-frames", "400") as sim:
+    with simulator(tmp_path, rate=40, drop_after_frames=400) as sim:
         config, env = write_config(tmp_path, sim, isins(4))
         first = record(config, env, stderr=subprocess.DEVNULL)
         wait_until(lambda: len(data_records(raw_records(data), 1)) >= 50, 20, "frames on conn 1")
