@@ -77,3 +77,24 @@ def test_120_registrations_over_three_credentials_use_three_sessions_of_at_most_
     assert len({(e["tr_id"], e["isin"]) for e in acks}) == 120
     assert sorted(Counter(e["conn"] for e in acks).values()) == [40, 40, 40]
     assert not events(data, "sub_error")
+
+
+def test_an_app_key_in_use_elsewhere_is_reported_plainly_and_backed_off(tmp_path: Path) -> None:
+    with simulator(tmp_path, rate=1) as sim:
+        (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
+        config_a, env = write_config(tmp_path / "a", sim, isins(1))
+        config_b, _ = write_config(tmp_path / "b", sim, isins(1))
+        first = record(config_a, env, stderr=subprocess.DEVNULL)
+        wait_until(lambda: events(tmp_path / "a" / "data", "sub_ack"), 20, "first ack")
+        second = record(config_b, env, stderr=subprocess.PIPE)
+        data_b = tmp_path / "b" / "data"
+        wait_until(lambda: events(data_b, "disconnect"), 20, "the second session dropped")
+        stop(second)
+        stop(first)
+        assert second.stderr is not None
+        log = second.stderr.read().decode()
+    assert [e["msg_cd"] for e in events(data_b, "sub_error")] == ["OPSP8996"]
+    assert (
+        events(data_b, "disconnect")[0]["reason"] == "app key in use by another session (OPSP8996)"
+    )
+    assert "already in use by another session" in log and "Waiting 300 s" in log
