@@ -28,7 +28,7 @@ import json
 import logging
 import random
 import string
-from collections.abc import Collection, Coroutine
+from collections.abc import Callable, Collection, Coroutine
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Protocol
@@ -107,7 +107,7 @@ class KisConnection(ServerConnection):
     "unsolicited" pongs (``ws.pong(ping_text)``), so :meth:`process_event` passes them on.
     """
 
-    on_pong: Any = None  # Callable[[bytes], None], set by the exchange per session
+    on_pong: Callable[[bytes], None] | None = None  # set by the exchange per session
 
     def process_event(self, event: Event) -> None:
         super().process_event(event)

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "jobs.cmd_raw",
     "jobs.cmd_record",
     "jobs.cmd_status",
+    "jobs.cmd_simulate",
 )
 
 
