@@ -4,6 +4,15 @@ Each builder returns the exact JSON bytes; the shapes are a contract with storag
 are defined here once. Connection id 0 stands for the recorder itself (start and stop).
 Timestamps are UTC nanoseconds; ``start_ns`` of a gap is the receive time of the last record
 known to be complete before it, ``end_ns`` the receive time of the ack that ends it.
+
+Choices the normalizer can rely on:
+
+- Gaps pair by (tr_id, isin): ``gap_open.conn`` is the connection that was lost (0 for a
+  "recorder restart" gap), ``gap_close.conn`` the new connection whose ack ended it.
+- A PINGPONG stays in raw as the FRAME_RECV it arrived as (every frame is kept) and is also
+  logged as a ``ping`` event saying how it was answered; it is never data.
+- websocket control frames (ping, pong, close) are not FRAME_RECV records; a close frame's
+  code and reason go into the ``disconnect`` event.
 """
 
 from __future__ import annotations
