@@ -10,6 +10,7 @@ them into a one-line message and an exit status, so a traceback always means a b
     │   ├── DecryptError       an encrypted payload that does not decrypt to UTF-8 text
     │   └── BadRequest         a subscribe request a KIS server refuses (carries msg_cd)
     ├── ApprovalError          the REST approval-key request failed
+    ├── RecorderError          the recorder had to stop (a session could not write raw)
     ├── RawLogError            the raw log on disk is not what the writer wrote
     │   ├── CorruptRecord      a record whose length or CRC does not check out
     │   └── RecorderLocked     another recorder already owns this data_dir
@@ -75,6 +76,10 @@ class BadRequest(ProtocolError):
 
 class ApprovalError(BondtapeError):
     """The approval-key REST call failed; the message never contains a secret."""
+
+
+class RecorderError(BondtapeError):
+    """The recorder stopped because it could no longer record; the message says why."""
 
 
 class RawLogError(BondtapeError):

@@ -19,6 +19,8 @@ from capture.errors import BondtapeError
 COMMAND_MODULES = (
     "jobs.cmd_check_config",
     "jobs.cmd_raw",
+    "jobs.cmd_record",
+    "jobs.cmd_status",
     "jobs.cmd_simulate",
     "jobs.cmd_normalize",
 )

@@ -1,0 +1,59 @@
+"""``data_dir/status.json``: what the recorder is doing, for ``bondtape status`` and humans.
+
+Replaced atomically about every second (temporary file, then ``os.replace``), so a reader
+never sees half a file. A status is *live* when it is fresh and its pid is still running;
+a killed recorder leaves a stale file behind, which is how ``status`` tells it is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+STATUS_NAME = "status.json"
+STALE_AFTER_S = 5.0
+
+
+def write_status(path: Path, status: dict[str, Any]) -> None:
+    """Replace ``path`` with ``status`` as JSON, atomically.
+
+    Raises:
+        OSError: the directory is not writable.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(json.dumps(status, indent=1, sort_keys=True))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_status(path: Path) -> dict[str, Any] | None:
+    """The last status written, or ``None`` if there is none (or it is unreadable)."""
+    try:
+        status = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return status if isinstance(status, dict) else None
+
+
+def is_live(status: dict[str, Any], now_ns: int, *, stale_after_s: float = STALE_AFTER_S) -> bool:
+    """True if the recorder that wrote ``status`` is running and writing it."""
+    if status.get("state") == "stopped":
+        return False
+    age_s = (now_ns - int(status.get("updated_ns", 0))) / 1e9
+    return age_s <= stale_after_s and _pid_alive(int(status.get("pid", 0)))
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

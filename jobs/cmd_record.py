@@ -1,0 +1,62 @@
+"""`bondtape record --config F`: run the recorder in the foreground until SIGTERM/SIGINT.
+
+Maps the user's :class:`~jobs.config.Config` onto the recorder's own options (capture/ does
+not import jobs/), installs the secret-redacting filter on every log handler, and turns the
+signals into a clean stop: fsync, ``recorder_stop`` event, exit 0 within a few seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+from pathlib import Path
+
+from capture.approval import AppCredential
+from capture.options import RecorderOptions
+from capture.recorder import Recorder
+from capture.redact import RedactingFilter, Redactor
+from capture.sharding import subscription_pairs
+from jobs.config import Config, load_config
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("record", help="record the live feed into data_dir/raw")
+    parser.add_argument("--config", type=Path, required=True, help="bondtape TOML config")
+    parser.set_defaults(func=run)
+
+
+def recorder_options(config: Config) -> RecorderOptions:
+    return RecorderOptions(
+        data_dir=config.data_dir,
+        recorder_id=config.capture.recorder_id,
+        ws_url=config.kis.ws_url,
+        approval_url=config.kis.approval_url,
+        custtype=config.kis.custtype,
+        credentials=tuple(
+            AppCredential(name=c.name, app_key=c.app_key, app_secret=c.app_secret)
+            for c in config.kis.credentials
+        ),
+        pairs=tuple(subscription_pairs(config.capture.isins, config.capture.trs)),
+        pong_mode=config.kis.pong_mode,
+        ping_interval_s=config.kis.ping_interval_s,
+        subscribe_interval_s=config.capture.subscribe_interval_s,
+        fsync_interval_s=config.capture.fsync_interval_s,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    redactor = Redactor()
+    root = logging.getLogger()
+    if config.capture.log_file is not None:
+        handler = logging.FileHandler(config.capture.log_file)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    for handler in root.handlers:
+        handler.addFilter(RedactingFilter(redactor))
+    recorder = Recorder(recorder_options(config), redactor=redactor)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda number, _frame: recorder.stop(signal.Signals(number).name))
+    recorder.run()
+    return 0

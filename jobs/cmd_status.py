@@ -1,0 +1,77 @@
+"""`bondtape status --config F`: show the running recorder's status.json as a table.
+
+Exits 1 when no recorder is running (no status, a stopped one, or a stale file whose pid is
+gone), so scripts and the daemon can test for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from capture.clock import seoul_datetime
+from capture.status import STATUS_NAME, is_live, read_status
+from jobs.cli_options import add_data_dir_options, data_dir_from
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("status", help="show the recorder's connections and writer")
+    add_data_dir_options(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    path = data_dir_from(args) / STATUS_NAME
+    status = read_status(path)
+    console = Console()
+    if status is None:
+        console.print(f"no recorder status at {path}: no recorder has run on this data_dir")
+        return 1
+    live = is_live(status, time.time_ns())
+    console.print(render(status, live))
+    return 0 if live else 1
+
+
+def render(status: dict[str, Any], live: bool) -> Table:
+    updated = seoul_datetime(int(status.get("updated_ns", 0))).strftime("%Y-%m-%d %H:%M:%S")
+    writer = status.get("writer", {})
+    lag = writer.get("fsync_lag_s")
+    caption = (
+        f"segment {writer.get('segment')}  ·  {writer.get('bytes_written', 0):,} bytes written"
+        f"  ·  fsync lag {'-' if lag is None else f'{lag:.1f} s'}"
+    )
+    state = "running" if live else f"NOT RUNNING (last status {updated} Seoul)"
+    table = Table(
+        title=f"recorder {status.get('recorder_id')} pid {status.get('pid')}: {state}",
+        caption=caption,
+    )
+    for column in (
+        "credential",
+        "conn",
+        "state",
+        "since",
+        "subs",
+        "frames",
+        "last frame",
+        "reconnects",
+        "last error",
+    ):
+        table.add_column(column, justify="right" if column in ("frames", "reconnects") else "left")
+    for c in status.get("connections", []):
+        age = c.get("last_frame_age_s")
+        table.add_row(
+            str(c.get("credential")),
+            str(c.get("conn") or "-"),
+            str(c.get("state")),
+            seoul_datetime(int(c.get("since_ns", 0))).strftime("%H:%M:%S"),
+            f"{c.get('subscriptions', 0)}/{c.get('assigned', 0)}",
+            f"{c.get('frames', 0):,}",
+            "-" if age is None else f"{age:.1f} s ago",
+            str(c.get("reconnects", 0)),
+            str(c.get("last_error") or ""),
+        )
+    return table
