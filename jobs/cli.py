@@ -18,6 +18,7 @@ from capture.errors import BondtapeError
 # Each entry is a module under jobs/ that registers one subcommand.
 COMMAND_MODULES = (
     "jobs.cmd_check_config",
+    "jobs.cmd_demo",
     "jobs.cmd_raw",
     "jobs.cmd_record",
     "jobs.cmd_status",

@@ -1,0 +1,51 @@
+"""`bondtape demo` runs the whole pipeline on the simulator with no account and no config."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+from jobs.cmd_demo import DEMO_ISINS, DEMO_MARKER
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_demo(data_dir: Path, seconds: str = "5") -> subprocess.CompletedProcess[str]:
+    argv = ["demo", "--seconds", seconds, "--data-dir", str(data_dir)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, "-m", "jobs.cli", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+
+
+def test_demo_shows_books_for_every_isin_and_leaves_a_queryable_lake(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    result = run_demo(data_dir)
+    assert result.returncode == 0, result.stderr
+    assert "latest books" in result.stdout
+    assert all(isin in result.stdout for isin in DEMO_ISINS)
+    quotes = duckdb.sql(
+        f"SELECT DISTINCT isin FROM read_parquet('{data_dir}/lake/live/quotes/**/*.parquet', "
+        "hive_partitioning = false)"
+    ).fetchall()
+    assert sorted(row[0] for row in quotes) == sorted(DEMO_ISINS)
+    assert (data_dir / "recorder.log").stat().st_size > 0
+
+
+def test_demo_refuses_to_wipe_a_directory_it_did_not_create(tmp_path: Path) -> None:
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    result = run_demo(precious, seconds="1")
+    assert result.returncode == 2
+    assert "--data-dir" in result.stderr and "not a demo directory" in result.stderr
+    assert (precious / "notes.txt").read_text() == "keep me"
+    assert not (precious / DEMO_MARKER).exists()
