@@ -33,7 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Tick capture and storage for the KIS real-time bond feeds.",
     )
     parser.add_argument(
-        "-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)"
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="debug log output (the default is INFO, to stderr)",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
@@ -42,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def configure_logging(verbosity: int) -> None:
-    level = logging.WARNING - 10 * min(verbosity + 1, 2)
+    level = logging.DEBUG if verbosity else logging.INFO
     logging.basicConfig(
         level=level,
         stream=sys.stderr,
