@@ -29,6 +29,16 @@ class BondtapeError(Exception):
     exit_status = 1
 
 
+class _Hidden:
+    """Stands for a config value that must not be echoed (it may be a pasted secret)."""
+
+    def __repr__(self) -> str:
+        return "(hidden)"
+
+
+HIDDEN = _Hidden()
+
+
 class ConfigError(BondtapeError):
     """A config value (or the environment variable it names) is missing or invalid.
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from capture.errors import ConfigError
 from jobs.config import load_config
 
 
@@ -19,8 +20,45 @@ def data_dir_from(args: argparse.Namespace) -> Path:
     """The data directory named by :func:`add_data_dir_options`.
 
     Raises:
-        ConfigError: the config file is invalid (it is validated whole, credentials included).
+        ConfigError: the config file is invalid; its credential variables need not be set,
+            since these commands only read and write data_dir.
     """
     if args.data_dir is not None:
         return Path(args.data_dir)
-    return load_config(args.config).data_dir
+    return load_config(args.config, read_credentials=False).data_dir
+
+
+def raw_dir_of(data_dir: Path, option: str = "--data-dir") -> Path:
+    """``data_dir/raw``, which must exist: a typo must not read as an empty, healthy log.
+
+    Raises:
+        ConfigError: there is no raw/ under ``data_dir``.
+    """
+    raw = data_dir / "raw"
+    if not raw.is_dir():
+        raise ConfigError(
+            option, str(data_dir), "has no raw/ folder: check the path (the recorder creates it)"
+        )
+    return raw
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a number greater than 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number greater than 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value

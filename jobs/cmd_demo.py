@@ -25,6 +25,7 @@ from rich.table import Table
 
 from capture.errors import BondtapeError, ConfigError
 from capture.isin import check_digit
+from jobs.cli_options import positive_float
 from sql import query
 from storage.normalizer import normalize
 
@@ -56,7 +57,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "demo", help="run simulator -> recorder -> normalizer and show books (no account needed)"
     )
-    parser.add_argument("--seconds", type=float, default=20.0, help="how long to record")
+    parser.add_argument("--seconds", type=positive_float, default=20.0, help="how long to record")
     parser.add_argument(
         "--data-dir", type=Path, default=Path("demo-data"), help="where to keep raw/ and lake/"
     )

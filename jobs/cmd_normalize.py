@@ -11,7 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from capture.errors import ConfigError
-from jobs.cli_options import add_data_dir_options, data_dir_from
+from jobs.cli_options import (
+    add_data_dir_options,
+    data_dir_from,
+    positive_float,
+    positive_int,
+    raw_dir_of,
+)
 from storage.normalizer import DEFAULT_BATCH_RECORDS, NormalizeStats, follow, normalize
 
 log = logging.getLogger(__name__)
@@ -24,13 +30,14 @@ def add_parser(subparsers: Any) -> None:
     mode.add_argument("--follow", action="store_true", help="keep up with the active segment")
     mode.add_argument("--rebuild", action="store_true", help="re-derive the lake from raw")
     p.add_argument("--date", type=dt.date.fromisoformat, help="with --rebuild: one Seoul date")
-    p.add_argument("--interval", type=float, default=10.0, help="--follow poll seconds")
-    p.add_argument("--batch-records", type=int, default=DEFAULT_BATCH_RECORDS)
+    p.add_argument("--interval", type=positive_float, default=10.0, help="--follow poll seconds")
+    p.add_argument("--batch-records", type=positive_int, default=DEFAULT_BATCH_RECORDS)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     data_dir = data_dir_from(args)
+    raw_dir_of(data_dir)
     if args.date is not None and not args.rebuild:
         raise ConfigError("--date", args.date.isoformat(), "use --date together with --rebuild")
     if args.follow:

@@ -18,7 +18,7 @@ from capture.rawlog import (
     list_segments,
     read_records,
 )
-from jobs.cli_options import add_data_dir_options, data_dir_from
+from jobs.cli_options import add_data_dir_options, data_dir_from, raw_dir_of
 
 PAYLOAD_SHOWN = 200  # characters of payload text before eliding
 
@@ -39,7 +39,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def raw_dir(args: argparse.Namespace) -> Path:
     """The raw log of the data directory named on the command line."""
-    return data_dir_from(args) / "raw"
+    return raw_dir_of(data_dir_from(args))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
-from capture.errors import ConfigError
+from capture.errors import HIDDEN, ConfigError
 from capture.isin import isin_problem
 from capture.layouts import LAYOUTS
 
@@ -32,7 +32,9 @@ REGISTRATIONS_PER_SESSION = 41
 KIS_WS_URL = "ws://ops.koreainvestment.com:21000"
 KIS_APPROVAL_URL = "https://openapi.koreainvestment.com:9443/oauth2/Approval"
 _RECORDER_ID = re.compile(r"[A-Za-z0-9_.]{1,64}")
-_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Environment variable names as people write them. Anything else in an *_env key is most
+# likely the key or secret itself, pasted by mistake: it is then never echoed back.
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,39}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -152,12 +154,17 @@ def _type_name(kind: type | tuple[type, ...]) -> str:
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
-def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: Path, environ: Mapping[str, str] | None = None, *, read_credentials: bool = True
+) -> Config:
     """Read and validate a config file; relative paths in it are relative to its folder.
 
     Raises:
         ConfigError: an unreadable file, bad TOML, an unknown key, a bad value, a missing
             environment variable, or more (TR, ISIN) pairs than the credentials can carry.
+
+    With ``read_credentials=False`` (commands that only read data_dir) the credential
+    variables need not be set, and the credentials' values are left empty.
     """
     env = os.environ if environ is None else environ
     try:
@@ -170,11 +177,14 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> Config:
         raise ConfigError("--config", str(path), f"cannot read it: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("--config", str(path), f"not valid TOML: {exc}") from None
-    return parse_config(document, base_dir=path.parent, environ=env)
+    return parse_config(document, base_dir=path.parent, environ=env if read_credentials else None)
 
 
-def parse_config(document: dict[str, Any], *, base_dir: Path, environ: Mapping[str, str]) -> Config:
-    """Validate an already-parsed TOML document (see :func:`load_config`)."""
+def parse_config(
+    document: dict[str, Any], *, base_dir: Path, environ: Mapping[str, str] | None
+) -> Config:
+    """Validate an already-parsed TOML document (see :func:`load_config`); ``environ`` None
+    checks the credential variables' names only, not their values."""
     top = _Section("", document)
     data_dir_text = top.take("data_dir", str)
     if not data_dir_text:
@@ -196,7 +206,7 @@ def parse_config(document: dict[str, Any], *, base_dir: Path, environ: Mapping[s
     )
 
 
-def _kis(section: _Section, environ: Mapping[str, str]) -> KisConfig:
+def _kis(section: _Section, environ: Mapping[str, str] | None) -> KisConfig:
     ws_url = section.take("ws_url", str, KIS_WS_URL)
     if not ws_url.startswith(("ws://", "wss://")):
         raise ConfigError(section.key("ws_url"), ws_url, "must start with ws:// or wss://")
@@ -231,7 +241,7 @@ def _kis(section: _Section, environ: Mapping[str, str]) -> KisConfig:
         )
     keys = [c.app_key for c in credentials]
     for i, credential in enumerate(credentials):
-        if keys.index(credential.app_key) != i:
+        if environ is not None and keys.index(credential.app_key) != i:
             raise ConfigError(
                 f"kis.credentials[{i}].app_key_env",
                 credential.app_key_env,
@@ -249,18 +259,19 @@ def _kis(section: _Section, environ: Mapping[str, str]) -> KisConfig:
     return kis
 
 
-def _credential(section: _Section, index: int, environ: Mapping[str, str]) -> Credential:
+def _credential(section: _Section, index: int, environ: Mapping[str, str] | None) -> Credential:
     values = {}
     for name in ("app_key_env", "app_secret_env"):
         variable = section.take(name, str)
         if not variable or not _ENV_NAME.fullmatch(variable):
             raise ConfigError(
                 section.key(name),
-                variable,
-                "give the NAME of an environment variable (e.g. KIS_APP_KEY), never the key itself",
+                HIDDEN,
+                "give the NAME of an environment variable in capitals (e.g. KIS_APP_KEY), never "
+                "the key itself; if a key was pasted here, remove it and consider it exposed",
             )
-        value = environ.get(variable, "")
-        if not value:
+        value = "" if environ is None else environ.get(variable, "")
+        if not value and environ is not None:
             raise ConfigError(
                 section.key(name),
                 variable,
@@ -293,7 +304,7 @@ def _capture(section: _Section, base_dir: Path) -> CaptureConfig:
         )
     trs = section.take("trs", list, ["H0BJASP0", "H0BJCNT0"])
     for tr in trs:
-        if tr not in LAYOUTS:
+        if not isinstance(tr, str) or tr not in LAYOUTS:
             raise ConfigError(section.key("trs"), tr, f"unknown TR; use any of {sorted(LAYOUTS)}")
     if not trs:
         raise ConfigError(section.key("trs"), trs, f"list at least one of {sorted(LAYOUTS)}")
@@ -303,6 +314,12 @@ def _capture(section: _Section, base_dir: Path) -> CaptureConfig:
             section.key("recorder_id"), recorder_id, "use 1-64 letters, digits, '_' or '.'"
         )
     log_file = section.take("log_file", str)
+    if log_file and not (base_dir / log_file).parent.is_dir():
+        raise ConfigError(
+            section.key("log_file"),
+            log_file,
+            "its folder does not exist: create it or fix the path",
+        )
     capture = CaptureConfig(
         isins=tuple(dict.fromkeys(isins)),
         trs=tuple(dict.fromkeys(trs)),

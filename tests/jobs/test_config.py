@@ -74,6 +74,14 @@ def test_isins_file_adds_to_isins_and_ignores_comments(tmp_path: Path) -> None:
             "check digit is 2, expected 1",
         ),
         (BASE + 'trs = ["H0BJASP1"]\n', ENV, "capture.trs", "H0BJASP1", "unknown TR"),
+        (BASE + "trs = [1]\n", ENV, "capture.trs", "1", "unknown TR"),
+        (
+            BASE + 'log_file = "no/such/dir/x.log"\n',
+            ENV,
+            "capture.log_file",
+            "no/such/dir",
+            "does not exist",
+        ),
         (
             BASE,
             {"KIS_APP_KEY": "x"},
@@ -130,6 +138,18 @@ def test_more_pairs_than_the_credentials_carry_is_rejected_with_the_count_needed
     message = str(caught.value)
     assert "21 ISINs x 2 TRs = 42 registrations" in message
     assert "at most 41" in message and "have 2" in message
+
+
+@pytest.mark.parametrize("pasted", ["PSg5dctL9dKPo727J13Ur405OSXXXXXXXXXX", "abc+/def=="])
+def test_a_key_pasted_into_an_env_key_is_rejected_without_echoing_it(
+    tmp_path: Path, pasted: str
+) -> None:
+    body = BASE.replace('app_key_env = "KIS_APP_KEY"', f'app_key_env = "{pasted}"')
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, body), {**ENV, pasted: "x"})
+    assert caught.value.key == "kis.credentials[0].app_key_env"
+    assert pasted not in str(caught.value) and "(hidden)" in str(caught.value)
+    assert "never the key itself" in str(caught.value)
 
 
 def test_two_credentials_with_the_same_app_key_are_rejected(tmp_path: Path) -> None:
