@@ -20,9 +20,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 
-RECORDER_CONN = 0
+from capture.protocol import Pair
 
-Pair = tuple[str, str]
+RECORDER_CONN = 0
 
 
 def _dump(obj: Mapping[str, object]) -> bytes:

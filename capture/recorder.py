@@ -21,9 +21,10 @@ from capture.clock import Clock, SystemClock
 from capture.errors import RecorderError, RecorderLocked
 from capture.options import RecorderOptions
 from capture.previous_run import PreviousRun, read_previous_run
+from capture.protocol import Pair
 from capture.rawlog import RawLogWriter, RecordKind
 from capture.redact import Redactor
-from capture.session import Pair, Session
+from capture.session import Session
 from capture.sharding import shard
 from capture.status import STATUS_NAME, write_status
 

@@ -26,10 +26,17 @@ from capture.backoff import Backoff
 from capture.clock import Clock
 from capture.errors import ApprovalError, MalformedFrame
 from capture.options import RecorderOptions
-from capture.protocol import ControlResponse, Ping, classify, is_data_frame, subscription_request
+from capture.protocol import (
+    ControlResponse,
+    Pair,
+    Ping,
+    classify,
+    is_data_frame,
+    subscription_request,
+)
 from capture.rawlog import RawLogWriter, RecordKind
 from capture.redact import Redactor
-from capture.subscriptions import Pair, Step, SubscriptionTable
+from capture.subscriptions import Step, SubscriptionTable
 
 log = logging.getLogger(__name__)
 
