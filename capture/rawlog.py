@@ -14,7 +14,6 @@ and says so in an EVENT record. One writer per raw dir at a time, enforced by a 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
@@ -25,7 +24,8 @@ from pathlib import Path
 from types import TracebackType
 
 from capture.clock import Clock, seoul_hour_key
-from capture.errors import RawLogError, RecorderLocked
+from capture.errors import RawLogError
+from capture.filelock import hold_exclusive
 from capture.rawformat import (
     MAGIC,
     CorruptRegion,
@@ -69,7 +69,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = ".lock"
+LOCK_NAME = ".lock"  # held while a writer is open, so repair never truncates a live tail
 WRITER_CONN_ID = 0  # conn_id of the EVENT records the writer itself appends
 
 
@@ -120,7 +120,10 @@ class RawLogWriter:
         self._bytes_written = 0
         self._last_fsync: float | None = None
         raw_dir.mkdir(parents=True, exist_ok=True)
-        self._lock_fd: int | None = _lock_dir(raw_dir)
+        self._lock_fd: int | None = hold_exclusive(
+            raw_dir / LOCK_NAME,
+            f"{raw_dir} is being written by another raw log writer; stop it first",
+        )
         try:
             with self._lock:
                 self._resume()
@@ -368,23 +371,6 @@ class RawLogWriter:
 
 def _json(obj: dict[str, object]) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
-
-
-def _lock_dir(raw_dir: Path) -> int:
-    """Hold an exclusive flock on ``raw_dir/.lock`` so repair never truncates a live tail.
-
-    Raises:
-        RecorderLocked: another process (or writer) holds it.
-    """
-    fd = os.open(raw_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise RecorderLocked(
-            f"{raw_dir} is being written by another raw log writer; stop it first"
-        ) from None
-    return fd
 
 
 def _open_fd(path: Path, flags: int) -> int:

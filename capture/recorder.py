@@ -4,11 +4,16 @@ It holds ``data_dir/recorder.lock`` for its lifetime (one recorder per data_dir)
 ``recorder_start`` / ``recorder_stop`` events around the sessions, re-opens as "recorder
 restart" gaps whatever a killed previous run had live, checks the sessions' pings, and
 replaces ``status.json`` every second. It never parses a quote (design invariant 3).
+
+Two locks, on purpose (both :func:`capture.filelock.hold_exclusive`): ``recorder.lock`` is
+taken first and covers what only a recorder does, reading the previous run's tail (before the
+raw writer opens, since opening may start a fresh segment that no longer holds that state),
+``status.json`` and the connection counter; the raw writer's own ``raw/.lock`` keeps any other
+writer (a tool, a test) off raw/, recorder or not.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import random
@@ -18,7 +23,8 @@ from typing import Any
 
 from capture import events
 from capture.clock import Clock, SystemClock
-from capture.errors import RecorderError, RecorderLocked
+from capture.errors import RecorderError
+from capture.filelock import hold_exclusive
 from capture.options import RecorderOptions
 from capture.previous_run import PreviousRun, read_previous_run
 from capture.protocol import Pair
@@ -78,7 +84,11 @@ class Recorder:
         options = self._options
         options.data_dir.mkdir(parents=True, exist_ok=True)
         shards = shard(options.pairs, len(options.credentials))
-        lock_fd = _lock(options.data_dir / LOCK_NAME)
+        lock_fd = hold_exclusive(
+            options.data_dir / LOCK_NAME,
+            f"another recorder is running on {options.data_dir} (it holds {LOCK_NAME}); "
+            "stop it first, or give this one its own data_dir",
+        )
         try:
             previous = read_previous_run(options.raw_dir, options.recorder_id)
             writer = RawLogWriter(
@@ -236,21 +246,3 @@ class _ConnIds:
             tmp.write_text(f"{self._next}\n")
             os.replace(tmp, self._path)
             return conn
-
-
-def _lock(path: Path) -> int:
-    """Hold an exclusive flock on ``path`` for this process's lifetime.
-
-    Raises:
-        RecorderLocked: another recorder holds it.
-    """
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise RecorderLocked(
-            f"another recorder is running on {path.parent} (it holds {path.name}); "
-            "stop it first, or give this one its own data_dir"
-        ) from None
-    return fd
