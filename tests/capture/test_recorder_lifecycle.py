@@ -10,11 +10,14 @@ from pathlib import Path
 import zstandard
 
 from tests.capture.recorder_helpers import (
+    STOP_TIMEOUT_S,
     bondtape,
     events,
     isins,
     record,
+    running,
     simulator,
+    stop,
     wait_until,
     write_config,
 )
@@ -23,7 +26,9 @@ UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 
 
 def status_exit(config: Path, env: dict[str, str]) -> int:
-    return bondtape("status", "--config", str(config), env=env, stdout=subprocess.DEVNULL).wait(10)
+    status = bondtape("status", "--config", str(config), env=env, stdout=subprocess.DEVNULL)
+    with running(status):
+        return status.wait(10)
 
 
 def test_sigterm_stops_within_5_s_with_a_stop_event_and_a_second_recorder_exits_3(
@@ -32,21 +37,20 @@ def test_sigterm_stops_within_5_s_with_a_stop_event_and_a_second_recorder_exits_
     data = tmp_path / "data"
     with simulator(tmp_path, rate=20) as sim:
         config, env = write_config(tmp_path, sim, isins(3))
-        recorder = record(config, env, stderr=subprocess.DEVNULL)
-        wait_until(lambda: len(events(data, "sub_ack")) == 3, 20, "acks")
-        wait_until(lambda: status_exit(config, env) == 0, 10, "a live status")
+        with running(record(config, env, stderr=subprocess.DEVNULL)) as recorder:
+            wait_until(lambda: len(events(data, "sub_ack")) == 3, 20, "acks")
+            wait_until(lambda: status_exit(config, env) == 0, 10, "a live status")
 
-        second = record(config, env, stderr=subprocess.PIPE)
-        _, err = second.communicate(timeout=20)
-        assert second.returncode == 3
-        assert b"another recorder is running" in err
+            with running(record(config, env, stderr=subprocess.PIPE)) as second:
+                _, err = second.communicate(timeout=20)
+            assert second.returncode == 3
+            assert b"another recorder is running" in err
 
-        started = time.monotonic()
-        recorder.terminate()
-        assert recorder.wait(5) == 0
-        assert time.monotonic() - started < 5.0
-    stop = events(data)[-1]
-    assert stop["type"] == "recorder_stop" and stop["reason"] == "SIGTERM"
+            started = time.monotonic()
+            assert stop(recorder) == 0
+            assert time.monotonic() - started < STOP_TIMEOUT_S
+    last = events(data)[-1]
+    assert last["type"] == "recorder_stop" and last["reason"] == "SIGTERM"
     assert status_exit(config, env) == 1
 
 
@@ -55,11 +59,11 @@ def test_no_app_key_secret_or_approval_key_reaches_a_file_or_a_log_line(tmp_path
     with simulator(tmp_path, rate=20, drop_every=1.0) as sim:
         config, env = write_config(tmp_path, sim, isins(2), credentials=2)
         config.write_text(config.read_text() + f'log_file = "{tmp_path / "rec.log"}"\n')
-        recorder = record(config, env, stderr=subprocess.PIPE)
-        wait_until(lambda: len(events(data, "disconnect")) >= 1, 20, "a drop")
-        wait_until(lambda: len(events(data, "sub_ack")) >= 3, 20, "a resubscription")
-        recorder.terminate()
-        _, stderr = recorder.communicate(timeout=5)
+        with running(record(config, env, stderr=subprocess.PIPE)) as recorder:
+            wait_until(lambda: len(events(data, "disconnect")) >= 1, 20, "a drop")
+            wait_until(lambda: len(events(data, "sub_ack")) >= 3, 20, "a resubscription")
+            recorder.terminate()
+            _, stderr = recorder.communicate(timeout=STOP_TIMEOUT_S)
     secrets = [v.encode() for v in env.values()]
     blobs = {"stderr": stderr}
     for path in [*data.rglob("*"), tmp_path / "rec.log"]:
@@ -83,14 +87,18 @@ def test_a_connection_silent_for_three_ping_intervals_is_closed_and_replaced(
     data = tmp_path / "data"
     with simulator(tmp_path, ping_interval=0.2, stall=1.5, stall_every=1.0) as sim:
         config, env = write_config(tmp_path, sim, isins(1), ping_interval_s=0.2)
-        recorder = record(config, env, stderr=subprocess.DEVNULL)
-        dead = wait_until(
-            lambda: [e for e in events(data, "disconnect") if "PINGPONG" in e["reason"]], 20, "dead"
-        )
-        wait_until(lambda: any(e["conn"] > dead[0]["conn"] for e in events(data, "connect")), 20,
-                   "a new connection")  # fmt: skip
-        recorder.terminate()
-        assert recorder.wait(5) == 0
+        with running(record(config, env, stderr=subprocess.DEVNULL)) as recorder:
+            dead = wait_until(
+                lambda: [e for e in events(data, "disconnect") if "PINGPONG" in e["reason"]],
+                20,
+                "dead",
+            )
+            wait_until(
+                lambda: any(e["conn"] > dead[0]["conn"] for e in events(data, "connect")),
+                20,
+                "a new connection",
+            )
+            assert stop(recorder) == 0
     assert dead[0]["reason"] == "no PINGPONG for 0.6 s (3 intervals)"
 
 
@@ -100,10 +108,9 @@ def test_answered_pings_keep_the_recorder_connected_in_pong_and_text_mode(tmp_pa
         run.mkdir()
         with simulator(run, ping_interval=0.2) as sim:
             config, env = write_config(run, sim, isins(1), pong_mode=mode, ping_interval_s=0.2)
-            recorder = record(config, env, stderr=subprocess.DEVNULL)
-            wait_until(lambda run=run: len(events(run / "data", "ping")) >= 10, 20, "10 pings")
-            recorder.terminate()
-            assert recorder.wait(5) == 0
+            with running(record(config, env, stderr=subprocess.DEVNULL)) as recorder:
+                wait_until(lambda run=run: len(events(run / "data", "ping")) >= 10, 20, "10 pings")
+                assert stop(recorder) == 0
         pings = events(run / "data", "ping")
         assert {p["answer"] for p in pings} == {mode}
         reasons = [e["reason"] for e in events(run / "data", "disconnect")]

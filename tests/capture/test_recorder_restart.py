@@ -14,7 +14,9 @@ from tests.capture.recorder_helpers import (
     isins,
     raw_records,
     record,
+    running,
     simulator,
+    stop,
     truth_by_conn,
     wait_until,
     write_config,
@@ -36,21 +38,20 @@ def test_a_killed_recorder_leaves_a_prefix_and_its_restart_gaps_from_the_last_re
     data = tmp_path / "data"
     with simulator(tmp_path, rate=40, drop_after_frames=400) as sim:
         config, env = write_config(tmp_path, sim, isins(4))
-        first = record(config, env, stderr=subprocess.DEVNULL)
-        wait_until(lambda: len(data_records(raw_records(data), 1)) >= 50, 20, "frames on conn 1")
-        first.send_signal(signal.SIGKILL)
-        first.wait(5)
+        with running(record(config, env, stderr=subprocess.DEVNULL)) as first:
+            wait_until(
+                lambda: len(data_records(raw_records(data), 1)) >= 50, 20, "frames on conn 1"
+            )
+            first.send_signal(signal.SIGKILL)
+            first.wait(5)
         before = raw_records(data)
         last_ns = before[-1].recv_ns
         killed = data_records(before, 1)
 
-        second = record(config, env, stderr=subprocess.DEVNULL)
-        try:
+        with running(record(config, env, stderr=subprocess.DEVNULL)) as second:
             # The simulator drops conn 2 after 400 frames: all it sent was delivered by then.
             wait_until(lambda: any(e["conn"] == 2 for e in events(data, "disconnect")), 30, "drop")
-        finally:
-            second.terminate()
-            assert second.wait(5) == 0
+            assert stop(second) == 0
         records = raw_records(data)
         assert len(truth_by_conn(sim)[sim_conn_holding(sim, data_records(records, 2))]) > 0
 
