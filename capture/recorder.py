@@ -158,6 +158,9 @@ class Recorder:
             session.stop()
         for thread in threads:
             thread.join(STOP_JOIN_S / max(1, len(threads)))
+        busy = [thread.name for thread in threads if thread.is_alive()]
+        if busy:
+            log.warning("%s did not end within %g s; stopping without", busy, STOP_JOIN_S)
         writer.append(
             RecordKind.EVENT,
             events.RECORDER_CONN,

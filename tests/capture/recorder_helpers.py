@@ -27,6 +27,7 @@ from capture.simulator import Simulator, SimulatorOptions
 ROOT = Path(__file__).resolve().parents[2]
 TRS = ("H0BJASP0", "H0BJCNT0")
 STOP_TIMEOUT_S = 5.0  # the recorder must stop, fsync and close within this after SIGTERM
+POLL_S = 0.1  # each poll may decode the whole raw log, in the simulator's process (and GIL)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str = "condition") -> Any:
@@ -38,7 +39,7 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str = "condit
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
+        time.sleep(POLL_S)
 
 
 def isins(n: int) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -103,15 +104,36 @@ def test_a_connection_silent_for_three_ping_intervals_is_closed_and_replaced(
 
 
 def test_answered_pings_keep_the_recorder_connected_in_pong_and_text_mode(tmp_path: Path) -> None:
+    # 1 s pings: the recorder drops a connection silent for 3 s and the simulator one that
+    # leaves a ping unanswered, so 4 answered pings on one connection outlast both limits.
     for mode in ("pong", "text"):
         run = tmp_path / mode
         run.mkdir()
-        with simulator(run, ping_interval=0.2) as sim:
-            config, env = write_config(run, sim, isins(1), pong_mode=mode, ping_interval_s=0.2)
+        with simulator(run, ping_interval=1.0) as sim:
+            config, env = write_config(run, sim, isins(1), pong_mode=mode, ping_interval_s=1.0)
             with running(record(config, env, stderr=subprocess.DEVNULL)) as recorder:
-                wait_until(lambda run=run: len(events(run / "data", "ping")) >= 10, 20, "10 pings")
+                wait_until(lambda run=run: len(events(run / "data", "ping")) >= 4, 20, "4 pings")
                 assert stop(recorder) == 0
         pings = events(run / "data", "ping")
+        assert len(pings) >= 4
         assert {p["answer"] for p in pings} == {mode}
+        assert {p["conn"] for p in pings} == {1}
         reasons = [e["reason"] for e in events(run / "data", "disconnect")]
         assert reasons == ["recorder stop"]
+
+
+def test_sigterm_during_a_websocket_handshake_that_hangs_ends_the_session_at_once(
+    tmp_path: Path,
+) -> None:
+    with simulator(tmp_path) as sim, socket.create_server(("127.0.0.1", 0)) as silent:
+        config, env = write_config(tmp_path, sim, isins(1))
+        silent_url = f"ws://127.0.0.1:{silent.getsockname()[1]}"
+        config.write_text(config.read_text().replace(sim.ws_url, silent_url))
+        with running(record(config, env, stderr=subprocess.PIPE)) as recorder:
+            silent.settimeout(20)
+            accepted, _ = silent.accept()  # the recorder now waits for a handshake answer
+            with accepted:
+                recorder.terminate()
+                _, err = recorder.communicate(timeout=STOP_TIMEOUT_S)
+    assert recorder.returncode == 0
+    assert b"did not end within" not in err
