@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 LOCK_NAME = "recorder.lock"
 CONN_COUNTER_NAME = "recorder.conn"
 RESTART_REASON = "recorder restart"
+UNSUBSCRIBED_REASON = "unsubscribed"
 STOP_JOIN_S = 3.0
 
 
@@ -116,6 +117,7 @@ class Recorder:
             events.recorder_start(options.recorder_id, os.getpid(), previous.last_ns),
         )
         seeds = self._restart_gaps(writer, shards, previous)
+        self._close_unsubscribed_gaps(writer, shards, previous)
         conn_ids = _ConnIds(options.data_dir / CONN_COUNTER_NAME, floor=previous.max_conn + 1)
         self._sessions = [
             Session(
@@ -197,6 +199,28 @@ class Recorder:
                 len(seeds),
             )
         return seeds
+
+    def _close_unsubscribed_gaps(
+        self, writer: RawLogWriter, shards: list[list[Pair]], previous: PreviousRun
+    ) -> None:
+        """End now the gaps the previous run left open for pairs no longer configured: no ack
+        will ever close them, and an open gap would stay open in the lake forever."""
+        configured = {pair for pairs in shards for pair in pairs}
+        dropped = sorted(previous.gapped - configured)
+        now_ns = self._clock.now_ns()
+        for tr_id, isin in dropped:
+            writer.append(
+                RecordKind.EVENT,
+                events.RECORDER_CONN,
+                events.gap_close(events.RECORDER_CONN, tr_id, isin, now_ns, UNSUBSCRIBED_REASON),
+            )
+        if dropped:
+            log.warning(
+                "closed %d gap(s) left open by the previous run for registrations no longer "
+                "configured: %s",
+                len(dropped),
+                ", ".join(f"{tr_id} {isin}" for tr_id, isin in dropped),
+            )
 
     def _state_records(self) -> list[tuple[int, bytes]]:
         return [r for s in self._sessions if (r := s.state_record()) is not None]
