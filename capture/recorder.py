@@ -146,10 +146,13 @@ class Recorder:
             len(self._sessions),
             options.raw_dir,
         )
-        failure: BaseException | None = None
+        failure: str | None = None
         while not self._stop.wait(options.status_interval_s):
-            failure = next((s.failure for s in self._sessions if s.failure), None)
-            if failure is not None:
+            failed = next((s.failure for s in self._sessions if s.failure), None)
+            if failed is not None:
+                # Foreign exception text (a path, a URL) may hold a secret: it goes to raw,
+                # the log and the CLI's message, so it is redacted here, where it is built.
+                failure = self._redactor.redact(str(failed))
                 self.stop(f"session failed: {failure}")
                 break
             for session in self._sessions:

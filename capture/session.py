@@ -354,10 +354,11 @@ class Session:
     # --- closing --------------------------------------------------------------------------
 
     def _close(self, c: _Connection, reason: str) -> None:
-        """Record the first reason given and wake the receive loop (from any thread)."""
+        """Record the first reason given (redacted: it goes to raw and status.json, and may
+        quote an exception's text) and wake the receive loop (from any thread)."""
         with self._lock:
             if c.close_reason is None:
-                c.close_reason = reason
+                c.close_reason = self._redactor.redact(reason)
         c.closed.set()
         c.ws.abort()
 

@@ -137,3 +137,20 @@ def test_sigterm_during_a_websocket_handshake_that_hangs_ends_the_session_at_onc
                 _, err = recorder.communicate(timeout=STOP_TIMEOUT_S)
     assert recorder.returncode == 0
     assert b"did not end within" not in err
+
+
+def test_a_session_failure_whose_text_holds_a_secret_is_reported_redacted(tmp_path: Path) -> None:
+    # The connection counter cannot be replaced (its temporary name is a directory), and the
+    # OSError quoting its path, which here contains the app secret, fails the session.
+    with simulator(tmp_path) as sim:
+        config, env = write_config(tmp_path, sim, isins(1))
+        data = tmp_path / f"data-{env['T_SECRET_0']}"
+        config.write_text(config.read_text().replace(str(tmp_path / "data"), str(data)))
+        (data / ".recorder.conn.tmp").mkdir(parents=True)
+        with running(record(config, env, stderr=subprocess.PIPE)) as recorder:
+            _, err = recorder.communicate(timeout=20)
+    assert recorder.returncode == 1
+    assert b"recorder stopped because a session failed: [Errno 21]" in err
+    assert env["T_SECRET_0"].encode() not in err
+    (stop_event,) = events(data, "recorder_stop")
+    assert "<redacted>" in stop_event["reason"] and env["T_SECRET_0"] not in stop_event["reason"]
