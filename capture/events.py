@@ -3,7 +3,8 @@
 Each builder returns the exact JSON bytes; the shapes are a contract with storage/, so they
 are defined here once. Connection id 0 stands for the recorder itself (start and stop).
 Timestamps are UTC nanoseconds; ``start_ns`` of a gap is the receive time of the last record
-known to be complete before it, ``end_ns`` the receive time of the ack that ends it.
+known to be complete before it, ``end_ns`` the receive time of the ack that ends it (or the
+recorder's start, for a gap of a pair no longer configured).
 
 Choices the normalizer can rely on:
 
@@ -20,9 +21,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 
-RECORDER_CONN = 0
+from capture.protocol import Pair
 
-Pair = tuple[str, str]
+RECORDER_CONN = 0
 
 
 def _dump(obj: Mapping[str, object]) -> bytes:
@@ -57,10 +58,18 @@ def gap_open(conn: int, tr_id: str, isin: str, start_ns: int, reason: str) -> by
     )
 
 
-def gap_close(conn: int, tr_id: str, isin: str, end_ns: int) -> bytes:
-    return _dump(
-        {"type": "gap_close", "conn": conn, "tr_id": tr_id, "isin": isin, "end_ns": end_ns}
-    )
+def gap_close(conn: int, tr_id: str, isin: str, end_ns: int, reason: str | None = None) -> bytes:
+    """``reason`` only when no ack ended the gap (``unsubscribed``: the pair left the config)."""
+    event: dict[str, object] = {
+        "type": "gap_close",
+        "conn": conn,
+        "tr_id": tr_id,
+        "isin": isin,
+        "end_ns": end_ns,
+    }
+    if reason is not None:
+        event["reason"] = reason
+    return _dump(event)
 
 
 def ping(conn: int, datetime: str, answer: str) -> bytes:

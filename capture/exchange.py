@@ -44,6 +44,8 @@ from capture.errors import BadRequest, ConfigError, MalformedFrame
 from capture.faults import MALFORMED_KINDS, FaultOptions, malformed_frame, stall_remaining
 from capture.isin import isin_problem
 from capture.protocol import (
+    REGISTRATIONS_PER_SESSION,
+    Pair,
     Ping,
     classify,
     control_response,
@@ -55,7 +57,6 @@ from capture.truth import TruthLog
 
 logger = logging.getLogger(__name__)
 
-MAX_REGISTRATIONS = 41
 _KEY_ALPHABET = string.ascii_lowercase + string.digits
 
 FeedFrame = tuple[str, list[list[str]]]
@@ -73,7 +74,7 @@ class Feed(Protocol):
 class FeedSource(Protocol):
     """Makes a feed per session, given that session's live (tr_id, isin) subscriptions."""
 
-    def open(self, subscriptions: Collection[tuple[str, str]]) -> Feed: ...
+    def open(self, subscriptions: Collection[Pair]) -> Feed: ...
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -121,7 +122,7 @@ class _Session:
     ws: KisConnection
     started: float  # monotonic seconds, for the fault schedules
     rng: random.Random
-    subscriptions: dict[tuple[str, str], None] = field(default_factory=dict)  # ordered set
+    subscriptions: dict[Pair, None] = field(default_factory=dict)  # ordered set
     key_iv: dict[str, tuple[str, str]] = field(default_factory=dict)
     pending_pings: dict[str, float] = field(default_factory=dict)  # text -> first sent
     app_keys: set[str] = field(default_factory=set)
@@ -130,7 +131,7 @@ class _Session:
     def register(self, tr_id: str, isin: str) -> str:
         if (tr_id, isin) in self.subscriptions:
             return "OPSP0002"
-        if len(self.subscriptions) >= MAX_REGISTRATIONS:
+        if len(self.subscriptions) >= REGISTRATIONS_PER_SESSION:
             return "OPSP0008"
         self.subscriptions[(tr_id, isin)] = None
         if tr_id not in self.key_iv:

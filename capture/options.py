@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from capture.approval import AppCredential
+from capture.protocol import Pair
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -22,7 +23,7 @@ class RecorderOptions:
     approval_url: str
     custtype: str
     credentials: tuple[AppCredential, ...]
-    pairs: tuple[tuple[str, str], ...]
+    pairs: tuple[Pair, ...]
     pong_mode: str = "pong"  # "pong": websocket pong frame; "text": echo as a text frame
     ping_interval_s: float = 10.0  # a connection with no PINGPONG for 3 of these is dead
     subscribe_interval_s: float = 0.2

@@ -14,11 +14,10 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from capture.protocol import Pair
 from capture.rawlog import Position, RawRecord, RecordKind, list_segments, read_records
 
 log = logging.getLogger(__name__)
-
-Pair = tuple[str, str]
 
 
 @dataclass(slots=True)

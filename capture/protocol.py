@@ -22,6 +22,12 @@ REGISTER = "1"
 UNREGISTER = "2"
 CUSTTYPES = frozenset({"P", "B"})
 
+REGISTRATIONS_PER_SESSION = 41
+"""KIS allows 41 (TR, ISIN) registrations per websocket session, one session per app key."""
+
+Pair = tuple[str, str]
+"""One registration: (tr_id, isin), the ISIN being the request's ``tr_key``."""
+
 
 class Outcome(StrEnum):
     """What a control response means for the subscription it answers."""

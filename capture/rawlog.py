@@ -14,7 +14,6 @@ and says so in an EVENT record. One writer per raw dir at a time, enforced by a 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import json
 import logging
 import os
@@ -25,7 +24,8 @@ from pathlib import Path
 from types import TracebackType
 
 from capture.clock import Clock, seoul_hour_key
-from capture.errors import RawLogError, RecorderLocked
+from capture.errors import RawLogError
+from capture.filelock import hold_exclusive
 from capture.rawformat import (
     MAGIC,
     CorruptRegion,
@@ -69,7 +69,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = ".lock"
+LOCK_NAME = ".lock"  # held while a writer is open, so repair never truncates a live tail
 WRITER_CONN_ID = 0  # conn_id of the EVENT records the writer itself appends
 
 
@@ -115,11 +115,15 @@ class RawLogWriter:
         self._segment: str | None = None
         self._path: Path | None = None
         self._hour: tuple[dt.date, int] | None = None
+        self._last_open_ns: int | None = None  # of this recorder's latest segment, on disk
         self._size = 0
         self._bytes_written = 0
         self._last_fsync: float | None = None
         raw_dir.mkdir(parents=True, exist_ok=True)
-        self._lock_fd: int | None = _lock_dir(raw_dir)
+        self._lock_fd: int | None = hold_exclusive(
+            raw_dir / LOCK_NAME,
+            f"{raw_dir} is being written by another raw log writer; stop it first",
+        )
         try:
             with self._lock:
                 self._resume()
@@ -147,7 +151,11 @@ class RawLogWriter:
     ) -> Position:
         """Write one record; its Position (reading from there yields it first).
 
-        ``recv_ns`` defaults to ``clock.now_ns()``; a new Seoul hour or date rotates first.
+        ``recv_ns`` defaults to ``clock.now_ns()``; a later Seoul hour or date rotates first.
+        Rotation only goes forward: a record from an earlier hour (a session that took its
+        receive time just before another rotated, or a clock stepped back) stays in the
+        current segment with its exact ``recv_ns``, because a reader past a checkpoint never
+        returns to a segment that sorts before it.
         Thread-safe: the recorder calls this from one thread per websocket session.
 
         Raises:
@@ -159,7 +167,8 @@ class RawLogWriter:
                 raise RawLogError(f"raw log writer for {self._raw_dir} is closed")
             ns = self._clock.now_ns() if recv_ns is None else recv_ns
             record = encode_record(ns, conn_id, kind, payload)
-            if seoul_hour_key(ns) != self._hour:
+            assert self._hour is not None, "set whenever a segment is open"
+            if seoul_hour_key(ns) > self._hour:
                 self._rotate(ns)
             position = Position(self._current(), self._size)
             self._write(record)
@@ -217,7 +226,11 @@ class RawLogWriter:
         return self._segment
 
     def _resume(self) -> None:
-        """Repair this recorder's plain segments from a previous run, then pick one to write."""
+        """Repair this recorder's plain segments from a previous run, then pick one to write.
+
+        Segments are sealed only once the one to write is chosen, so no background seal is
+        renaming files while the latest segment name is looked up.
+        """
         now = self._clock.now_ns()
         rid = self._recorder_id
         for tmp in self._raw_dir.glob(f"*/*-{rid}.seg{SEALED_SUFFIX}{TMP_SUFFIX}"):
@@ -226,13 +239,14 @@ class RawLogWriter:
         torn: list[tuple[str, int, int]] = []
         corrupt = 0
         clean: list[tuple[Path, str, int]] = []
+        to_seal: list[Path] = []
         for path in sorted(self._raw_dir.glob(f"*/*-{rid}.seg")):
             parsed = parse_segment_path(self._raw_dir, path)
             if parsed is None or parsed[2] != rid:
                 continue
             identity, open_ns, _ = parsed
             if sealed_path(path).exists():
-                self._seal(path)  # a crash came after the verified rename
+                to_seal.append(path)  # a crash came after the verified rename
                 continue
             regions, end = scan_plain_segment(path, identity)
             size = path.stat().st_size
@@ -243,17 +257,22 @@ class RawLogWriter:
             if not path.exists():
                 continue
             if regions:
-                self._seal(path)  # never append after damage; verify will keep reporting it
+                to_seal.append(path)  # never append after damage; verify keeps reporting it
             else:
                 clean.append((path, identity, open_ns))
-        for path, _, _ in clean[:-1]:
-            self._seal(path)
-        if clean and seoul_hour_key(clean[-1][2]) == seoul_hour_key(now):
+        to_seal.extend(path for path, _, _ in clean[:-1])
+        self._last_open_ns = self._latest_open_ns()
+        if (
+            clean
+            and clean[-1][2] == self._last_open_ns
+            and seoul_hour_key(clean[-1][2]) >= seoul_hour_key(now)
+        ):
             self._continue(*clean[-1])
         else:
-            if clean:
-                self._seal(clean[-1][0])
+            to_seal.extend(path for path, _, _ in clean[-1:])
             self._open_new(now)
+        for path in to_seal:
+            self._seal(path)
         for identity, offset, count in torn:
             event = {
                 "type": "torn_tail_truncated",
@@ -280,15 +299,22 @@ class RawLogWriter:
         self._size = os.fstat(self._fd).st_size
         log.info("continuing raw segment %s at offset %d", identity, self._size)
 
-    def _open_new(self, open_ns: int) -> None:
-        """Create a segment named for ``open_ns``, 1 ns later per clash with an existing one
-        (the same instant after a restart), and write its header and STATE records."""
-        while True:
-            identity = segment_identity(open_ns, self._recorder_id)
-            path = self._raw_dir / identity
-            if not (path.exists() or sealed_path(path).exists()):
-                break
-            open_ns += 1
+    def _latest_open_ns(self) -> int | None:
+        """The ``open_ns`` of this recorder's latest segment, plain or sealed."""
+        rid = self._recorder_id
+        parsed = (
+            parse_segment_path(self._raw_dir, p) for p in self._raw_dir.glob(f"*/*-{rid}.seg*")
+        )
+        return max((p[1] for p in parsed if p is not None and p[2] == rid), default=None)
+
+    def _open_new(self, candidate_ns: int) -> None:
+        """Create a segment named for ``candidate_ns``, or 1 ns after this recorder's latest
+        segment if that is not earlier (a restart in the same instant, a clock stepped back),
+        so names strictly increase; then write its header and STATE records."""
+        last = self._last_open_ns
+        open_ns = candidate_ns if last is None else max(candidate_ns, last + 1)
+        identity = segment_identity(open_ns, self._recorder_id)
+        path = self._raw_dir / identity
         first = encode_header(self._recorder_id, open_ns) + b"".join(
             encode_record(open_ns, conn_id, RecordKind.STATE, payload)
             for conn_id, payload in self._state_records()
@@ -298,6 +324,7 @@ class RawLogWriter:
             fsync_dir(self._raw_dir)
         self._fd = _open_fd(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL)
         self._path, self._segment, self._hour = path, identity, seoul_hour_key(open_ns)
+        self._last_open_ns = open_ns
         self._size = 0
         self._write(first)
         self._fsync_locked()
@@ -344,23 +371,6 @@ class RawLogWriter:
 
 def _json(obj: dict[str, object]) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
-
-
-def _lock_dir(raw_dir: Path) -> int:
-    """Hold an exclusive flock on ``raw_dir/.lock`` so repair never truncates a live tail.
-
-    Raises:
-        RecorderLocked: another process (or writer) holds it.
-    """
-    fd = os.open(raw_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise RecorderLocked(
-            f"{raw_dir} is being written by another raw log writer; stop it first"
-        ) from None
-    return fd
 
 
 def _open_fd(path: Path, flags: int) -> int:

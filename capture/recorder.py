@@ -4,11 +4,16 @@ It holds ``data_dir/recorder.lock`` for its lifetime (one recorder per data_dir)
 ``recorder_start`` / ``recorder_stop`` events around the sessions, re-opens as "recorder
 restart" gaps whatever a killed previous run had live, checks the sessions' pings, and
 replaces ``status.json`` every second. It never parses a quote (design invariant 3).
+
+Two locks, on purpose (both :func:`capture.filelock.hold_exclusive`): ``recorder.lock`` is
+taken first and covers what only a recorder does, reading the previous run's tail (before the
+raw writer opens, since opening may start a fresh segment that no longer holds that state),
+``status.json`` and the connection counter; the raw writer's own ``raw/.lock`` keeps any other
+writer (a tool, a test) off raw/, recorder or not.
 """
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import random
@@ -18,12 +23,14 @@ from typing import Any
 
 from capture import events
 from capture.clock import Clock, SystemClock
-from capture.errors import RecorderError, RecorderLocked
+from capture.errors import RecorderError
+from capture.filelock import hold_exclusive
 from capture.options import RecorderOptions
 from capture.previous_run import PreviousRun, read_previous_run
+from capture.protocol import Pair
 from capture.rawlog import RawLogWriter, RecordKind
 from capture.redact import Redactor
-from capture.session import Pair, Session
+from capture.session import Session
 from capture.sharding import shard
 from capture.status import STATUS_NAME, write_status
 
@@ -32,6 +39,7 @@ log = logging.getLogger(__name__)
 LOCK_NAME = "recorder.lock"
 CONN_COUNTER_NAME = "recorder.conn"
 RESTART_REASON = "recorder restart"
+UNSUBSCRIBED_REASON = "unsubscribed"
 STOP_JOIN_S = 3.0
 
 
@@ -77,7 +85,11 @@ class Recorder:
         options = self._options
         options.data_dir.mkdir(parents=True, exist_ok=True)
         shards = shard(options.pairs, len(options.credentials))
-        lock_fd = _lock(options.data_dir / LOCK_NAME)
+        lock_fd = hold_exclusive(
+            options.data_dir / LOCK_NAME,
+            f"another recorder is running on {options.data_dir} (it holds {LOCK_NAME}); "
+            "stop it first, or give this one its own data_dir",
+        )
         try:
             previous = read_previous_run(options.raw_dir, options.recorder_id)
             writer = RawLogWriter(
@@ -105,6 +117,7 @@ class Recorder:
             events.recorder_start(options.recorder_id, os.getpid(), previous.last_ns),
         )
         seeds = self._restart_gaps(writer, shards, previous)
+        self._close_unsubscribed_gaps(writer, shards, previous)
         conn_ids = _ConnIds(options.data_dir / CONN_COUNTER_NAME, floor=previous.max_conn + 1)
         self._sessions = [
             Session(
@@ -133,10 +146,13 @@ class Recorder:
             len(self._sessions),
             options.raw_dir,
         )
-        failure: BaseException | None = None
+        failure: str | None = None
         while not self._stop.wait(options.status_interval_s):
-            failure = next((s.failure for s in self._sessions if s.failure), None)
-            if failure is not None:
+            failed = next((s.failure for s in self._sessions if s.failure), None)
+            if failed is not None:
+                # Foreign exception text (a path, a URL) may hold a secret: it goes to raw,
+                # the log and the CLI's message, so it is redacted here, where it is built.
+                failure = self._redactor.redact(str(failed))
                 self.stop(f"session failed: {failure}")
                 break
             for session in self._sessions:
@@ -147,6 +163,9 @@ class Recorder:
             session.stop()
         for thread in threads:
             thread.join(STOP_JOIN_S / max(1, len(threads)))
+        busy = [thread.name for thread in threads if thread.is_alive()]
+        if busy:
+            log.warning("%s did not end within %g s; stopping without", busy, STOP_JOIN_S)
         writer.append(
             RecordKind.EVENT,
             events.RECORDER_CONN,
@@ -183,6 +202,28 @@ class Recorder:
                 len(seeds),
             )
         return seeds
+
+    def _close_unsubscribed_gaps(
+        self, writer: RawLogWriter, shards: list[list[Pair]], previous: PreviousRun
+    ) -> None:
+        """End now the gaps the previous run left open for pairs no longer configured: no ack
+        will ever close them, and an open gap would stay open in the lake forever."""
+        configured = {pair for pairs in shards for pair in pairs}
+        dropped = sorted(previous.gapped - configured)
+        now_ns = self._clock.now_ns()
+        for tr_id, isin in dropped:
+            writer.append(
+                RecordKind.EVENT,
+                events.RECORDER_CONN,
+                events.gap_close(events.RECORDER_CONN, tr_id, isin, now_ns, UNSUBSCRIBED_REASON),
+            )
+        if dropped:
+            log.warning(
+                "closed %d gap(s) left open by the previous run for registrations no longer "
+                "configured: %s",
+                len(dropped),
+                ", ".join(f"{tr_id} {isin}" for tr_id, isin in dropped),
+            )
 
     def _state_records(self) -> list[tuple[int, bytes]]:
         return [r for s in self._sessions if (r := s.state_record()) is not None]
@@ -235,21 +276,3 @@ class _ConnIds:
             tmp.write_text(f"{self._next}\n")
             os.replace(tmp, self._path)
             return conn
-
-
-def _lock(path: Path) -> int:
-    """Hold an exclusive flock on ``path`` for this process's lifetime.
-
-    Raises:
-        RecorderLocked: another recorder holds it.
-    """
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        raise RecorderLocked(
-            f"another recorder is running on {path.parent} (it holds {path.name}); "
-            "stop it first, or give this one its own data_dir"
-        ) from None
-    return fd

@@ -12,8 +12,10 @@ and reconnects; the gap closes when the new connection's ack arrives.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -26,10 +28,17 @@ from capture.backoff import Backoff
 from capture.clock import Clock
 from capture.errors import ApprovalError, MalformedFrame
 from capture.options import RecorderOptions
-from capture.protocol import ControlResponse, Ping, classify, is_data_frame, subscription_request
+from capture.protocol import (
+    ControlResponse,
+    Pair,
+    Ping,
+    classify,
+    is_data_frame,
+    subscription_request,
+)
 from capture.rawlog import RawLogWriter, RecordKind
 from capture.redact import Redactor
-from capture.subscriptions import Pair, Step, SubscriptionTable
+from capture.subscriptions import Step, SubscriptionTable
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +110,7 @@ class Session:
         self._stop = threading.Event()
         self._lock = threading.Lock()  # guards _current, the table and the gaps
         self._current: _Connection | None = None
+        self._handshaking: websocket.WebSocket | None = None  # aborted by stop()
         self._state_snapshot: tuple[int, bytes] | None = None
         self.state = "starting"
         self.since_ns = clock.now_ns()
@@ -141,11 +151,19 @@ class Session:
             self._close(current, f"no PINGPONG for {limit:g} s ({PINGS_BEFORE_DEAD} intervals)")
 
     def stop(self) -> None:
-        """Ask the thread to end; the live connection is closed and its pairs gapped."""
+        """Ask the thread to end; the live connection is closed and its pairs gapped, and a
+        websocket handshake in progress is aborted, so the thread ends at once rather than
+        after the connect timeout."""
         self._stop.set()
         current = self._current
         if current is not None:
             self._close(current, "recorder stop")
+        with self._lock:
+            handshaking = self._handshaking
+        sock = handshaking.sock if handshaking is not None else None
+        if sock is not None:  # WebSocket.abort() does nothing before the handshake is done
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     # --- the thread -----------------------------------------------------------------------
 
@@ -172,18 +190,23 @@ class Session:
     def _connect_once(self) -> float:
         """One connection's life; returns the delay before the next attempt."""
         self._set_state("connecting")
+        ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=True)
+        with self._lock:
+            self._handshaking = ws
         try:
             self._keys.get()
-            ws = websocket.create_connection(
-                self._options.ws_url,
-                timeout=self._options.connect_timeout_s,
-                skip_utf8_validation=True,
-                enable_multithread=True,
-            )
+            if self._stop.is_set():  # stop() ran before _handshaking was visible to it
+                return 0.0
+            ws.connect(self._options.ws_url, timeout=self._options.connect_timeout_s)
         except (ApprovalError, OSError, websocket.WebSocketException) as exc:
+            if self._stop.is_set():
+                return 0.0
             self.last_error = self._redactor.redact(f"{type(exc).__name__}: {exc}")
             log.warning("%s: cannot connect: %s", self.credential.name, self.last_error)
             return self._backoff.next_delay(self._clock.monotonic())
+        finally:
+            with self._lock:
+                self._handshaking = None
         ws.settimeout(None)  # the coordinator's ping watchdog ends a silent connection
         connection = _Connection(
             conn=self._next_conn_id(),
@@ -331,10 +354,11 @@ class Session:
     # --- closing --------------------------------------------------------------------------
 
     def _close(self, c: _Connection, reason: str) -> None:
-        """Record the first reason given and wake the receive loop (from any thread)."""
+        """Record the first reason given (redacted: it goes to raw and status.json, and may
+        quote an exception's text) and wake the receive loop (from any thread)."""
         with self._lock:
             if c.close_reason is None:
-                c.close_reason = reason
+                c.close_reason = self._redactor.redact(reason)
         c.closed.set()
         c.ws.abort()
 

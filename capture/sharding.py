@@ -10,10 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from capture.errors import ConfigError
-
-MAX_PER_SESSION = 41
-
-Pair = tuple[str, str]
+from capture.protocol import REGISTRATIONS_PER_SESSION, Pair
 
 
 def subscription_pairs(isins: Sequence[str], trs: Sequence[str]) -> list[Pair]:
@@ -26,7 +23,7 @@ def subscription_pairs(isins: Sequence[str], trs: Sequence[str]) -> list[Pair]:
 
 
 def shard(
-    pairs: Sequence[Pair], n_credentials: int, *, limit: int = MAX_PER_SESSION
+    pairs: Sequence[Pair], n_credentials: int, *, limit: int = REGISTRATIONS_PER_SESSION
 ) -> list[list[Pair]]:
     """Split ``pairs`` into at most ``n_credentials`` shards of at most ``limit`` each.
 

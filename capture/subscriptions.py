@@ -11,9 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from capture.protocol import ControlResponse, Outcome
-
-Pair = tuple[str, str]
+from capture.protocol import ControlResponse, Outcome, Pair
 
 
 class Step(Enum):

@@ -22,6 +22,7 @@ from capture.exchange import FeedFrame
 from capture.isin import is_valid_isin
 from capture.layouts import LAYOUTS
 from capture.market import Market
+from capture.protocol import Pair
 
 BATCH_MAX = 256  # frames per batch: the whole batch at rate 0, a cap when catching up
 IDLE_POLL = 0.05  # seconds between looks at a session with nothing to send
@@ -43,14 +44,14 @@ class SyntheticFeedSource:
         self.seed, self.rate, self.multi_record_ratio = seed, rate, multi_record_ratio
         self.clock = clock
 
-    def open(self, subscriptions: Collection[tuple[str, str]]) -> SyntheticFeed:
+    def open(self, subscriptions: Collection[Pair]) -> SyntheticFeed:
         return SyntheticFeed(self, subscriptions)
 
 
 class SyntheticFeed:
     """One session's feed; reads its live subscriptions on every batch."""
 
-    def __init__(self, source: SyntheticFeedSource, subscriptions: Collection[tuple[str, str]]):
+    def __init__(self, source: SyntheticFeedSource, subscriptions: Collection[Pair]):
         self._source = source
         self._subscriptions = subscriptions
         self._market = Market(source.seed)
@@ -82,7 +83,7 @@ class SyntheticFeed:
                 return self._frames(streams, due)
             await asyncio.sleep(min(self._next_due - now, IDLE_POLL))
 
-    def _streams(self) -> list[tuple[str, str]]:
+    def _streams(self) -> list[Pair]:
         """Subscribed (TR, ISIN) pairs that produce data, in registration order."""
         streams = []
         for tr_id, isin in list(self._subscriptions):
@@ -93,7 +94,7 @@ class SyntheticFeed:
                 streams.append((tr_id, isin))
         return streams
 
-    def _frames(self, streams: list[tuple[str, str]], count: int) -> list[FeedFrame]:
+    def _frames(self, streams: list[Pair], count: int) -> list[FeedFrame]:
         hhmmss = seoul_datetime(self._source.clock.now_ns()).strftime("%H%M%S")
         rng, frames = self._rng, []
         for _ in range(count):

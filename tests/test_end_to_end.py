@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import signal
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +22,9 @@ from tests.capture.recorder_helpers import (
     events,
     isins,
     record,
+    running,
     simulator,
+    stop,
     wait_until,
     write_config,
 )
@@ -65,12 +66,9 @@ def test_every_record_the_simulator_sent_is_in_the_lake_with_every_digit(tmp_pat
         tmp_path, rate=60, encrypt=True, malformed_rate=0.03, drop_after_frames=400
     ) as sim:
         config, env = write_config(tmp_path, sim, isins(3), trs=tuple(LAYOUTS))
-        recorder = record(config, env, stderr=subprocess.DEVNULL)
-        try:
+        with running(record(config, env, stderr=subprocess.DEVNULL)) as recorder:
             wait_until(lambda: any(e["conn"] == 1 for e in events(data, "disconnect")), 60, "drop")
-        finally:
-            recorder.send_signal(signal.SIGTERM)
-            assert recorder.wait(10) == 0
+            assert stop(recorder) == 0
         truth_lines = [json.loads(line) for line in sim.truth.read_text().splitlines()]
 
     stats = normalize(data)

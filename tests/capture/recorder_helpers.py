@@ -1,6 +1,7 @@
 """Real processes for the recorder tests: `bondtape record` as a subprocess, against an
 in-process simulator on free loopback ports. Tests wait on conditions (raw events, the truth
-file), never on sleeps.
+file), never on sleeps, and start every subprocess under :func:`running`, so a failed wait
+never leaves one behind.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from capture.simulator import Simulator, SimulatorOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 TRS = ("H0BJASP0", "H0BJCNT0")
+STOP_TIMEOUT_S = 5.0  # the recorder must stop, fsync and close within this after SIGTERM
+POLL_S = 0.1  # each poll may decode the whole raw log, in the simulator's process (and GIL)
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float, what: str = "condition") -> Any:
@@ -36,7 +39,7 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str = "condit
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
+        time.sleep(POLL_S)
 
 
 def isins(n: int) -> list[str]:
@@ -51,6 +54,31 @@ def bondtape(*args: str, env: dict[str, str] | None = None, **popen: Any) -> sub
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         **popen,
     )
+
+
+def stop(process: subprocess.Popen) -> int:
+    """SIGTERM ``process`` and return its exit status, waiting at most ``STOP_TIMEOUT_S``.
+
+    Raises:
+        subprocess.TimeoutExpired: it did not exit in time (:func:`running` then kills it).
+    """
+    process.terminate()
+    return process.wait(STOP_TIMEOUT_S)
+
+
+@contextmanager
+def running(process: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    """Yield ``process`` and make sure it is gone afterwards, whatever the test did: stopped
+    as :func:`stop` does if still running, killed if that times out."""
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            try:
+                stop(process)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @dataclass

@@ -1,18 +1,14 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.capture.kis_checks import approval_key, connect, subscribe
-
-ROOT = Path(__file__).resolve().parents[2]
-VIA_CLI = [sys.executable, "-m", "jobs.cli", "simulate"]
+from tests.capture.recorder_helpers import STOP_TIMEOUT_S, bondtape, running
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
@@ -21,9 +17,7 @@ def test_simulate_prints_its_urls_serves_and_exits_0_on_a_signal(
 ) -> None:
     truth = tmp_path / "truth.jsonl"
     args = ["--seed", "4", "--rate", "200", "--truth", str(truth), "--credential", "app:secret"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([*VIA_CLI, *args], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-    try:
+    with running(bondtape("simulate", *args, stdout=subprocess.PIPE, text=True)) as proc:
         assert proc.stdout is not None
         ws_line, rest_line = proc.stdout.readline(), proc.stdout.readline()
         assert ws_line.startswith("ws: ws://127.0.0.1:") and rest_line.startswith("rest: http://")
@@ -31,22 +25,12 @@ def test_simulate_prints_its_urls_serves_and_exits_0_on_a_signal(
         key = approval_key(rest_line.split()[1], "app", "secret")
         assert subscribe(ws, key, "H0BJASP0", "KR103502GD31").msg_cd == "OPSP0000"
         proc.send_signal(stop_signal)
-        assert proc.wait(timeout=5) == 0
-    finally:
-        proc.kill()
-        proc.wait()
+        assert proc.wait(timeout=STOP_TIMEOUT_S) == 0
     lines = truth.read_text(encoding="utf-8").splitlines()
     assert all(json.loads(line)["tr_id"] == "H0BJASP0" for line in lines)
 
 
 def test_simulate_refuses_a_stall_without_its_interval_with_exit_2() -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run(
-        [*VIA_CLI, "--stall", "1"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert result.returncode == 2 and "--stall-every" in result.stderr
+    with running(bondtape("simulate", "--stall", "1", stderr=subprocess.PIPE, text=True)) as proc:
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 2 and "--stall-every" in stderr

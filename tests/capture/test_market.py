@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -36,7 +38,7 @@ def test_trades_obey_the_value_rules_and_accumulate_volume(isin: str, seed: int)
     volumes = [int(r[16]) for r in records]
     assert volumes == sorted(volumes) and volumes[-1] == sum(int(r[7]) for r in records)
     assert len({r[8] for r in records}) == 1  # the open never changes
-    assert max(r[9] for r in records) == records[-1][9]
+    assert max(Decimal(r[9]) for r in records) == Decimal(records[-1][9])
 
 
 @pytest.mark.parametrize(

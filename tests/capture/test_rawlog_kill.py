@@ -11,6 +11,7 @@ from pathlib import Path
 
 from capture.rawlog import RecordKind, read_records
 from tests.capture.rawlog_helpers import records
+from tests.capture.recorder_helpers import running
 
 CHILD = textwrap.dedent(
     """
@@ -35,10 +36,9 @@ def test_a_process_killed_mid_append_leaves_an_unbroken_prefix(tmp_path: Path) -
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(tmp_path)], stdout=subprocess.PIPE, env=env
     )
-    try:
+    with running(child):
         assert child.stdout is not None
         assert child.stdout.readline() == b"ready\n"  # the child keeps appending meanwhile
-    finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
     got = records(read_records(tmp_path))

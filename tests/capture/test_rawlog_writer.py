@@ -9,7 +9,14 @@ import pytest
 
 from capture.clock import ManualClock
 from capture.errors import RawLogError, RecorderLocked
-from capture.rawlog import MAGIC, RawLogWriter, RecordKind, list_segments, read_records
+from capture.rawlog import (
+    MAGIC,
+    RawLogWriter,
+    RecordKind,
+    list_segments,
+    read_records,
+    seal_segment,
+)
 from tests.capture.rawlog_helpers import records, seoul_ns, writer
 
 STATE = [(1, b'{"subscriptions":["H0BJASP0|KR1035027A28"]}'), (2, b'{"aes":{"key":"k","iv":"i"}}')]
@@ -44,6 +51,55 @@ def test_a_record_one_ns_before_nine_stays_and_nine_oclock_rotates(tmp_path: Pat
     assert first.segment == f"2026-11-26/{seoul_ns(2026, 11, 26, 8, 30, 0):019d}-rec1.seg"
     assert second.segment == f"2026-11-26/{nine:019d}-rec1.seg"
     assert [r.payload for r in records(read_records(tmp_path))] == [b"8h", b"9h"]
+
+
+def test_a_record_from_before_the_hour_arriving_after_rotation_stays_in_the_new_segment(
+    tmp_path: Path,
+) -> None:
+    # Two sessions racing at the hour: one took its receive time 1 ns before nine, the other
+    # rotated first. Going back would create an earlier-named segment a reader never reads.
+    clock = ManualClock(seoul_ns(2026, 11, 26, 8, 30, 0))
+    last_of_eight = seoul_ns(2026, 11, 26, 8, 59, 59, ns=999_999_999)
+    nine = seoul_ns(2026, 11, 26, 9, 0, 0)
+    with writer(tmp_path, clock) as w:
+        w.append(RecordKind.FRAME_RECV, 1, b"8h")
+        rotated = w.append(RecordKind.FRAME_RECV, 2, b"9h", recv_ns=nine)
+        late = w.append(RecordKind.FRAME_RECV, 1, b"late 8h", recv_ns=last_of_eight)
+    assert late.segment == rotated.segment
+    assert len(list_segments(tmp_path)) == 2
+    got = records(read_records(tmp_path))
+    assert [(r.payload, r.recv_ns) for r in got[-2:]] == [
+        (b"9h", nine),
+        (b"late 8h", last_of_eight),
+    ]
+
+
+def test_a_clock_stepped_back_an_hour_never_creates_an_earlier_named_segment(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(seoul_ns(2026, 11, 26, 10, 15, 0))
+    with writer(tmp_path, clock) as w:
+        first = w.append(RecordKind.FRAME_RECV, 1, b"10h")
+        clock.advance(-3600)
+        stepped = w.append(RecordKind.FRAME_RECV, 1, b"9h, live")
+    assert stepped.segment == first.segment
+    with writer(tmp_path, clock) as w:  # a restart still behind: the segment is continued
+        restarted = w.append(RecordKind.FRAME_RECV, 1, b"9h, restarted")
+    assert restarted.segment == first.segment
+    seal_segment(tmp_path / first.segment)  # e.g. sealed by hand: it cannot be continued
+    with writer(tmp_path, clock) as w:
+        fresh = w.append(RecordKind.FRAME_RECV, 1, b"9h, new segment")
+    assert [s.open_ns for s in list_segments(tmp_path)] == [
+        seoul_ns(2026, 11, 26, 10, 15, 0),
+        seoul_ns(2026, 11, 26, 10, 15, 0) + 1,
+    ]
+    assert fresh.segment > first.segment
+    assert [r.payload for r in records(read_records(tmp_path))] == [
+        b"10h",
+        b"9h, live",
+        b"9h, restarted",
+        b"9h, new segment",
+    ]
 
 
 def test_seoul_midnight_rotates_into_the_next_dates_directory(tmp_path: Path) -> None:

@@ -8,20 +8,18 @@ from pathlib import Path
 
 from capture.rawlog import RecordKind
 from tests.capture.recorder_helpers import (
+    STOP_TIMEOUT_S,
     TRS,
     events,
     isins,
     raw_records,
     record,
+    running,
     simulator,
+    stop,
     wait_until,
     write_config,
 )
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    assert process.wait(5) == 0
 
 
 def fully_subscribed_conns(data: Path, pairs: int) -> int:
@@ -35,13 +33,11 @@ def test_dropped_connections_open_gaps_that_close_on_resubscription_without_doub
     pairs = 4
     with simulator(tmp_path, rate=20, drop_every=0.6) as sim:
         config, env = write_config(tmp_path, sim, isins(pairs))
-        recorder = record(config, env, stderr=subprocess.DEVNULL)
         data = tmp_path / "data"
-        try:
+        with running(record(config, env, stderr=subprocess.DEVNULL)) as recorder:
             # Two drops, then a third connection fully subscribed: every gap had its chance.
             wait_until(lambda: fully_subscribed_conns(data, pairs) >= 3, 30, "3 subscribed conns")
-        finally:
-            stop(recorder)
+            assert stop(recorder) == 0
     everything = events(data)
     acks = [e for e in everything if e["type"] == "sub_ack"]
     assert all(e["msg_cd"] == "OPSP0000" for e in acks)  # never a duplicate registration
@@ -67,12 +63,10 @@ def test_120_registrations_over_three_credentials_use_three_sessions_of_at_most_
 ) -> None:
     with simulator(tmp_path, rate=0.2) as sim:
         config, env = write_config(tmp_path, sim, isins(60), credentials=3, trs=TRS)
-        recorder = record(config, env, stderr=subprocess.DEVNULL)
         data = tmp_path / "data"
-        try:
+        with running(record(config, env, stderr=subprocess.DEVNULL)) as recorder:
             wait_until(lambda: len(events(data, "sub_ack")) >= 120, 30, "120 acks")
-        finally:
-            stop(recorder)
+            assert stop(recorder) == 0
     acks = events(data, "sub_ack")
     assert len({(e["tr_id"], e["isin"]) for e in acks}) == 120
     assert sorted(Counter(e["conn"] for e in acks).values()) == [40, 40, 40]
@@ -84,15 +78,16 @@ def test_an_app_key_in_use_elsewhere_is_reported_plainly_and_backed_off(tmp_path
         (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir()
         config_a, env = write_config(tmp_path / "a", sim, isins(1))
         config_b, _ = write_config(tmp_path / "b", sim, isins(1))
-        first = record(config_a, env, stderr=subprocess.DEVNULL)
-        wait_until(lambda: events(tmp_path / "a" / "data", "sub_ack"), 20, "first ack")
-        second = record(config_b, env, stderr=subprocess.PIPE)
         data_b = tmp_path / "b" / "data"
-        wait_until(lambda: events(data_b, "disconnect"), 20, "the second session dropped")
-        stop(second)
-        stop(first)
-        assert second.stderr is not None
-        log = second.stderr.read().decode()
+        with running(record(config_a, env, stderr=subprocess.DEVNULL)) as first:
+            wait_until(lambda: events(tmp_path / "a" / "data", "sub_ack"), 20, "first ack")
+            with running(record(config_b, env, stderr=subprocess.PIPE)) as second:
+                wait_until(lambda: events(data_b, "disconnect"), 20, "the second session dropped")
+                second.terminate()
+                _, err = second.communicate(timeout=STOP_TIMEOUT_S)
+                assert second.returncode == 0
+            assert stop(first) == 0
+        log = err.decode()
     assert [e["msg_cd"] for e in events(data_b, "sub_error")] == ["OPSP8996"]
     assert (
         events(data_b, "disconnect")[0]["reason"] == "app key in use by another session (OPSP8996)"

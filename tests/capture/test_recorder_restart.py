@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import time
 from pathlib import Path
 
-from capture.rawlog import RecordKind
+from capture import events as event
+from capture.clock import NS_PER_S, ManualClock
+from capture.rawlog import RawLogWriter, RecordKind
 from tests.capture.recorder_helpers import (
     Sim,
     data_records,
@@ -14,7 +17,9 @@ from tests.capture.recorder_helpers import (
     isins,
     raw_records,
     record,
+    running,
     simulator,
+    stop,
     truth_by_conn,
     wait_until,
     write_config,
@@ -36,21 +41,20 @@ def test_a_killed_recorder_leaves_a_prefix_and_its_restart_gaps_from_the_last_re
     data = tmp_path / "data"
     with simulator(tmp_path, rate=40, drop_after_frames=400) as sim:
         config, env = write_config(tmp_path, sim, isins(4))
-        first = record(config, env, stderr=subprocess.DEVNULL)
-        wait_until(lambda: len(data_records(raw_records(data), 1)) >= 50, 20, "frames on conn 1")
-        first.send_signal(signal.SIGKILL)
-        first.wait(5)
+        with running(record(config, env, stderr=subprocess.DEVNULL)) as first:
+            wait_until(
+                lambda: len(data_records(raw_records(data), 1)) >= 50, 20, "frames on conn 1"
+            )
+            first.send_signal(signal.SIGKILL)
+            first.wait(5)
         before = raw_records(data)
         last_ns = before[-1].recv_ns
         killed = data_records(before, 1)
 
-        second = record(config, env, stderr=subprocess.DEVNULL)
-        try:
+        with running(record(config, env, stderr=subprocess.DEVNULL)) as second:
             # The simulator drops conn 2 after 400 frames: all it sent was delivered by then.
             wait_until(lambda: any(e["conn"] == 2 for e in events(data, "disconnect")), 30, "drop")
-        finally:
-            second.terminate()
-            assert second.wait(5) == 0
+            assert stop(second) == 0
         records = raw_records(data)
         assert len(truth_by_conn(sim)[sim_conn_holding(sim, data_records(records, 2))]) > 0
 
@@ -74,3 +78,31 @@ def test_a_killed_recorder_leaves_a_prefix_and_its_restart_gaps_from_the_last_re
     closes = [e for e in events(data, "gap_close") if e["conn"] == 2]
     assert {(c["tr_id"], c["isin"]) for c in closes} == set(acks)
     assert {c["end_ns"] for c in closes} <= set(ack_ns.values())
+
+
+def test_a_gap_left_open_for_a_pair_no_longer_configured_is_closed_at_start(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    kept, dropped = (("H0BJASP0", isin) for isin in isins(2))
+    clock = ManualClock(time.time_ns() - 60 * NS_PER_S)
+    with RawLogWriter(data / "raw", "rec1", clock=clock, seal_in_background=False) as writer:
+        writer.append(RecordKind.EVENT, 0, event.recorder_start("rec1", 1, None))
+        for pair in (kept, dropped):
+            ack = event.subscription("sub_ack", 4, *pair, "OPSP0000", "")
+            writer.append(RecordKind.EVENT, 4, ack)
+        writer.append(RecordKind.EVENT, 4, event.disconnect(4, "dropped"))
+        for pair in (kept, dropped):
+            writer.append(RecordKind.EVENT, 4, event.gap_open(4, *pair, clock.now_ns(), "dropped"))
+    with simulator(tmp_path) as sim:
+        config, env = write_config(tmp_path, sim, [kept[1]])
+        with running(record(config, env, stderr=subprocess.DEVNULL)) as recorder:
+            wait_until(
+                lambda: [e for e in events(data, "sub_ack") if e["conn"] > 4], 20, "a new ack"
+            )
+            assert stop(recorder) == 0
+    closes = {(e["tr_id"], e["isin"]): e for e in events(data, "gap_close")}
+    assert set(closes) == {kept, dropped}
+    assert "reason" not in closes[kept] and closes[kept]["conn"] == 5
+    assert closes[dropped]["reason"] == "unsubscribed" and closes[dropped]["conn"] == 0
+    assert closes[dropped]["end_ns"] > clock.now_ns()

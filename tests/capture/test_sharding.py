@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from capture.errors import ConfigError
-from capture.sharding import MAX_PER_SESSION, shard, subscription_pairs
+from capture.protocol import REGISTRATIONS_PER_SESSION
+from capture.sharding import shard, subscription_pairs
 
 TRS = ("H0BJASP0", "H0BJCNT0")
 
@@ -30,7 +31,7 @@ def test_120_pairs_over_three_credentials_give_three_sessions_of_40() -> None:
 def test_every_pair_lands_in_exactly_one_shard_and_none_exceeds_41() -> None:
     pairs = subscription_pairs(isins(100), TRS)
     shards = shard(pairs, 7)
-    assert all(len(s) <= MAX_PER_SESSION for s in shards)
+    assert all(len(s) <= REGISTRATIONS_PER_SESSION for s in shards)
     assert [p for s in shards for p in s] == pairs
 
 
