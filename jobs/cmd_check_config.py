@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from jobs.config import REGISTRATIONS_PER_SESSION, load_config
+from capture.protocol import REGISTRATIONS_PER_SESSION
+from jobs.config import load_config
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

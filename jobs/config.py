@@ -25,13 +25,11 @@ import holidays
 from capture.errors import HIDDEN, ConfigError
 from capture.isin import isin_problem
 from capture.layouts import LAYOUTS
-
-REGISTRATIONS_PER_SESSION = 41
-"""KIS allows 41 (TR, ISIN) registrations per websocket session, one session per app key."""
+from capture.rawformat import check_recorder_id
+from capture.sharding import shard, subscription_pairs
 
 KIS_WS_URL = "ws://ops.koreainvestment.com:21000"
 KIS_APPROVAL_URL = "https://openapi.koreainvestment.com:9443/oauth2/Approval"
-_RECORDER_ID = re.compile(r"[A-Za-z0-9_.]{1,64}")
 # Environment variable names as people write them. Anything else in an *_env key is most
 # likely the key or secret itself, pasted by mistake: it is then never echoed back.
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,39}")
@@ -196,7 +194,8 @@ def parse_config(
     market = _market(_Section("market", top.take("market", dict, {})))
     jobs = _jobs(_Section("jobs", top.take("jobs", dict, {})))
     top.done()
-    _check_capacity(kis, capture)
+    # Refused here, before any connection: the recorder shards the same way.
+    shard(subscription_pairs(capture.isins, capture.trs), len(kis.credentials))
     return Config(
         data_dir=(base_dir / data_dir_text).resolve(),
         kis=kis,
@@ -309,10 +308,12 @@ def _capture(section: _Section, base_dir: Path) -> CaptureConfig:
     if not trs:
         raise ConfigError(section.key("trs"), trs, f"list at least one of {sorted(LAYOUTS)}")
     recorder_id = section.take("recorder_id", str, "rec1")
-    if not _RECORDER_ID.fullmatch(recorder_id):
+    try:
+        check_recorder_id(recorder_id)
+    except ValueError:
         raise ConfigError(
             section.key("recorder_id"), recorder_id, "use 1-64 letters, digits, '_' or '.'"
-        )
+        ) from None
     log_file = section.take("log_file", str)
     if log_file and not (base_dir / log_file).parent.is_dir():
         raise ConfigError(
@@ -400,17 +401,3 @@ def _jobs(section: _Section) -> JobsConfig:
     )
     section.done()
     return jobs
-
-
-def _check_capacity(kis: KisConfig, capture: CaptureConfig) -> None:
-    pairs = len(capture.isins) * len(capture.trs)
-    capacity = REGISTRATIONS_PER_SESSION * len(kis.credentials)
-    if pairs > capacity:
-        needed = -(-pairs // REGISTRATIONS_PER_SESSION)
-        raise ConfigError(
-            "capture.isins",
-            f"{len(capture.isins)} ISINs x {len(capture.trs)} TRs = {pairs} registrations",
-            f"{len(kis.credentials)} credential(s) carry at most {capacity} "
-            f"({REGISTRATIONS_PER_SESSION} per session, one session per app key): add "
-            f"[[kis.credentials]] entries to have {needed}, or record fewer ISINs or TRs",
-        )

@@ -136,8 +136,8 @@ def test_more_pairs_than_the_credentials_carry_is_rejected_with_the_count_needed
     with pytest.raises(ConfigError) as caught:
         load_config(write_config(tmp_path, body), ENV)
     message = str(caught.value)
-    assert "21 ISINs x 2 TRs = 42 registrations" in message
-    assert "at most 41" in message and "have 2" in message
+    assert "42 (TR, ISIN) pairs" in message
+    assert "at most 41" in message and "add 1 [[kis.credentials]]" in message
 
 
 @pytest.mark.parametrize("pasted", ["PSg5dctL9dKPo727J13Ur405OSXXXXXXXXXX", "abc+/def=="])
