@@ -283,7 +283,11 @@ def _rejects(builder: BatchBuilder, frames: pa.Table, parsed: ParsedFrames | Non
     """The batch's rejects, each with its lineage and the exact bytes of its raw record."""
     rows = list(builder.rejects)
     if parsed is not None and parsed.rejects.num_rows:
-        lineage = frames.take(parsed.rejects["frame_no"]).to_pydict()
+        lineage = (
+            frames.select(["segment", "offset", "recv_ns", "conn_id"])
+            .take(parsed.rejects["frame_no"])
+            .to_pydict()
+        )
         for i, rej in enumerate(parsed.rejects.to_pylist()):
             rows.append(
                 {
@@ -304,18 +308,21 @@ def _rejects(builder: BatchBuilder, frames: pa.Table, parsed: ParsedFrames | Non
     for r in rows:
         r["recv_ts"] = r.pop("recv_ns")
     table = pa.Table.from_pylist(rows, schema=REJECTS.schema)
-    return table.append_column("date", pa.array(dates, pa.date32()))
+    table = table.append_column("date", pa.array(dates, pa.date32()))
+    return table.sort_by([("date", "ascending")])
 
 
 def _split(name: str, rows: pa.Table, keep_date: dt.date | None) -> dict[str, pa.Table]:
-    """Rows (with a ``date`` column) cut into their partitions, ``date`` dropped."""
+    """Rows (with a ``date`` column, sorted by the partition keys) cut into their partitions.
+
+    The parser already sorts; sorting again here copied every column of every batch.
+    """
     if keep_date is not None:
         rows = rows.filter(pc.equal(rows["date"], pa.scalar(keep_date, pa.date32())))
     if rows.num_rows == 0:
         return {}
     by_isin = TABLES[name].partition_by_isin
     keys = ["date", "isin"] if by_isin else ["date"]
-    rows = rows.sort_by([(k, "ascending") for k in keys])
     groups = rows.group_by(keys, use_threads=False).aggregate([([], "count_all")]).to_pylist()
     out, offset = {}, 0
     for group in groups:
