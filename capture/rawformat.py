@@ -28,7 +28,8 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 from capture.errors import CorruptRecord
@@ -54,6 +55,9 @@ class RecordKind(IntEnum):
     FRAME_SENT = 2
     EVENT = 3
     STATE = 4
+
+
+_KINDS = {int(kind): kind for kind in RecordKind}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,53 @@ class CorruptRegion:
     @property
     def end(self) -> Position:
         return Position(self.segment, self.offset + len(self.data))
+
+
+@dataclass(slots=True)
+class RecordRun:
+    """Consecutive records of one segment, column by column: the reader's bulk form.
+
+    A bulk consumer (the normalizer) reads the columns without building an object per
+    record; :meth:`records` gives the same :class:`RawRecord` items one at a time.
+    """
+
+    segment: str
+    offsets: list[int] = field(default_factory=list)
+    recv_ns: list[int] = field(default_factory=list)
+    conn_ids: list[int] = field(default_factory=list)
+    kinds: list[RecordKind] = field(default_factory=list)
+    payloads: list[bytes] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    @property
+    def end(self) -> Position:
+        """Where the record after the last one starts; the run must not be empty."""
+        return Position(self.segment, self.offsets[-1] + RECORD_OVERHEAD + len(self.payloads[-1]))
+
+    def record(self, i: int) -> RawRecord:
+        return RawRecord(
+            self.segment,
+            self.offsets[i],
+            self.recv_ns[i],
+            self.conn_ids[i],
+            self.kinds[i],
+            self.payloads[i],
+        )
+
+    def records(self) -> Iterator[RawRecord]:
+        return map(self.record, range(len(self.offsets)))
+
+    def slice(self, start: int, stop: int) -> RecordRun:
+        return RecordRun(
+            self.segment,
+            self.offsets[start:stop],
+            self.recv_ns[start:stop],
+            self.conn_ids[start:stop],
+            self.kinds[start:stop],
+            self.payloads[start:stop],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,25 +233,60 @@ def decode_record(
     Raises:
         CorruptRecord: bad marker, length over MAX_PAYLOAD, CRC mismatch or unknown kind.
     """
-    offset = base + pos
-    available = len(data) - pos
-    if not RECORD_MARKER.startswith(bytes(data[pos : pos + len(RECORD_MARKER)])):
-        raise CorruptRecord(segment, offset, "bad record marker")
-    if available < _RECORD_PREFIX.size:
-        return None
-    _, length, crc = _RECORD_PREFIX.unpack_from(data, pos)
-    if length > MAX_PAYLOAD:
-        raise CorruptRecord(segment, offset, f"record length {length} exceeds {MAX_PAYLOAD}")
-    if available < RECORD_OVERHEAD + length:
-        return None
-    body_start = pos + _RECORD_PREFIX.size
-    body = data[body_start : pos + RECORD_OVERHEAD + length]
-    if zlib.crc32(body) != crc:
-        raise CorruptRecord(segment, offset, "record CRC mismatch")
-    recv_ns, conn_id, kind = _RECORD_FIELDS.unpack_from(body)
-    try:
-        record_kind = RecordKind(kind)
-    except ValueError:
-        raise CorruptRecord(segment, offset, f"unknown record kind {kind}") from None
-    payload = bytes(body[_RECORD_FIELDS.size :])
-    return RawRecord(segment, offset, recv_ns, conn_id, record_kind, payload)
+    run = RecordRun(segment)
+    decode_records(data, pos, run, base, limit=1)
+    return run.record(0) if run.offsets else None
+
+
+def decode_records(
+    data: bytes | bytearray, pos: int, run: RecordRun, base: int = 0, limit: int = -1
+) -> int:
+    """Append the records from ``data[pos]`` on to ``run``; return where decoding stopped.
+
+    It stops at the end of ``data``, at a record ``data`` ends inside (see
+    :func:`decode_record`), or after ``limit`` records (-1: no limit). One loop without an
+    object per record, as the normalizer reads a million records a minute through it.
+
+    Raises:
+        CorruptRecord: at the first bad record (``offset`` says where); the good records
+            before it are already in ``run``.
+    """
+    size, segment = len(data), run.segment
+    prefix, fields, kinds = _RECORD_PREFIX.unpack_from, _RECORD_FIELDS.unpack_from, _KINDS
+    body_at, payload_at = _RECORD_PREFIX.size, RECORD_OVERHEAD
+    add_offset, add_recv_ns, add_conn_id = (
+        run.offsets.append,
+        run.recv_ns.append,
+        run.conn_ids.append,
+    )
+    add_kind, add_payload = run.kinds.append, run.payloads.append
+    with memoryview(data) as view:
+        while limit != 0:
+            if size - pos < body_at:
+                if not RECORD_MARKER.startswith(bytes(view[pos : pos + len(RECORD_MARKER)])):
+                    raise CorruptRecord(segment, base + pos, "bad record marker")
+                break
+            marker, length, crc = prefix(view, pos)
+            if marker != RECORD_MARKER:
+                raise CorruptRecord(segment, base + pos, "bad record marker")
+            if length > MAX_PAYLOAD:
+                raise CorruptRecord(
+                    segment, base + pos, f"record length {length} exceeds {MAX_PAYLOAD}"
+                )
+            stop = pos + payload_at + length
+            if stop > size:
+                break
+            if zlib.crc32(view[pos + body_at : stop]) != crc:
+                raise CorruptRecord(segment, base + pos, "record CRC mismatch")
+            recv_ns, conn_id, kind = fields(view, pos + body_at)
+            record_kind = kinds.get(kind)
+            if record_kind is None:
+                raise CorruptRecord(segment, base + pos, f"unknown record kind {kind}")
+            add_offset(base + pos)
+            add_recv_ns(recv_ns)
+            add_conn_id(conn_id)
+            add_kind(record_kind)
+            add_payload(bytes(view[pos + payload_at : stop]))
+            pos = stop
+            limit -= 1
+    return pos

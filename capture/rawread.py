@@ -30,8 +30,10 @@ from capture.rawformat import (
     CorruptRegion,
     Position,
     RawRecord,
+    RecordRun,
     decode_header,
     decode_record,
+    decode_records,
 )
 from capture.seal import SEALED_SUFFIX, open_sealed, sealed_path
 
@@ -43,6 +45,7 @@ _DATE_DIR_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _NAME_RE = re.compile(rf"(\d{{19}})-({RECORDER_ID_PATTERN})\.seg")
 
 Item = RawRecord | CorruptRegion
+RunItem = RecordRun | CorruptRegion
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +104,22 @@ def read_records(raw_dir: Path, start: Position | None = None) -> Iterator[Item]
 
     Stops at the last complete record of the final segment; resume from the ``end`` of the
     last item returned.
+
+    Raises:
+        OSError: a segment cannot be opened (removed while reading, permissions).
+    """
+    for item in read_runs(raw_dir, start):
+        if isinstance(item, RecordRun):
+            yield from item.records()
+        else:
+            yield item
+
+
+def read_runs(raw_dir: Path, start: Position | None = None) -> Iterator[RunItem]:
+    """As :func:`read_records`, with consecutive good records grouped in column-wise runs.
+
+    For bulk readers: no object per record. Runs never cross a segment; their lengths
+    depend on read sizes, so count records, not runs.
 
     Raises:
         OSError: a segment cannot be opened (removed while reading, permissions).
@@ -213,7 +232,7 @@ class _Window:
 
 def _scan_segment(
     stream: BinaryIO, segment: str, start: int, *, final: bool
-) -> Generator[Item, None, int]:
+) -> Generator[RunItem, None, int]:
     """Yield the items of one segment from ``start``; return the offset reading stopped at."""
     window = _Window(stream)
     try:
@@ -234,21 +253,22 @@ def _scan_segment(
     pos = max(start, header.size)
     window.skip_to(pos)
     while True:
+        run, damage = RecordRun(segment), None
         try:
-            record = decode_record(window.data, pos - window.base, segment, window.base)
+            pos = window.base + decode_records(window.data, pos - window.base, run, window.base)
         except CorruptRecord as exc:
-            torn, reason = False, exc.reason
+            pos, damage = exc.offset, exc
+        if run.offsets:
+            yield run
+        window.skip_to(pos)
+        if damage is not None:
+            torn, reason = False, damage.reason
+        elif not window.eof:
+            window.more()
+            continue
+        elif pos >= window.end:
+            break
         else:
-            if record is not None:
-                yield record
-                pos = record.end.offset
-                window.skip_to(pos)
-                continue
-            if not window.eof:
-                window.more()
-                continue
-            if pos >= window.end:
-                break
             torn, reason = True, "record runs past the end of the segment"
         pos, done = yield from _resync(window, segment, pos, reason, torn=torn, final=final)
         if done:
@@ -261,7 +281,7 @@ def _scan_segment(
 
 def _resync(
     window: _Window, segment: str, pos: int, reason: str, *, torn: bool, final: bool
-) -> Generator[Item, None, tuple[int, bool]]:
+) -> Generator[RunItem, None, tuple[int, bool]]:
     """After damage at ``pos``, find the next record whose CRC checks out.
 
     Yields the region up to it and returns (its offset, False). If none follows, reports the

@@ -14,6 +14,8 @@ replaceable ``open`` file per partition.
 from __future__ import annotations
 
 import json
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,8 +24,10 @@ import pyarrow as pa
 from capture import aes
 from capture.errors import DecryptError, MalformedFrame
 from capture.protocol import ControlResponse, Outcome, classify, split_data_frame
-from capture.rawlog import CorruptRegion, RawRecord, RecordKind
+from capture.rawlog import CorruptRegion, Position, RawRecord, RecordKind, RecordRun
 from storage.frames import FRAME_SCHEMA
+
+RunItem = RecordRun | CorruptRegion
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,18 +76,133 @@ class GapRow:
     close_offset: int | None = None
 
 
+@dataclass(slots=True)
+class RawBatch:
+    """The raw items of one batch, in order; ``records`` counts records and regions."""
+
+    items: list[RunItem] = field(default_factory=list)
+    records: int = 0
+
+    @property
+    def segment(self) -> str:
+        return self.items[0].segment
+
+    @property
+    def first(self) -> Position:
+        item = self.items[0]
+        offset = item.offsets[0] if isinstance(item, RecordRun) else item.offset
+        return Position(item.segment, offset)
+
+    @property
+    def end(self) -> Position:
+        return self.items[-1].end
+
+    def add(self, item: RunItem) -> None:
+        self.items.append(item)
+        self.records += len(item) if isinstance(item, RecordRun) else 1
+
+
+def cut_batches(
+    items: Iterable[RunItem], size: int, stop_at: Position | None
+) -> Iterator[RawBatch]:
+    """Consecutive runs of at most ``size`` records from one segment, ending before stop_at.
+
+    Boundaries depend only on the records, never on how the reader grouped them into runs,
+    so a rerun from the same checkpoint cuts the same batches.
+    """
+    batch = RawBatch()
+    for whole in items:
+        item, last = _before(whole, stop_at)
+        while item is not None:
+            if batch.items and (batch.records >= size or item.segment != batch.segment):
+                yield batch
+                batch = RawBatch()
+            room = size - batch.records
+            if isinstance(item, RecordRun) and len(item) > room:
+                batch.add(item.slice(0, room))
+                item = item.slice(room, len(item))
+            else:
+                batch.add(item)
+                item = None
+        if last:
+            break
+    if batch.items:
+        yield batch
+
+
+def _before(item: RunItem, stop_at: Position | None) -> tuple[RunItem | None, bool]:
+    """The part of ``item`` before ``stop_at``, and whether reading stops there."""
+    if stop_at is None:
+        return item, False
+    if isinstance(item, CorruptRegion):
+        if (item.segment, item.offset) >= (stop_at.segment, stop_at.offset):
+            return None, True
+        return item, False
+    if item.segment != stop_at.segment:
+        return (item, False) if item.segment < stop_at.segment else (None, True)
+    keep = bisect_left(item.offsets, stop_at.offset)
+    if keep == len(item):
+        return item, False
+    return (item.slice(0, keep) if keep else None), True
+
+
 class BatchBuilder:
-    """Accumulates one batch; call :meth:`add` per record, then read the collected parts."""
+    """Accumulates one batch; call :meth:`add_run` or :meth:`add`, then read the parts.
+
+    Plain ``0|`` data frames, nearly all of a feed, go in bulk (an Arrow array per stretch);
+    only control, encrypted, event and state records, and corrupt regions, go one by one.
+    """
 
     def __init__(self, state: CarriedState) -> None:
         self.state = state
         self.records = 0
         self.orphan_gap_closes = 0
         self.raws: list[bytes] = []  # per data frame, indexed by frame_no
-        self._texts: list[str] = []
-        self._lineage: list[tuple[int, int, str, int]] = []  # recv_ns, conn_id, segment, offset
+        self._text_chunks: list[pa.Array] = []
+        self._texts: list[str] = []  # one by one, since the last chunk
+        self._recv_ns: list[int] = []
+        self._conn_ids: list[int] = []
+        self._segments: list[str] = []
+        self._offsets: list[int] = []
         self.rejects: list[dict[str, Any]] = []
         self.closed_gaps: list[GapRow] = []
+
+    def add_run(self, run: RecordRun) -> None:
+        frame = RecordKind.FRAME_RECV
+        special = [
+            i
+            for i, (kind, payload) in enumerate(zip(run.kinds, run.payloads, strict=True))
+            if kind is not frame or payload[:2] != b"0|"
+        ]
+        start = 0
+        for i in [*special, len(run)]:
+            if start < i:
+                self._plain(run, start, i)
+            if i < len(run):
+                self.add(run.record(i))
+            start = i + 1
+
+    def _plain(self, run: RecordRun, start: int, stop: int) -> None:
+        payloads = run.payloads[start:stop]
+        try:
+            texts = pa.array(payloads, pa.binary()).cast(pa.string())
+        except pa.ArrowInvalid:  # a frame is not UTF-8: add() makes it a reject, exact bytes
+            for i in range(start, stop):
+                self.add(run.record(i))
+            return
+        self.records += stop - start
+        self._flush_texts()
+        self._text_chunks.append(texts)
+        self.raws.extend(payloads)
+        self._recv_ns.extend(run.recv_ns[start:stop])
+        self._conn_ids.extend(run.conn_ids[start:stop])
+        self._segments.extend([run.segment] * (stop - start))
+        self._offsets.extend(run.offsets[start:stop])
+
+    def _flush_texts(self) -> None:
+        if self._texts:
+            self._text_chunks.append(pa.array(self._texts, pa.string()))
+            self._texts = []
 
     def add(self, rec: RawRecord | CorruptRegion) -> None:
         self.records += 1
@@ -110,15 +229,15 @@ class BatchBuilder:
             self._reject(rec.segment, rec.offset, rec.recv_ns, rec.conn_id, rec.payload, reason)
 
     def frames_table(self) -> pa.Table:
-        recv, conn, seg, off = zip(*self._lineage, strict=True) if self._lineage else ([],) * 4
+        self._flush_texts()
         return pa.Table.from_arrays(
             [
-                pa.array(range(len(self._texts)), pa.int64()),
-                pa.array(self._texts, pa.string()),
-                pa.array(recv, pa.int64()),
-                pa.array(conn, pa.int32()),
-                pa.array(seg, pa.string()),
-                pa.array(off, pa.int64()),
+                pa.array(range(len(self.raws)), pa.int64()),
+                pa.chunked_array(self._text_chunks, pa.string()).combine_chunks(),
+                pa.array(self._recv_ns, pa.int64()),
+                pa.array(self._conn_ids, pa.int32()),
+                pa.array(self._segments, pa.string()),
+                pa.array(self._offsets, pa.int64()),
             ],
             schema=FRAME_SCHEMA,
         )
@@ -167,7 +286,10 @@ class BatchBuilder:
             text = self._decrypted(text, rec.conn_id)
         self.raws.append(payload)
         self._texts.append(text)
-        self._lineage.append((rec.recv_ns, rec.conn_id, rec.segment, rec.offset))
+        self._recv_ns.append(rec.recv_ns)
+        self._conn_ids.append(rec.conn_id)
+        self._segments.append(rec.segment)
+        self._offsets.append(rec.offset)
 
     def _decrypted(self, text: str, conn_id: int) -> str:
         frame = split_data_frame(text)

@@ -35,6 +35,10 @@ REJECT_SCHEMA = pa.schema(
     [("frame_no", pa.int64()), ("record_index", pa.int32()), ("reason", pa.string())]
 )
 
+_CHUNK_ROWS = 16_384
+"""Rows per Arrow record batch fed to DuckDB: it scans Arrow input in parallel by batch, where
+a 100k-row table of its own would be one row group, scanned by one thread."""
+
 _SEOUL_DATE = "CAST(timezone('Asia/Seoul', to_timestamp(recv_ns // 1000000000)) AS DATE)"
 
 
@@ -53,20 +57,18 @@ def _quote(text: str) -> str:
 def _header_sql() -> str:
     widths = " ".join(f"WHEN {_quote(tr)} THEN {lay.width}" for tr, lay in LAYOUTS.items())
     return f"""
-    CREATE OR REPLACE TEMP TABLE framed AS
     WITH h AS (
         SELECT frame_no, text, recv_ns, conn_id, segment, "offset",
-               regexp_extract(left(text, 64), '^([^|]*)\\|([^|]*)\\|([^|]*)\\|',
-                              ['flag', 'tr', 'cnt']) AS h,
-               regexp_matches(left(text, 64), '^[^|]*\\|[^|]*\\|[^|]*\\|') AS has_header
+               string_split(left(text, 64), '|') AS parts
         FROM frames),
     p AS (
-        SELECT frame_no, recv_ns, conn_id, segment, "offset", has_header,
-               h.flag AS flag, h.tr AS tr, h.cnt AS cnt,
-               CASE h.tr {widths} END AS width,
-               TRY_CAST(CASE WHEN regexp_full_match(h.cnt, '[0-9]{{1,6}}') THEN h.cnt END
+        SELECT frame_no, recv_ns, conn_id, segment, "offset", len(parts) >= 4 AS has_header,
+               parts[1] AS flag, parts[2] AS tr, parts[3] AS cnt,
+               CASE parts[2] {widths} END AS width,
+               TRY_CAST(CASE WHEN regexp_full_match(parts[3], '[0-9]{{1,6}}') THEN parts[3] END
                         AS BIGINT) AS n,
-               substr(text, length(h.flag) + length(h.tr) + length(h.cnt) + 4) AS payload
+               substr(text, length(parts[1]) + length(parts[2]) + length(parts[3]) + 4)
+                   AS payload
         FROM h)
     SELECT *, length(payload) - length(replace(payload, '^', '')) + 1 AS nfields,
         CASE
@@ -139,9 +141,9 @@ class FrameParser:
     def parse(self, frames: pa.Table) -> ParsedFrames:
         """Rows per feed table and rejects, for a table shaped like ``FRAME_SCHEMA``."""
         con = self._con
-        con.register("frames", frames.cast(FRAME_SCHEMA))
+        con.register("frames", _chunked(frames.cast(FRAME_SCHEMA)))
         try:
-            con.execute(self._header)
+            con.register("framed", con.sql(self._header).to_arrow_table(_CHUNK_ROWS))
             rejects = [
                 con.sql(
                     "SELECT frame_no, NULL::INTEGER AS record_index, reason FROM framed "
@@ -156,11 +158,15 @@ class FrameParser:
                 rows[FEED_TABLES[tr_id].name] = _typed(tr_id, result.filter(pc.invert(bad)))
         finally:
             con.unregister("frames")
-            con.execute("DROP TABLE IF EXISTS framed")
+            con.unregister("framed")
         return ParsedFrames(rows, pa.concat_tables([r.cast(REJECT_SCHEMA) for r in rejects]))
 
     def close(self) -> None:
         self._con.close()
+
+
+def _chunked(table: pa.Table) -> pa.Table:
+    return pa.Table.from_batches(table.to_batches(max_chunksize=_CHUNK_ROWS), table.schema)
 
 
 def _typed(tr_id: str, result: pa.Table) -> pa.Table:

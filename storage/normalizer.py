@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,9 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from capture.clock import seoul_date
-from capture.rawlog import CorruptRegion, Position, RawRecord, list_segments, read_records
+from capture.rawlog import Position, RecordRun, list_segments, read_runs
 from storage import rebuild as staging
-from storage.batch import BatchBuilder, CarriedState, GapRow, OpenGap
+from storage.batch import BatchBuilder, CarriedState, GapRow, OpenGap, cut_batches
 from storage.frames import FrameParser, ParsedFrames
 from storage.lake import (
     OPEN_GAPS_FILE,
@@ -42,7 +42,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_RECORDS = 100_000
 _ISIN = re.compile(KIND_TYPES[Kind.ISIN].pattern or "")
-Record = RawRecord | CorruptRegion
 
 
 @dataclass(slots=True)
@@ -177,20 +176,6 @@ def _rebuild_date(
     return stats
 
 
-def _batches(records: Iterable[Record], size: int, stop_at: Position | None) -> Iterator[list]:
-    """Consecutive runs of at most ``size`` records from one segment, ending before stop_at."""
-    batch: list[Record] = []
-    for rec in records:
-        if stop_at is not None and (rec.segment, rec.offset) >= (stop_at.segment, stop_at.offset):
-            break
-        if batch and (len(batch) >= size or rec.segment != batch[0].segment):
-            yield batch
-            batch = []
-        batch.append(rec)
-    if batch:
-        yield batch
-
-
 def _run(
     lake: Lake,
     raw_dir: Path,
@@ -206,16 +191,18 @@ def _run(
     raw_state = checkpoint.get("state")
     state = CarriedState.from_json(raw_state) if raw_state else CarriedState()
     stats = NormalizeStats()
-    for records in _batches(read_records(raw_dir, position), batch_records, stop_at):
-        past_day = keep_date is not None and records[0].segment[:10] > keep_date.isoformat()
+    for batch in cut_batches(read_runs(raw_dir, position), batch_records, stop_at):
+        past_day = keep_date is not None and batch.segment[:10] > keep_date.isoformat()
         if past_day and not any(_gap_date(g) == keep_date for g in state.open_gaps.values()):
             break
         before = {_gap_partition(g) for g in state.open_gaps.values()}
         builder = BatchBuilder(state)
-        for rec in records:
-            builder.add(rec)
-        end = records[-1].end
-        first = Position(records[0].segment, records[0].offset)
+        for item in batch.items:
+            if isinstance(item, RecordRun):
+                builder.add_run(item)
+            else:
+                builder.add(item)
+        end, first = batch.end, batch.first
         tables = _outputs(builder, parser, keep_date)
         name = part_name(first, end)
         files = {f"{part}/{name}": t for part, t in tables.items()}
@@ -230,13 +217,13 @@ def _run(
         lake.write_checkpoint(end, state.to_json())
         lake.end_batch()
         position = end
-        stats.records += len(records)
+        stats.records += batch.records
         stats.batches += 1
         stats.orphan_gap_closes += builder.orphan_gap_closes
         for rel, table in files.items():
             stats.rows[rel.split("/", 1)[0]] += table.num_rows
         if on_batch is not None:
-            on_batch(len(records), end.offset - first.offset)
+            on_batch(batch.records, end.offset - first.offset)
     return stats
 
 
@@ -296,7 +283,11 @@ def _rejects(builder: BatchBuilder, frames: pa.Table, parsed: ParsedFrames | Non
     """The batch's rejects, each with its lineage and the exact bytes of its raw record."""
     rows = list(builder.rejects)
     if parsed is not None and parsed.rejects.num_rows:
-        lineage = frames.take(parsed.rejects["frame_no"]).to_pydict()
+        lineage = (
+            frames.select(["segment", "offset", "recv_ns", "conn_id"])
+            .take(parsed.rejects["frame_no"])
+            .to_pydict()
+        )
         for i, rej in enumerate(parsed.rejects.to_pylist()):
             rows.append(
                 {
@@ -317,18 +308,21 @@ def _rejects(builder: BatchBuilder, frames: pa.Table, parsed: ParsedFrames | Non
     for r in rows:
         r["recv_ts"] = r.pop("recv_ns")
     table = pa.Table.from_pylist(rows, schema=REJECTS.schema)
-    return table.append_column("date", pa.array(dates, pa.date32()))
+    table = table.append_column("date", pa.array(dates, pa.date32()))
+    return table.sort_by([("date", "ascending")])
 
 
 def _split(name: str, rows: pa.Table, keep_date: dt.date | None) -> dict[str, pa.Table]:
-    """Rows (with a ``date`` column) cut into their partitions, ``date`` dropped."""
+    """Rows (with a ``date`` column, sorted by the partition keys) cut into their partitions.
+
+    The parser already sorts; sorting again here copied every column of every batch.
+    """
     if keep_date is not None:
         rows = rows.filter(pc.equal(rows["date"], pa.scalar(keep_date, pa.date32())))
     if rows.num_rows == 0:
         return {}
     by_isin = TABLES[name].partition_by_isin
     keys = ["date", "isin"] if by_isin else ["date"]
-    rows = rows.sort_by([(k, "ascending") for k in keys])
     groups = rows.group_by(keys, use_threads=False).aggregate([([], "count_all")]).to_pylist()
     out, offset = {}, 0
     for group in groups:
