@@ -224,6 +224,7 @@ class BatchBuilder:
             KeyError,
             AttributeError,
             RecursionError,
+            OverflowError,
         ) as exc:  # JSON of the wrong shape, in any of the ways json.loads and dicts fail
             reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
             self._reject(rec.segment, rec.offset, rec.recv_ns, rec.conn_id, rec.payload, reason)
@@ -235,7 +236,7 @@ class BatchBuilder:
                 pa.array(range(len(self.raws)), pa.int64()),
                 pa.chunked_array(self._text_chunks, pa.string()).combine_chunks(),
                 pa.array(self._recv_ns, pa.int64()),
-                pa.array(self._conn_ids, pa.int32()),
+                pa.array(self._conn_ids, pa.int64()),
                 pa.array(self._segments, pa.string()),
                 pa.array(self._offsets, pa.int64()),
             ],
@@ -301,7 +302,7 @@ class BatchBuilder:
 
     def _state(self, rec: RawRecord) -> None:
         obj = json.loads(rec.payload)
-        conn = int(obj.get("conn", rec.conn_id))
+        conn = _bounded_int(obj.get("conn", rec.conn_id), "conn", CONN_MAX)
         self.state.keys[conn] = {
             str(tr): (str(kv["key"]), str(kv["iv"])) for tr, kv in obj.get("aes", {}).items()
         }
@@ -311,10 +312,10 @@ class BatchBuilder:
         kind = obj.get("type")
         if kind == "gap_open":
             gap = OpenGap(
-                int(obj.get("conn", rec.conn_id)),
+                _bounded_int(obj.get("conn", rec.conn_id), "conn", CONN_MAX),
                 str(obj["tr_id"]),
                 str(obj["isin"]),
-                int(obj["start_ns"]),
+                _bounded_int(obj["start_ns"], "start_ns", NS_MAX),
                 str(obj.get("reason", "")),
                 rec.segment,
                 rec.offset,
@@ -324,9 +325,24 @@ class BatchBuilder:
             self.state.open_gaps.setdefault((gap.tr_id, gap.isin), gap)
         elif kind == "gap_close":
             key = (str(obj["tr_id"]), str(obj["isin"]))
-            end_ns = int(obj["end_ns"])
+            end_ns = _bounded_int(obj["end_ns"], "end_ns", NS_MAX)
             gap_or_none = self.state.open_gaps.pop(key, None)
             if gap_or_none is None:
                 self.orphan_gap_closes += 1
             else:
                 self.closed_gaps.append(GapRow(gap_or_none, end_ns, rec.segment, rec.offset))
+
+
+CONN_MAX = 2**32 - 1  # connection ids are u32 in the raw format
+NS_MAX = 2**63 - 1  # timestamps are int64 nanoseconds
+
+
+def _bounded_int(value: object, name: str, maximum: int) -> int:
+    """A JSON integer within [0, maximum]: anything else makes the record a reject.
+
+    Raises:
+        ValueError: not an integer (floats and booleans included) or out of range.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
+        raise ValueError(f"{name} = {value!r} is not an integer in [0, {maximum}]")
+    return value

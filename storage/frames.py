@@ -25,7 +25,7 @@ FRAME_SCHEMA = pa.schema(
         ("frame_no", pa.int64()),
         ("text", pa.string()),
         ("recv_ns", pa.int64()),
-        ("conn_id", pa.int32()),
+        ("conn_id", pa.int64()),
         ("segment", pa.string()),
         ("offset", pa.int64()),
     ]

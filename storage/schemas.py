@@ -84,7 +84,7 @@ LINEAGE = (
     Column("segment", pa.string(), "raw segment the record came from (relative path)"),
     Column("offset", pa.int64(), "byte offset of the raw record in its segment"),
     Column("record_index", pa.int32(), "index of the record within a multi-record frame"),
-    Column("conn_id", pa.int32(), "recorder connection id"),
+    Column("conn_id", pa.int64(), "recorder connection id"),
 )
 
 
@@ -112,7 +112,7 @@ TRADES = FEED_TABLES["H0BJCNT0"]
 GAPS = Table(
     "gaps",
     (
-        Column("conn_id", pa.int32(), "connection that lost the feed (from gap_open)"),
+        Column("conn_id", pa.int64(), "connection that lost the feed (from gap_open)"),
         Column("tr_id", pa.string(), "TR whose feed was missing"),
         Column("isin", pa.string(), "ISIN whose feed was missing"),
         Column("start_ts", RECV_TS, "last moment the feed is known good (UTC)"),
@@ -131,7 +131,7 @@ REJECTS = Table(
         Column("segment", pa.string(), "raw segment of the rejected record"),
         Column("offset", pa.int64(), "byte offset of the rejected record (or corrupt region)"),
         Column("recv_ts", RECV_TS, "receive time; null for a corrupt region", nullable=True),
-        Column("conn_id", pa.int32(), "connection id; null for a corrupt region", nullable=True),
+        Column("conn_id", pa.int64(), "connection id; null for a corrupt region", nullable=True),
         Column(
             "record_index", pa.int32(), "record within the frame; null: whole frame", nullable=True
         ),

@@ -1,17 +1,21 @@
 from __future__ import annotations
 
+import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from capture.layouts import LAYOUTS
 from capture.protocol import data_frame
+from capture.rawlog import RecordKind
 from storage.frames import FRAME_SCHEMA, FrameParser
 from storage.normalizer import normalize
 from tests.storage.rawdata import ISINS, RawLog, lake_rows, record
@@ -113,8 +117,6 @@ def test_any_bytes_become_rows_or_rejects_and_nothing_escapes(payloads: list[byt
 def test_the_normalizer_never_raises_on_arbitrary_raw_records(
     tmp_path: Path, payloads: list[bytes]
 ) -> None:
-    import shutil
-
     shutil.rmtree(tmp_path, ignore_errors=True)
     log = RawLog(tmp_path)
     for payload in payloads:
@@ -123,3 +125,72 @@ def test_the_normalizer_never_raises_on_arbitrary_raw_records(
     normalize(tmp_path)
     rows = sum(len(lake_rows(tmp_path, t)) for t in TABLES)
     assert rows >= len([p for p in payloads if p[:2] in (b"0|", b"1|")])
+
+
+json_value = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False), st.text(max_size=8),
+)  # fmt: skip
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([RecordKind.EVENT, RecordKind.STATE]),
+            st.fixed_dictionaries(
+                {"type": st.sampled_from(["gap_open", "gap_close", "connect"])},
+                optional={
+                    "conn": json_value,
+                    "tr_id": json_value,
+                    "isin": json_value,
+                    "start_ns": json_value,
+                    "end_ns": json_value,
+                    "aes": json_value,
+                },
+            ),
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_hostile_events_and_state_records_become_rejects_and_the_lake_moves_on(
+    tmp_path: Path, records: list[tuple[RecordKind, dict]]
+) -> None:
+    shutil.rmtree(tmp_path, ignore_errors=True)
+    log = RawLog(tmp_path)
+    for kind, fields in records:
+        log.send(json.dumps(fields).encode(), kind=kind)
+    log.frames(3)  # the feed after them must still land
+    log.writer.close()
+    normalize(tmp_path)
+    landed = len(lake_rows(tmp_path, "quotes")) + len(lake_rows(tmp_path, "trades"))
+    assert landed == len(log.expected["quotes"]) + len(log.expected["trades"])
+    assert normalize(tmp_path).records == 0, "the checkpoint moved past every record"
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [
+        (RecordKind.EVENT, b'{"type":"gap_open","tr_id":"H0BJASP0","isin":"KR103502GD31",'
+                           b'"start_ns":1e999}'),
+        (RecordKind.EVENT, b'{"type":"gap_open","tr_id":"H0BJASP0","isin":"KR103502GD31",'
+                           b'"start_ns":100000000000000000000000}'),
+        (RecordKind.EVENT, b'{"type":"gap_open","conn":99999999999,"tr_id":"H0BJASP0",'
+                           b'"isin":"KR103502GD31","start_ns":1}'),
+        (RecordKind.STATE, b'{"conn":1e999,"aes":{}}'),
+    ],
+)  # fmt: skip
+def test_out_of_range_numbers_in_events_are_rejects_not_a_stalled_lake(
+    tmp_path: Path, kind: RecordKind, payload: bytes
+) -> None:
+    log = RawLog(tmp_path)
+    log.send(payload, kind=kind)
+    log.frames(2)
+    log.writer.close()
+    stats = normalize(tmp_path)
+    [reject] = lake_rows(tmp_path, "rejects")
+    assert reject["raw"] == payload and "not an integer" in reject["reason"]
+    assert stats.rows["quotes"] + stats.rows["trades"] > 0
