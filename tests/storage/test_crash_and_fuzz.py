@@ -7,6 +7,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from capture.protocol import data_frame
 from capture.rawlog import RecordKind
 from storage.frames import FRAME_SCHEMA, FrameParser
 from storage.normalizer import normalize
+from tests.capture.recorder_helpers import wait_until
 from tests.storage.rawdata import ISINS, RawLog, lake_rows, record
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +32,15 @@ def _snapshot(data_dir: Path) -> dict[str, list[tuple]]:
         t: sorted((r["segment"], r["offset"], r["record_index"]) for r in lake_rows(data_dir, t))
         for t in TABLES
     }
+
+
+def _checkpoint(data_dir: Path) -> str | None:
+    path = data_dir / "lake" / "checkpoint.json"
+    return path.read_text() if path.exists() else None
+
+
+def _progressed(proc: subprocess.Popen[bytes], data_dir: Path, before: str | None) -> bool:
+    return proc.poll() is not None or _checkpoint(data_dir) != before
 
 
 def test_killing_normalize_at_random_moments_loses_and_duplicates_no_row(tmp_path: Path) -> None:
@@ -46,13 +58,22 @@ def test_killing_normalize_at_random_moments_loses_and_duplicates_no_row(tmp_pat
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "jobs.cli", "normalize", "--data-dir", str(crashed)]
     rng = random.Random(5)
+    killed_mid_run = 0
     for _ in range(6):
+        before = _checkpoint(crashed)
         proc = subprocess.Popen([*cmd, "--batch-records", "25"], env=env, cwd=ROOT)
         try:
-            proc.wait(timeout=rng.uniform(0.3, 1.5))
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
+            # Kill once this run has committed a batch, at a random moment after it: the
+            # kill then lands mid-run (writing parts, the pending list or the checkpoint).
+            wait_until(partial(_progressed, proc, crashed, before), 60, "a committed batch")
+            time.sleep(rng.uniform(0, 0.05))  # the random kill moment, not synchronisation
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                killed_mid_run += 1
+        finally:
+            proc.kill()
             proc.wait()
+    assert killed_mid_run >= 3, "too few kills landed while normalize was running"
     assert subprocess.run([*cmd, "--batch-records", "25"], env=env, cwd=ROOT).returncode == 0
     assert _snapshot(crashed) == _snapshot(clean)
 
