@@ -27,6 +27,7 @@ from capture.isin import isin_problem
 from capture.layouts import LAYOUTS
 from capture.rawformat import check_recorder_id
 from capture.sharding import shard, subscription_pairs
+from jobs.config_section import Section
 
 KIS_WS_URL = "ws://ops.koreainvestment.com:21000"
 KIS_APPROVAL_URL = "https://openapi.koreainvestment.com:9443/oauth2/Approval"
@@ -91,67 +92,6 @@ class Config:
     jobs: JobsConfig
 
 
-class _Section:
-    """Reads keys of one TOML table, checking types, and rejects the keys nobody read."""
-
-    def __init__(self, prefix: str, table: object) -> None:
-        if not isinstance(table, dict):
-            raise ConfigError(prefix, table, f"[{prefix}] must be a table")
-        self.prefix = prefix
-        self.table: dict[str, Any] = dict(table)
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def take(self, name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
-        if name not in self.table:
-            return default
-        value = self.table.pop(name)
-        # bool is an int in Python; a number key given `true` is still a mistake.
-        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-            raise ConfigError(self.key(name), value, f"must be {_type_name(kind)}")
-        if not isinstance(value, kind):
-            raise ConfigError(self.key(name), value, f"must be {_type_name(kind)}")
-        return value
-
-    def positive(self, name: str, default: float) -> float:
-        value = self.take(name, (int, float), default)
-        if value <= 0:
-            raise ConfigError(self.key(name), value, "must be a number greater than 0")
-        return float(value)
-
-    def time(self, name: str, default: dt.time) -> dt.time:
-        value = self.take(name, (str, dt.time), default)
-        if isinstance(value, dt.time):
-            return value
-        try:
-            return dt.time.fromisoformat(value)
-        except ValueError:
-            raise ConfigError(self.key(name), value, 'write a time as "HH:MM"') from None
-
-    def done(self) -> None:
-        for name in self.table:
-            raise ConfigError(
-                self.key(name),
-                self.table[name],
-                "unknown key: check its spelling against bondtape.example.toml",
-            )
-
-
-def _type_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    names = {
-        str: "a string",
-        int: "a whole number",
-        float: "a number",
-        list: "a list",
-        bool: "true or false",
-        dt.time: "a time",
-        dict: "a table",
-    }
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
-
-
 def load_config(
     path: Path, environ: Mapping[str, str] | None = None, *, read_credentials: bool = True
 ) -> Config:
@@ -183,16 +123,16 @@ def parse_config(
 ) -> Config:
     """Validate an already-parsed TOML document (see :func:`load_config`); ``environ`` None
     checks the credential variables' names only, not their values."""
-    top = _Section("", document)
+    top = Section("", document)
     data_dir_text = top.take("data_dir", str)
     if not data_dir_text:
         raise ConfigError(
             "data_dir", data_dir_text, 'set data_dir = "PATH" (where raw/ and lake/ go)'
         )
-    kis = _kis(_Section("kis", top.take("kis", dict, {})), environ)
-    capture = _capture(_Section("capture", top.take("capture", dict, {})), base_dir)
-    market = _market(_Section("market", top.take("market", dict, {})))
-    jobs = _jobs(_Section("jobs", top.take("jobs", dict, {})))
+    kis = _kis(Section("kis", top.take("kis", dict, {})), environ)
+    capture = _capture(Section("capture", top.take("capture", dict, {})), base_dir)
+    market = _market(Section("market", top.take("market", dict, {})))
+    jobs = _jobs(Section("jobs", top.take("jobs", dict, {})))
     top.done()
     # Refused here, before any connection: the recorder shards the same way.
     shard(subscription_pairs(capture.isins, capture.trs), len(kis.credentials))
@@ -205,7 +145,7 @@ def parse_config(
     )
 
 
-def _kis(section: _Section, environ: Mapping[str, str] | None) -> KisConfig:
+def _kis(section: Section, environ: Mapping[str, str] | None) -> KisConfig:
     ws_url = section.take("ws_url", str, KIS_WS_URL)
     if not ws_url.startswith(("ws://", "wss://")):
         raise ConfigError(section.key("ws_url"), ws_url, "must start with ws:// or wss://")
@@ -228,7 +168,7 @@ def _kis(section: _Section, environ: Mapping[str, str] | None) -> KisConfig:
         )
     entries = section.take("credentials", list, [])
     credentials = tuple(
-        _credential(_Section(f"kis.credentials[{i}]", entry), i, environ)
+        _credential(Section(f"kis.credentials[{i}]", entry), i, environ)
         for i, entry in enumerate(entries)
     )
     if not credentials:
@@ -258,7 +198,7 @@ def _kis(section: _Section, environ: Mapping[str, str] | None) -> KisConfig:
     return kis
 
 
-def _credential(section: _Section, index: int, environ: Mapping[str, str] | None) -> Credential:
+def _credential(section: Section, index: int, environ: Mapping[str, str] | None) -> Credential:
     values = {}
     for name in ("app_key_env", "app_secret_env"):
         variable = section.take(name, str)
@@ -288,7 +228,7 @@ def _credential(section: _Section, index: int, environ: Mapping[str, str] | None
     )
 
 
-def _capture(section: _Section, base_dir: Path) -> CaptureConfig:
+def _capture(section: Section, base_dir: Path) -> CaptureConfig:
     isins = list(section.take("isins", list, []))
     isins_file = section.take("isins_file", str)
     if isins_file is not None:
@@ -344,7 +284,7 @@ def _read_isins_file(key: str, path: Path) -> list[str]:
     return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
 
 
-def _market(section: _Section) -> MarketConfig:
+def _market(section: Section) -> MarketConfig:
     timezone = section.take("timezone", str, "Asia/Seoul")
     try:
         ZoneInfo(timezone)
@@ -381,7 +321,7 @@ def _market(section: _Section) -> MarketConfig:
     return market
 
 
-def _holiday_calendar(section: _Section) -> str:
+def _holiday_calendar(section: Section) -> str:
     name = section.take("holiday_calendar", str, "XKRX")
     try:
         holidays.financial_holidays(name)
@@ -394,7 +334,7 @@ def _holiday_calendar(section: _Section) -> str:
     return name
 
 
-def _jobs(section: _Section) -> JobsConfig:
+def _jobs(section: Section) -> JobsConfig:
     jobs = JobsConfig(
         normalize_interval_s=section.positive("normalize_interval_s", 60.0),
         end_of_day=section.time("end_of_day", dt.time(16, 0)),
