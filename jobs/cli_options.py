@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from capture.errors import ConfigError
 from jobs.config import load_config
+
+N = TypeVar("N", int, float)
 
 
 def add_data_dir_options(parser: argparse.ArgumentParser) -> None:
@@ -42,23 +46,20 @@ def raw_dir_of(data_dir: Path, option: str = "--data-dir") -> Path:
     return raw
 
 
-def positive_float(text: str) -> float:
-    """An argparse type: a number greater than 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
-    return value
+def _positive(convert: Callable[[str], N], noun: str) -> Callable[[str], N]:
+    """An argparse type: ``convert(text)``, which must be greater than 0."""
+
+    def parse(text: str) -> N:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+        return value
+
+    return parse
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: a whole number greater than 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
-    return value
+positive_float = _positive(float, "a number")
+positive_int = _positive(int, "a whole number")
