@@ -21,7 +21,9 @@ from pathlib import Path
 import duckdb
 from rich.box import SIMPLE_HEAD
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from capture.errors import BondtapeError, ConfigError
 from capture.isin import check_digit
@@ -87,11 +89,17 @@ def run(args: argparse.Namespace) -> int:
             f"[bold]recorder[/] writing {data_dir / 'raw'}; books below are read back "
             "from the Parquet lake\n"
         )
+        # On a terminal the table refreshes in place; piped, each refresh is printed.
+        live = stack.enter_context(Live(console=console, auto_refresh=False, transient=False))
         deadline = time.monotonic() + args.seconds
         while time.monotonic() < deadline and recorder.poll() is None:
             time.sleep(2.0)  # the demo's refresh period, not synchronisation
             normalize(data_dir)
-            _show_books(console, data_dir)
+            books = _books(data_dir)
+            if console.is_terminal:
+                live.update(books, refresh=True)
+            else:
+                console.print(books)
         _stop(recorder)
     normalize(data_dir)
     _summarise(console, data_dir)
@@ -190,11 +198,11 @@ def _lake_files(data_dir: Path, table: str) -> list[str]:
     return [str(path) for path in sorted((data_dir / "lake" / "live" / table).rglob("*.parquet"))]
 
 
-def _show_books(console: Console, data_dir: Path) -> None:
+def _books(data_dir: Path) -> Table | Text:
+    """The latest book per ISIN, read back from the lake's Parquet files."""
     files = _lake_files(data_dir, "quotes")
     if not files:
-        console.print("[dim]waiting for the first books...[/]")
-        return
+        return Text("waiting for the first books...", style="dim")
     rows = duckdb.connect().execute(query("latest_books"), [files]).fetchall()
     table = Table(
         title="latest books, read back from the lake",
@@ -208,7 +216,7 @@ def _show_books(console: Console, data_dir: Path) -> None:
         table.add_column(column, justify="left" if column == "ISIN" else "right", no_wrap=True)
     for row in rows:
         table.add_row(*(str(value) for value in row))
-    console.print(table)
+    return table
 
 
 def _summarise(console: Console, data_dir: Path) -> None:
