@@ -8,7 +8,8 @@ them into a one-line message and an exit status, so a traceback always means a b
     ├── ProtocolError          bytes from the wire do not follow kis-protocol.md
     │   ├── MalformedFrame     a data or control frame that cannot be split or parsed
     │   ├── DecryptError       an encrypted payload that does not decrypt to UTF-8 text
-    │   └── BadRequest         a subscribe request a KIS server refuses (carries msg_cd)
+    │   ├── BadRequest         a subscribe request a KIS server refuses (carries msg_cd)
+    │   └── BadMasterLine      a line of KIS's bond master file that does not parse
     ├── ApprovalError          the REST approval-key request failed
     ├── RecorderError          the recorder had to stop (a session could not write raw)
     ├── RawLogError            the raw log on disk is not what the writer wrote
@@ -82,6 +83,15 @@ class BadRequest(ProtocolError):
         self.msg_cd = msg_cd
         self.reason = reason
         super().__init__(f"{msg_cd}: {reason}")
+
+
+class BadMasterLine(ProtocolError):
+    """A line of ``bond_code.mst`` that does not parse; ``line`` is 1-based."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        self.line = line
+        self.reason = reason
+        super().__init__(f"line {line}: {reason}")
 
 
 class ApprovalError(BondtapeError):

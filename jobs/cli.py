@@ -17,6 +17,7 @@ from capture.errors import BondtapeError
 
 # Each entry is a module under jobs/ that registers one subcommand.
 COMMAND_MODULES = (
+    "jobs.cmd_bonds",
     "jobs.cmd_check_config",
     "jobs.cmd_demo",
     "jobs.cmd_raw",
