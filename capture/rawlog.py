@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 
 from capture.clock import Clock, seoul_hour_key
+from capture.durable import fsync_dir
 from capture.errors import RawLogError
 from capture.filelock import hold_exclusive
 from capture.rawformat import (
@@ -49,7 +50,7 @@ from capture.rawread import (
     segment_identity,
     verify,
 )
-from capture.seal import SEALED_SUFFIX, TMP_SUFFIX, fsync_dir, seal_segment, sealed_path
+from capture.seal import SEALED_SUFFIX, TMP_SUFFIX, seal_segment, sealed_path
 
 __all__ = [
     "MAGIC",

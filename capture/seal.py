@@ -15,6 +15,7 @@ from typing import BinaryIO
 
 import zstandard
 
+from capture.durable import fsync_dir
 from capture.errors import RawLogError
 
 log = logging.getLogger(__name__)
@@ -36,15 +37,6 @@ def open_sealed(path: Path) -> BinaryIO:
     """
     raw = path.open("rb")
     return zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)  # type: ignore[return-value]
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a rename or unlink in ``path`` durable, not just the file contents."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def seal_segment(path: Path) -> Path:

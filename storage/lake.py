@@ -30,6 +30,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from capture.durable import fsync_dir
 from capture.errors import StorageError
 from capture.rawlog import Position
 from storage.schemas import SCHEMA_VERSION
@@ -54,14 +55,6 @@ def partition(table: str, date: str, isin: str | None) -> str:
     """Relative directory of a partition; ``isin`` None for tables partitioned by date only."""
     base = f"{table}/date={date}"
     return base if isin is None else f"{base}/isin={isin}"
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _tmp(path: Path) -> Path:

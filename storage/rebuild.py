@@ -14,8 +14,9 @@ import os
 import shutil
 from pathlib import Path
 
+from capture.durable import fsync_dir
 from capture.errors import StorageError
-from storage.lake import Lake, fsync_dir, write_bytes_durably
+from storage.lake import Lake, write_bytes_durably
 
 STAGING = "rebuild"
 MARKER = "COMPLETE"
