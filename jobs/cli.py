@@ -1,8 +1,10 @@
-"""The `bondtape` command line: one subcommand per module, each `add_parser` + `run`.
+"""The `bondtape` command line: one subcommand per module, each `add_arguments` + `run`.
 
-A command module exposes ``add_parser(subparsers) -> None`` (which sets ``func`` to its
-``run(args) -> int``). Errors from the :mod:`capture.errors` tree become a one-line message
-and their exit status; anything else is a bug and keeps its traceback.
+A command module exposes ``add_arguments(parser) -> None`` and ``run(args) -> int``. Only
+the module of the command being run is imported: the recorder must not carry DuckDB and
+Arrow (design invariant 3), so `bondtape record` never loads the normalizer's libraries.
+Errors from the :mod:`capture.errors` tree become a one-line message and their exit status;
+anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -15,20 +17,34 @@ from importlib import import_module
 
 from capture.errors import BondtapeError
 
-# Each entry is a module under jobs/ that registers one subcommand.
-COMMAND_MODULES = (
-    "jobs.cmd_bonds",
-    "jobs.cmd_check_config",
-    "jobs.cmd_demo",
-    "jobs.cmd_raw",
-    "jobs.cmd_record",
-    "jobs.cmd_status",
-    "jobs.cmd_simulate",
-    "jobs.cmd_normalize",
-)
+# Command name -> (module under jobs/, one-line help), in the order `bondtape --help` shows.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": (
+        "jobs.cmd_demo",
+        "run simulator -> recorder -> normalizer and show books (no account)",
+    ),
+    "simulate": ("jobs.cmd_simulate", "run a loopback KIS exchange with synthetic bonds"),
+    "check-config": ("jobs.cmd_check_config", "validate a config file"),
+    "bonds": ("jobs.cmd_bonds", "list bonds from KIS's bond_code.mst, to choose ISINs"),
+    "record": ("jobs.cmd_record", "record the live feed into data_dir/raw"),
+    "status": ("jobs.cmd_status", "show the recorder's connections and writer"),
+    "raw": ("jobs.cmd_raw", "list, dump and verify raw segments"),
+    "normalize": ("jobs.cmd_normalize", "turn raw segments into the Parquet lake"),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _HelpFormatter(argparse.HelpFormatter):
+    """Shows an option's default where it has one worth showing."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser, with the arguments of ``command`` only (the others are listed by name)."""
     parser = argparse.ArgumentParser(
         prog="bondtape",
         description="Tick capture and storage for the KIS real-time bond feeds.",
@@ -41,9 +57,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="debug log output (the default is INFO, to stderr)",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        import_module(name).add_parser(subparsers)
+    for name, (module_name, help_text) in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        if name == command:
+            module = import_module(module_name)
+            sub.description = (module.__doc__ or "").split("\n\n")[0].replace("`", "")
+            sub.formatter_class = _HelpFormatter
+            module.add_arguments(sub)
+            sub.set_defaults(func=module.run)
     return parser
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv``: its first word that is not an option."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def configure_logging(verbosity: int) -> None:
@@ -56,7 +83,8 @@ def configure_logging(verbosity: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(_command_in(words)).parse_args(words)
     configure_logging(args.verbose)
     try:
         return int(args.func(args) or 0)

@@ -16,8 +16,7 @@ from capture.errors import BadMasterLine, ConfigError
 from jobs.cli_options import positive_int
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("bonds", help="list bonds from KIS's bond_code.mst")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--master", type=Path, required=True, help="bond_code.mst from KIS")
     parser.add_argument("--match", help="only bonds whose name contains this text (e.g. 국고)")
     parser.add_argument("--issuer", choices=sorted(ISSUER_KINDS.values()), help="issuer kind")
@@ -25,7 +24,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--matures-after", type=dt.date.fromisoformat, help="only bonds maturing after YYYY-MM-DD"
     )
     parser.add_argument("--limit", type=positive_int, help="at most this many bonds")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

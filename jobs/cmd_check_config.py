@@ -13,10 +13,8 @@ from capture.protocol import REGISTRATIONS_PER_SESSION
 from jobs.config import load_config
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("check-config", help="validate a config file")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, required=True, help="bondtape TOML config")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

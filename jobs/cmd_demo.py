@@ -55,15 +55,11 @@ BOOK_COLUMNS = ("ISIN", "time", "bid qty", "bid yld", "bid", "ask", "ask yld", "
 DEMO_ENV = {"BONDTAPE_DEMO_APP_KEY": "demo-app-key", "BONDTAPE_DEMO_APP_SECRET": "demo-secret"}
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "demo", help="run simulator -> recorder -> normalizer and show books (no account needed)"
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=positive_float, default=20.0, help="how long to record")
     parser.add_argument(
         "--data-dir", type=Path, default=Path("demo-data"), help="where to keep raw/ and lake/"
     )
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,7 +8,6 @@ import logging
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 from capture.errors import ConfigError
 from jobs.cli_options import (
@@ -23,16 +22,19 @@ from storage.normalizer import DEFAULT_BATCH_RECORDS, NormalizeStats, follow, no
 log = logging.getLogger(__name__)
 
 
-def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser("normalize", help="turn raw segments into the Parquet lake")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     add_data_dir_options(p)
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--follow", action="store_true", help="keep up with the active segment")
     mode.add_argument("--rebuild", action="store_true", help="re-derive the lake from raw")
     p.add_argument("--date", type=dt.date.fromisoformat, help="with --rebuild: one Seoul date")
     p.add_argument("--interval", type=positive_float, default=10.0, help="--follow poll seconds")
-    p.add_argument("--batch-records", type=positive_int, default=DEFAULT_BATCH_RECORDS)
-    p.set_defaults(func=run)
+    p.add_argument(
+        "--batch-records",
+        type=positive_int,
+        default=DEFAULT_BATCH_RECORDS,
+        help="records per batch: bounds memory, and the size of each part file",
+    )
 
 
 def run(args: argparse.Namespace) -> int:

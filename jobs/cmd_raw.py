@@ -23,8 +23,7 @@ from jobs.cli_options import add_data_dir_options, data_dir_from, raw_dir_of
 PAYLOAD_SHOWN = 200  # characters of payload text before eliding
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    raw = subparsers.add_parser("raw", help="list, dump and verify raw segments")
+def add_arguments(raw: argparse.ArgumentParser) -> None:
     actions = raw.add_subparsers(dest="raw_command", required=True, metavar="ACTION")
     ls = actions.add_parser("ls", help="list segments in read order")
     dump = actions.add_parser("dump", help="one line per record")
@@ -34,7 +33,6 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     check = actions.add_parser("verify", help="check every CRC; exit 1 on corruption")
     for action in (ls, dump, check):
         add_data_dir_options(action)
-        action.set_defaults(func=run)
 
 
 def raw_dir(args: argparse.Namespace) -> Path:

@@ -20,10 +20,8 @@ from capture.sharding import subscription_pairs
 from jobs.config import Config, load_config
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("record", help="record the live feed into data_dir/raw")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, required=True, help="bondtape TOML config")
-    parser.set_defaults(func=run)
 
 
 def recorder_options(config: Config) -> RecorderOptions:

@@ -11,7 +11,6 @@ import argparse
 import signal
 import threading
 from pathlib import Path
-from typing import Any
 
 from capture.approval_server import load_credentials, parse_credential
 from capture.exchange import ExchangeOptions
@@ -19,13 +18,7 @@ from capture.faults import FaultOptions
 from capture.simulator import Simulator, SimulatorOptions
 
 
-def add_parser(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "simulate",
-        help="run a loopback KIS exchange (approval REST + websocket) with synthetic bonds",
-        description=__doc__,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--ws-port", type=int, default=0, help="websocket port, 0 = a free one")
     p.add_argument("--rest-port", type=int, default=0, help="approval REST port, 0 = a free one")
@@ -104,8 +97,6 @@ def add_parser(subparsers: Any) -> None:
         metavar="SECONDS",
         help="delay every subscribe answer",
     )
-
-    p.set_defaults(func=run)
 
 
 def options_from_args(args: argparse.Namespace) -> SimulatorOptions:

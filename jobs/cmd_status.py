@@ -18,10 +18,8 @@ from capture.status import STATUS_NAME, is_live, read_status
 from jobs.cli_options import add_data_dir_options, data_dir_from
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("status", help="show the recorder's connections and writer")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_dir_options(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,0 +1,45 @@
+"""The command line: every command is listed, and each loads only what it needs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jobs import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli.main(["--help"])
+    assert caught.value.code == 0
+    out = capsys.readouterr().out
+    assert all(name in out for name in cli.COMMANDS)
+
+
+@pytest.mark.parametrize("command", sorted(cli.COMMANDS))
+def test_every_command_has_its_own_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        cli.main([command, "--help"])
+    assert caught.value.code == 0
+    assert f"bondtape {command}" in capsys.readouterr().out
+
+
+def test_the_recorder_process_does_not_load_the_normalizers_libraries() -> None:
+    # Design invariant 3: the recorder shares no weight (nor GIL) with the heavy jobs.
+    probe = (
+        "import sys; from jobs import cli; cli.build_parser('record').parse_args("
+        "['record', '--config', 'x']); "
+        "print(sorted(m for m in ('duckdb', 'pyarrow', 'storage') if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
