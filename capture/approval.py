@@ -29,6 +29,12 @@ class AppCredential:
     app_secret: str = field(repr=False)
 
 
+_CHECK_CREDENTIAL = (
+    "; check the app key and secret in the environment variables its [[kis.credentials]] "
+    "table names"
+)
+
+
 def request_approval_key(url: str, credential: AppCredential, *, timeout_s: float = 10.0) -> str:
     """Ask the approval endpoint for a new websocket approval key.
 
@@ -53,6 +59,7 @@ def request_approval_key(url: str, credential: AppCredential, *, timeout_s: floa
         raise ApprovalError(
             f"approval for credential {credential.name!r} refused by {url}: "
             f"HTTP {exc.code} {_error_code(exc)}"
+            + (_CHECK_CREDENTIAL if exc.code in (401, 403) else "")
         ) from None
     except (OSError, ValueError) as exc:
         raise ApprovalError(

@@ -8,6 +8,7 @@ The recorder registers every secret here as soon as it holds it; log handlers ca
 from __future__ import annotations
 
 import logging
+import re
 import threading
 
 REDACTED = "<redacted>"
@@ -17,22 +18,22 @@ class Redactor:
     """A thread-safe set of secret strings, replaced by ``<redacted>`` wherever they appear."""
 
     def __init__(self) -> None:
-        self._secrets: tuple[str, ...] = ()
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
         self._lock = threading.Lock()
 
     def add(self, *secrets: str) -> None:
         """Remember more secrets (empty strings are ignored: they match everywhere)."""
         with self._lock:
-            known = set(self._secrets)
-            known.update(s for s in secrets if s)
-            # Longest first, so a secret that contains another is replaced whole.
-            self._secrets = tuple(sorted(known, key=len, reverse=True))
+            self._secrets.update(s for s in secrets if s)
+            # One alternation, longest first: a secret containing another is replaced whole,
+            # and text is scanned once, so a short secret never rewrites a "<redacted>".
+            ordered = sorted(self._secrets, key=len, reverse=True)
+            self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
-        return text
+        pattern = self._pattern
+        return text if pattern is None else pattern.sub(REDACTED, text)
 
 
 class RedactingFilter(logging.Filter):

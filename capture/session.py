@@ -17,6 +17,7 @@ import logging
 import random
 import socket
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -44,6 +45,10 @@ log = logging.getLogger(__name__)
 
 PINGS_BEFORE_DEAD = 3
 _DATA_OPCODES = (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY)
+
+
+HANDSHAKE_ABORT_WAIT_S = 1.0
+"""How long stop() waits for a connecting socket to exist, to abort its handshake."""
 
 
 class _Closed(Exception):
@@ -158,12 +163,21 @@ class Session:
         current = self._current
         if current is not None:
             self._close(current, "recorder stop")
-        with self._lock:
-            handshaking = self._handshaking
-        sock = handshaking.sock if handshaking is not None else None
-        if sock is not None:  # WebSocket.abort() does nothing before the handshake is done
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
+        # WebSocket.abort() does nothing before the handshake is done, so shut its socket.
+        # websocket-client assigns that socket only once TCP has connected: wait briefly for
+        # it, or the handshake would run on until its timeout.
+        deadline = time.monotonic() + HANDSHAKE_ABORT_WAIT_S
+        while True:
+            with self._lock:
+                handshaking = self._handshaking
+            sock = handshaking.sock if handshaking is not None else None
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                return
+            if handshaking is None or time.monotonic() > deadline:
+                return
+            time.sleep(0.005)  # polling a library attribute that has no event
 
     # --- the thread -----------------------------------------------------------------------
 

@@ -50,7 +50,7 @@ SIMULATOR_ARGS = (
     "--malformed-rate",
     "0.01",
 )
-BOOK_COLUMNS = ("ISIN", "time", "bid qty", "bid yld", "bid", "ask", "ask yld", "ask qty")
+BOOK_COLUMNS = ("ISIN", "KST", "bid qty", "bid yld", "bid", "ask", "ask yld", "ask qty")
 # The simulator accepts any non-empty pair; these are not secrets.
 DEMO_ENV = {"BONDTAPE_DEMO_APP_KEY": "demo-app-key", "BONDTAPE_DEMO_APP_SECRET": "demo-secret"}
 
@@ -218,13 +218,24 @@ def _books(data_dir: Path) -> Table | Text:
 def _summarise(console: Console, data_dir: Path) -> None:
     con = duckdb.connect()
     counts = {}
-    for name in ("quotes", "trades", "gaps", "rejects"):
+    for name in ("quotes", "trades", "rejects"):
         files = _lake_files(data_dir, name)
-        query_count = "SELECT count(*) FROM read_parquet(?, union_by_name = true)"
-        counts[name] = con.execute(query_count, [files]).fetchone()[0] if files else 0
+        counts[name] = con.execute(_COUNT, [files]).fetchone()[0] if files else 0
+    gap_files = _lake_files(data_dir, "gaps")
+    closed, still_open = con.execute(_GAP_COUNTS, [gap_files]).fetchone() if gap_files else (0, 0)
     console.print(
-        f"\n[bold]lake[/] {data_dir / 'lake'}: "
-        + ", ".join(f"{n} {name}" for name, n in counts.items())
+        f"\n[bold]lake[/] {data_dir / 'lake'}: {counts['quotes']} quotes, {counts['trades']} "
+        f"trades, {counts['rejects']} rejects; gaps: {closed} closed by a reconnect, "
+        f"{still_open} open since the recorder stopped"
     )
     console.print(f"logs in {data_dir}/*.log; explore the raw log with")
     console.print(f"  .venv/bin/bondtape raw ls --data-dir {data_dir}")
+
+
+_COUNT = "SELECT count(*) FROM read_parquet(?, union_by_name = true)"
+# A gap that closed is in a part file and may briefly still be in open.parquet: count it once.
+_GAP_COUNTS = """
+SELECT count(*) FILTER (WHERE closed), count(*) FILTER (WHERE NOT closed)
+FROM (SELECT bool_or(end_ts IS NOT NULL) AS closed
+      FROM read_parquet(?, union_by_name = true) GROUP BY tr_id, isin, start_ts)
+"""

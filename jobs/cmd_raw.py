@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from capture.clock import NS_PER_S, seoul_datetime
+from capture.errors import ConfigError
 from capture.rawlog import (
     CorruptRegion,
     Position,
@@ -87,6 +88,13 @@ def _verify(directory: Path) -> int:
 
 
 def _items(directory: Path, segment: str | None) -> Iterator[RawRecord | CorruptRegion]:
+    """Records of the whole log, or of one segment.
+
+    Raises:
+        ConfigError: ``segment`` is not one of the log's segments.
+    """
+    if segment is not None and segment not in {info.name for info in list_segments(directory)}:
+        raise ConfigError("--segment", segment, "no such segment: `bondtape raw ls` lists them")
     if segment is None:
         yield from read_records(directory)
         return

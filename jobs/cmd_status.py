@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from capture.clock import seoul_datetime
+from capture.errors import ConfigError
 from capture.status import STATUS_NAME, is_live, read_status
 from jobs.cli_options import add_data_dir_options, data_dir_from
 
@@ -23,9 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    path = data_dir_from(args) / STATUS_NAME
+    data_dir = data_dir_from(args)
+    if not data_dir.is_dir():
+        raise ConfigError("--data-dir", str(data_dir), "no such directory: check the path")
+    path = data_dir / STATUS_NAME
     status = read_status(path)
-    console = Console()
+    # Piped (into a log or a pager), keep the table readable instead of 80 columns wide.
+    console = Console() if Console().is_terminal else Console(width=140)
     if status is None:
         console.print(f"no recorder status at {path}: no recorder has run on this data_dir")
         return 1

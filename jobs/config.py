@@ -15,7 +15,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -118,22 +118,32 @@ def load_config(
     return parse_config(document, base_dir=path.parent, environ=env if read_credentials else None)
 
 
+CREDENTIAL_KEYS = ("name", "app_key_env", "app_secret_env")
+
+
+def _keys(section: type) -> list[str]:
+    """The TOML keys of a section: its dataclass fields, one to one."""
+    return [f.name for f in fields(section)]
+
+
 def parse_config(
     document: dict[str, Any], *, base_dir: Path, environ: Mapping[str, str] | None
 ) -> Config:
     """Validate an already-parsed TOML document (see :func:`load_config`); ``environ`` None
     checks the credential variables' names only, not their values."""
-    top = Section("", document)
+    top = Section("", document, _keys(Config))
     data_dir_text = top.take("data_dir", str)
     if not data_dir_text:
         raise ConfigError(
             "data_dir", data_dir_text, 'set data_dir = "PATH" (where raw/ and lake/ go)'
         )
-    kis = _kis(Section("kis", top.take("kis", dict, {})), environ)
-    capture = _capture(Section("capture", top.take("capture", dict, {})), base_dir)
-    market = _market(Section("market", top.take("market", dict, {})))
-    jobs = _jobs(Section("jobs", top.take("jobs", dict, {})))
-    top.done()
+    kis = _kis(Section("kis", top.take("kis", dict, {}), _keys(KisConfig)), environ)
+    capture = _capture(
+        Section("capture", top.take("capture", dict, {}), [*_keys(CaptureConfig), "isins_file"]),
+        base_dir,
+    )
+    market = _market(Section("market", top.take("market", dict, {}), _keys(MarketConfig)))
+    jobs = _jobs(Section("jobs", top.take("jobs", dict, {}), _keys(JobsConfig)))
     # Refused here, before any connection: the recorder shards the same way.
     shard(subscription_pairs(capture.isins, capture.trs), len(kis.credentials))
     return Config(
@@ -168,7 +178,7 @@ def _kis(section: Section, environ: Mapping[str, str] | None) -> KisConfig:
         )
     entries = section.take("credentials", list, [])
     credentials = tuple(
-        _credential(Section(f"kis.credentials[{i}]", entry), i, environ)
+        _credential(Section(f"kis.credentials[{i}]", entry, CREDENTIAL_KEYS), i, environ)
         for i, entry in enumerate(entries)
     )
     if not credentials:
@@ -194,7 +204,6 @@ def _kis(section: Section, environ: Mapping[str, str] | None) -> KisConfig:
         pong_mode=pong_mode,
         ping_interval_s=section.positive("ping_interval_s", 10.0),
     )
-    section.done()
     return kis
 
 
@@ -214,11 +223,10 @@ def _credential(section: Section, index: int, environ: Mapping[str, str] | None)
             raise ConfigError(
                 section.key(name),
                 variable,
-                f"environment variable {variable} is not set: export {variable}=... first",
+                f"environment variable {variable} is not set or empty: export {variable}=... first",
             )
         values[name] = (variable, value)
     label = section.take("name", str, f"cred{index}")
-    section.done()
     return Credential(
         name=label,
         app_key_env=values["app_key_env"][0],
@@ -269,7 +277,6 @@ def _capture(section: Section, base_dir: Path) -> CaptureConfig:
         recorder_id=recorder_id,
         log_file=(base_dir / log_file).resolve() if log_file else None,
     )
-    section.done()
     return capture
 
 
@@ -317,7 +324,6 @@ def _market(section: Section) -> MarketConfig:
         holiday_calendar=_holiday_calendar(section),
         extra_closed_days=tuple(days),
     )
-    section.done()
     return market
 
 
@@ -339,5 +345,4 @@ def _jobs(section: Section) -> JobsConfig:
         normalize_interval_s=section.positive("normalize_interval_s", 60.0),
         end_of_day=section.time("end_of_day", dt.time(16, 0)),
     )
-    section.done()
     return jobs

@@ -1,25 +1,39 @@
-"""One TOML table of the config: typed reads, and a refusal of every key nobody read.
+"""One TOML table of the config: a refusal of unknown keys first, then typed reads.
 
-A typo in a key must fail loudly, never fall back to a default: :meth:`Section.done` raises
-for whatever is left.
+A typo in a key must fail loudly, never fall back to a default, and it must be the first
+thing reported: a misspelt ``[captrue]`` is the problem, not the ISINs then missing from
+``[capture]``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+from collections.abc import Iterable
 from typing import Any
 
 from capture.errors import ConfigError
 
 
 class Section:
-    """Reads keys of one TOML table, checking types, and rejects the keys nobody read."""
+    """Reads keys of one TOML table, checking types; keys outside ``known`` are refused.
 
-    def __init__(self, prefix: str, table: object) -> None:
+    Raises:
+        ConfigError: ``table`` is not a table, or has a key that is not in ``known`` (with
+            the closest known key as the suggested fix).
+    """
+
+    def __init__(self, prefix: str, table: object, known: Iterable[str]) -> None:
         if not isinstance(table, dict):
             raise ConfigError(prefix, table, f"[{prefix}] must be a table")
         self.prefix = prefix
         self.table: dict[str, Any] = dict(table)
+        known = list(known)
+        for name, value in self.table.items():
+            if name not in known:
+                close = difflib.get_close_matches(name, known, n=1)
+                hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+                raise ConfigError(self.key(name), value, f"unknown key: {hint}")
 
     def key(self, name: str) -> str:
         return f"{self.prefix}.{name}" if self.prefix else name
@@ -48,19 +62,15 @@ class Section:
         try:
             return dt.time.fromisoformat(value)
         except ValueError:
-            raise ConfigError(self.key(name), value, 'write a time as "HH:MM"') from None
-
-    def done(self) -> None:
-        for name in self.table:
             raise ConfigError(
-                self.key(name),
-                self.table[name],
-                "unknown key: check its spelling against bondtape.example.toml",
-            )
+                self.key(name), value, 'write a time of day as "HH:MM", from 00:00 to 23:59'
+            ) from None
 
 
 def _type_name(kind: type | tuple[type, ...]) -> str:
     kinds = kind if isinstance(kind, tuple) else (kind,)
+    if set(kinds) == {int, float}:
+        return "a number"
     names = {
         str: "a string",
         int: "a whole number",

@@ -28,3 +28,12 @@ def test_log_records_lose_their_secrets_in_arguments_and_tracebacks(
             logger.exception("failed")
     assert "s3cret-key" not in caplog.text
     assert f"key is {REDACTED}" in caplog.text and f"boom {REDACTED}" in caplog.text
+
+
+def test_a_short_secret_never_rewrites_the_redaction_marker() -> None:
+    redactor = Redactor()
+    redactor.add("e", "sim")
+    assert (
+        redactor.redact("record the sim feed")
+        == "r<redacted>cord th<redacted> <redacted> f<redacted><redacted>d"
+    )

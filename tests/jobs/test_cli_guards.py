@@ -56,3 +56,19 @@ def test_read_only_commands_take_a_config_without_its_credentials_being_set(
     (tmp_path / "data" / "raw").mkdir(parents=True)
     assert cli.main(["raw", "verify", "--config", str(config)]) == 0
     assert "no corruption" in capsys.readouterr().out
+
+
+def test_dumping_a_segment_that_does_not_exist_is_an_error_not_silence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "raw").mkdir()
+    status = cli.main(["raw", "dump", "--data-dir", str(tmp_path), "--segment", "nope.seg"])
+    assert status == 2
+    assert "--segment = 'nope.seg': no such segment" in capsys.readouterr().err
+
+
+def test_status_of_a_data_dir_that_does_not_exist_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["status", "--data-dir", str(tmp_path / "typo")]) == 2
+    assert "no such directory" in capsys.readouterr().err

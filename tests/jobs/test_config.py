@@ -191,3 +191,20 @@ def test_check_config_summarises_without_showing_secrets(
     out = capsys.readouterr().out
     assert "1 ISINs x H0BJASP0, H0BJCNT0" in out and "$KIS_APP_KEY" in out
     assert ENV["KIS_APP_KEY"] not in out and ENV["KIS_APP_SECRET"] not in out
+
+
+@pytest.mark.parametrize(
+    ("typo", "key", "suggestion"),
+    [
+        (("[capture]", "[captrue]"), "captrue", "'capture'"),
+        (('data_dir = "data"', 'datadir = "data"'), "datadir", "'data_dir'"),
+        (("isins =", "isin ="), "capture.isin", "'isins'"),
+    ],
+)
+def test_a_misspelt_key_is_reported_first_with_the_key_it_probably_meant(
+    tmp_path: Path, typo: tuple[str, str], key: str, suggestion: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, BASE.replace(*typo)), ENV)
+    assert caught.value.key == key
+    assert f"did you mean {suggestion}?" in str(caught.value)
