@@ -13,3 +13,15 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def make_dirs_durably(path: Path) -> None:
+    """``mkdir -p`` whose new directories survive a power loss: each one created is made
+    durable in its parent, so a file written below it cannot vanish with its folder."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        directory.mkdir(exist_ok=True)  # another writer thread may create it first
+        fsync_dir(directory.parent)

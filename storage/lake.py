@@ -22,15 +22,15 @@ import contextlib
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from capture.durable import fsync_dir
+from capture.durable import fsync_dir, make_dirs_durably
 from capture.errors import StorageError
 from capture.rawlog import Position
 from storage.schemas import SCHEMA_VERSION
@@ -67,16 +67,25 @@ def write_bytes_durably(path: Path, data: bytes) -> None:
     Raises:
         StorageError: the file cannot be written.
     """
+    _write_durably(path, lambda f: f.write(data))
+
+
+def _write_durably(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Temporary name, fsync, rename, fsync the folder (created durably if new).
+
+    Raises:
+        StorageError: the file cannot be written.
+    """
     tmp = _tmp(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs_durably(path.parent)
         with open(tmp, "wb") as f:
-            f.write(data)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
         fsync_dir(path.parent)
-    except OSError as exc:
+    except (OSError, pa.ArrowException) as exc:
         raise StorageError(f"cannot write {path}: {exc}") from exc
 
 
@@ -95,22 +104,15 @@ def write_parquet_durably(path: Path, table: pa.Table, raw_start: str, raw_end: 
             b"bondtape.raw_end": raw_end.encode(),
         }
     )
-    tmp = _tmp(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            pq.write_table(
-                table.replace_schema_metadata(meta),
-                f,
-                compression="zstd",
-                use_dictionary=_dictionary_columns(table.schema),
-            )
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
-    except (OSError, pa.ArrowException) as exc:
-        raise StorageError(f"cannot write {path}: {exc}") from exc
+    _write_durably(
+        path,
+        lambda f: pq.write_table(
+            table.replace_schema_metadata(meta),
+            f,
+            compression="zstd",
+            use_dictionary=_dictionary_columns(table.schema),
+        ),
+    )
 
 
 def _dictionary_columns(schema: pa.Schema) -> list[str]:
