@@ -100,12 +100,22 @@ def recorder_stop(recorder_id: str, reason: str) -> bytes:
     )
 
 
-def state(conn: int, subscriptions: Iterable[Pair], aes: Mapping[str, tuple[str, str]]) -> bytes:
-    """One live connection's subscription table and the AES key/iv in force per TR."""
+def state(
+    conn: int,
+    subscriptions: Iterable[Pair],
+    aes: Mapping[str, tuple[str, str]],
+    open_gaps: Mapping[Pair, int] | None = None,
+) -> bytes:
+    """One session's state in force: its live connection's subscriptions and AES key/iv per
+    TR, and the gaps still open (pair and start), so a segment that begins while the session
+    is down still says which gaps a restarted recorder must close."""
     return _dump(
         {
             "conn": conn,
             "subscriptions": [list(pair) for pair in subscriptions],
             "aes": {tr_id: {"key": key, "iv": iv} for tr_id, (key, iv) in aes.items()},
+            "open_gaps": [
+                [tr_id, isin, start] for (tr_id, isin), start in (open_gaps or {}).items()
+            ],
         }
     )

@@ -50,6 +50,7 @@ class PreviousRun:
         if record.kind is RecordKind.STATE:
             pairs = {(str(tr), str(isin)) for tr, isin in obj.get("subscriptions", [])}
             self.live[int(obj.get("conn", record.conn_id))] = pairs
+            self.gapped.update((str(g[0]), str(g[1])) for g in obj.get("open_gaps", []))
             return
         kind, conn = obj.get("type"), obj.get("conn", record.conn_id)
         pair = (str(obj.get("tr_id")), str(obj.get("isin")))

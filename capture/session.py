@@ -116,7 +116,12 @@ class Session:
         self._lock = threading.Lock()  # guards _current, the table and the gaps
         self._current: _Connection | None = None
         self._handshaking: websocket.WebSocket | None = None  # aborted by stop()
-        self._state_snapshot: tuple[int, bytes] | None = None
+        # Gaps seeded from a previous run are state in force before any connection exists.
+        self._state_snapshot: tuple[int, bytes] | None = (
+            (events.RECORDER_CONN, events.state(events.RECORDER_CONN, (), {}, self._open_gaps))
+            if self._open_gaps
+            else None
+        )
         self.state = "starting"
         self.since_ns = clock.now_ns()
         self.frames = 0
@@ -127,8 +132,9 @@ class Session:
     # --- what the coordinator reads -----------------------------------------------------
 
     def state_record(self) -> tuple[int, bytes] | None:
-        """The STATE payload of the live connection, lock-free (the raw writer calls this
-        with its own lock held, while this session may be waiting on that lock)."""
+        """The STATE payload of this session (its live connection, or its open gaps while
+        down), lock-free: the raw writer calls this with its own lock held, while this
+        session may be waiting on that lock."""
         return self._state_snapshot
 
     def status(self) -> dict[str, object]:
@@ -386,10 +392,12 @@ class Session:
         start_ns = now_ns if stopping else (c.last_frame_ns or c.connected_ns)
         with self._lock:
             self._current = None
-            self._state_snapshot = None
             lost = [pair for pair in c.table.acked() if pair not in self._open_gaps]
             for pair in lost:
                 self._open_gaps[pair] = start_ns
+            # Down, the session's state is its open gaps alone: a segment that starts now
+            # must still carry them (previous_run reads only the latest segment).
+            self._state_snapshot = (c.conn, events.state(c.conn, (), {}, self._open_gaps))
         self._event(c.conn, events.disconnect(c.conn, reason))
         for tr_id, isin in lost:
             self._event(c.conn, events.gap_open(c.conn, tr_id, isin, start_ns, reason))
@@ -422,7 +430,10 @@ class Session:
     # --- helpers --------------------------------------------------------------------------
 
     def _publish_state(self, c: _Connection) -> None:
-        self._state_snapshot = (c.conn, events.state(c.conn, c.table.acked(), c.table.aes))
+        self._state_snapshot = (
+            c.conn,
+            events.state(c.conn, c.table.acked(), c.table.aes, self._open_gaps),
+        )
 
     def _event(self, conn: int, payload: bytes) -> None:
         self._writer.append(RecordKind.EVENT, conn, payload)

@@ -32,3 +32,20 @@ def test_state_records_at_a_segment_start_carry_the_subscriptions(tmp_path: Path
         writer.append(RecordKind.FRAME_RECV, 9, b"0|H0BJASP0|001|x")
     assert read_previous_run(tmp_path, "rec1").live_pairs() == {A, B}
     assert read_previous_run(tmp_path, "other").last_ns is None
+
+
+def test_gaps_opened_in_an_earlier_segment_are_carried_by_the_next_ones_state(
+    tmp_path: Path,
+) -> None:
+    # A session is down across an hourly rotation, then the recorder is killed: the gap_open
+    # is in the older segment, and only the newest segment is read on restart.
+    clock = ManualClock()
+    state = [(5, events.state(5, [], {}, {B: 123}))]
+    with RawLogWriter(
+        tmp_path, "rec1", clock=clock, state_records=lambda: state, seal_in_background=False
+    ) as writer:
+        writer.append(RecordKind.EVENT, 5, events.gap_open(5, *B, 123, "dropped"))
+        clock.advance(3600)
+        writer.append(RecordKind.EVENT, 0, events.recorder_start("rec1", 1, None))
+    run = read_previous_run(tmp_path, "rec1")
+    assert run.gapped == {B}
