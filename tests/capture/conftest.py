@@ -5,9 +5,8 @@ from typing import Any
 
 import pytest
 
-from capture.exchange import ExchangeOptions
-from capture.faults import FaultOptions
-from capture.simulator import Simulator, SimulatorOptions
+from capture.simulator import Simulator
+from tests.capture.kis_checks import simulator_options
 
 StartSim = Callable[..., Simulator]
 
@@ -19,11 +18,7 @@ def start_sim() -> Iterator[StartSim]:
     started: list[Simulator] = []
 
     def start(**kwargs: Any) -> Simulator:
-        fault_keys = set(FaultOptions.__dataclass_fields__)
-        exchange_keys = set(ExchangeOptions.__dataclass_fields__) - {"faults"}
-        faults = FaultOptions(**{k: kwargs.pop(k) for k in fault_keys & kwargs.keys()})
-        exchange = {k: kwargs.pop(k) for k in exchange_keys & kwargs.keys()}
-        options = SimulatorOptions(exchange=ExchangeOptions(faults=faults, **exchange), **kwargs)
+        options = simulator_options(**kwargs)
         sim = Simulator(options)
         sim.start()
         started.append(sim)

@@ -17,8 +17,11 @@ from typing import Any
 
 import websocket
 
+from capture.exchange import ExchangeOptions
+from capture.faults import FaultOptions
 from capture.layouts import ORDER_BOOK, TRADES
 from capture.protocol import ControlResponse, classify, subscription_request
+from capture.simulator import SimulatorOptions
 
 PRICE = re.compile(r"-?\d+\.\d{2}")
 YIELD = re.compile(r"\d+\.\d{3}")
@@ -114,3 +117,13 @@ def subscribe(
     return recv_until(
         ws, lambda m: isinstance(m, ControlResponse) and (m.tr_id, m.tr_key) == (tr_id, isin)
     )
+
+
+def simulator_options(**kwargs: Any) -> SimulatorOptions:
+    """SimulatorOptions from flat keywords: each ExchangeOptions or FaultOptions field goes
+    where it belongs, the rest to SimulatorOptions."""
+    fault_keys = set(FaultOptions.__dataclass_fields__)
+    exchange_keys = set(ExchangeOptions.__dataclass_fields__) - {"faults"}
+    faults = FaultOptions(**{k: kwargs.pop(k) for k in fault_keys & kwargs.keys()})
+    exchange = {k: kwargs.pop(k) for k in exchange_keys & kwargs.keys()}
+    return SimulatorOptions(exchange=ExchangeOptions(faults=faults, **exchange), **kwargs)

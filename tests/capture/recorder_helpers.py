@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from capture.exchange import ExchangeOptions
-from capture.faults import FaultOptions
 from capture.isin import check_digit
 from capture.protocol import split_data_frame, split_records
 from capture.rawlog import RawRecord, RecordKind, read_records
-from capture.simulator import Simulator, SimulatorOptions
+from capture.simulator import Simulator
+from tests.capture.kis_checks import simulator_options
 
 ROOT = Path(__file__).resolve().parents[2]
 TRS = ("H0BJASP0", "H0BJCNT0")
@@ -105,13 +104,7 @@ class Sim:
 @contextmanager
 def simulator(tmp: Path, *, rate: float = 2.0, **exchange: Any) -> Iterator[Sim]:
     """An in-process simulator; ``exchange`` keywords are ExchangeOptions or FaultOptions."""
-    faults = {k: exchange.pop(k) for k in set(FaultOptions.__dataclass_fields__) & exchange.keys()}
-    options = SimulatorOptions(
-        seed=7,
-        truth=tmp / "truth.jsonl",
-        rate=rate,
-        exchange=ExchangeOptions(faults=FaultOptions(**faults), **exchange),
-    )
+    options = simulator_options(seed=7, truth=tmp / "truth.jsonl", rate=rate, **exchange)
     sim = Sim(Simulator(options), tmp / "truth.jsonl")
     sim.simulator.start()
     try:
