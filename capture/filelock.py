@@ -10,19 +10,20 @@ import fcntl
 import os
 from pathlib import Path
 
-from capture.errors import RecorderLocked
+from capture.errors import BondtapeError, RecorderLocked
 
 
-def hold_exclusive(path: Path, refusal: str) -> int:
+def hold_exclusive(path: Path, refusal: str, error: type[BondtapeError] = RecorderLocked) -> int:
     """Lock ``path`` (created if missing) and return the fd that holds it; close it to release.
 
     Raises:
-        RecorderLocked: another open file holds the lock; ``refusal`` is its message.
+        RecorderLocked: (or ``error``) another open file holds the lock; ``refusal`` is its
+            message.
     """
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise RecorderLocked(refusal) from None
+        raise error(refusal) from None
     return fd

@@ -19,7 +19,6 @@ fsync of its directory.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 from collections.abc import Callable, Iterator
@@ -32,6 +31,7 @@ import pyarrow.parquet as pq
 
 from capture.durable import fsync_dir, make_dirs_durably
 from capture.errors import StorageError
+from capture.filelock import hold_exclusive
 from capture.rawlog import Position
 from storage.schemas import SCHEMA_VERSION
 
@@ -204,9 +204,9 @@ def locked(lake_dir: Path) -> Iterator[None]:
         StorageError: another normalizer holds it.
     """
     lake_dir.mkdir(parents=True, exist_ok=True)
-    with open(lake_dir / ".lock", "a+b") as f:
-        try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise StorageError(f"another normalizer is running on {lake_dir}") from exc
+    refusal = f"another normalizer is running on {lake_dir}"
+    fd = hold_exclusive(lake_dir / ".lock", refusal, StorageError)
+    try:
         yield
+    finally:
+        os.close(fd)

@@ -4,8 +4,12 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
+from capture.errors import StorageError
 from capture.layouts import LAYOUTS, Kind
 from capture.rawlog import RecordKind
+from storage.lake import locked
 from storage.normalizer import normalize
 from tests.storage.rawdata import ISINS, START_NS, RawLog, lake_rows
 
@@ -140,3 +144,10 @@ def test_an_event_that_is_not_json_is_a_reject(tmp_path: Path) -> None:
     log.writer.close()
     normalize(tmp_path)
     assert [r["raw"] for r in lake_rows(tmp_path, "rejects")] == [b"\x00garbage"]
+
+
+def test_a_second_normalizer_on_the_same_lake_is_refused(tmp_path: Path) -> None:
+    RawLog(tmp_path).writer.close()
+    with locked(tmp_path / "lake"), pytest.raises(StorageError, match="another normalizer"):
+        normalize(tmp_path)
+    normalize(tmp_path)  # the lock is released on exit: this must not raise
