@@ -23,6 +23,7 @@ from typing import Any
 
 from capture import events
 from capture.clock import Clock, SystemClock
+from capture.durable import replace_atomically
 from capture.errors import RecorderError
 from capture.filelock import hold_exclusive
 from capture.options import RecorderOptions
@@ -272,7 +273,6 @@ class _ConnIds:
         with self._lock:
             conn = self._next
             self._next += 1
-            tmp = self._path.with_name(f".{self._path.name}.tmp")
-            tmp.write_text(f"{self._next}\n")
-            os.replace(tmp, self._path)
+            data = f"{self._next}\n".encode()
+            replace_atomically(self._path, lambda f: f.write(data))
             return conn

@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from capture.durable import replace_atomically
+
 STATUS_NAME = "status.json"
 STALE_AFTER_S = 5.0
 
@@ -22,12 +24,8 @@ def write_status(path: Path, status: dict[str, Any]) -> None:
     Raises:
         OSError: the directory is not writable.
     """
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        tmp.write_text(json.dumps(status, indent=1, sort_keys=True))
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    data = json.dumps(status, indent=1, sort_keys=True).encode()
+    replace_atomically(path, lambda f: f.write(data))
 
 
 def read_status(path: Path) -> dict[str, Any] | None:

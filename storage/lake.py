@@ -29,7 +29,7 @@ from typing import Any, BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from capture.durable import fsync_dir, make_dirs_durably
+from capture.durable import fsync_dir, make_dirs_durably, replace_atomically
 from capture.errors import StorageError
 from capture.filelock import hold_exclusive
 from capture.rawlog import Position
@@ -57,10 +57,6 @@ def partition(table: str, date: str, isin: str | None) -> str:
     return base if isin is None else f"{base}/isin={isin}"
 
 
-def _tmp(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp")
-
-
 def write_bytes_durably(path: Path, data: bytes) -> None:
     """Write ``data`` so that ``path`` holds either the old or the new content, never a mix.
 
@@ -76,15 +72,9 @@ def _write_durably(path: Path, write: Callable[[BinaryIO], object]) -> None:
     Raises:
         StorageError: the file cannot be written.
     """
-    tmp = _tmp(path)
     try:
         make_dirs_durably(path.parent)
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        fsync_dir(path.parent)
+        replace_atomically(path, write, durable=True)
     except (OSError, pa.ArrowException) as exc:
         raise StorageError(f"cannot write {path}: {exc}") from exc
 
