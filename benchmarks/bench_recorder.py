@@ -27,12 +27,17 @@ from pathlib import Path
 
 import websocket
 
-from capture.approval import AppCredential, request_approval_key
-from capture.isin import check_digit
-from capture.options import RecorderOptions
-from capture.protocol import is_data_frame, split_data_frame, split_records, subscription_request
+from capture.kis.isin import check_digit
+from capture.kis.protocol import (
+    is_data_frame,
+    split_data_frame,
+    split_records,
+    subscription_request,
+)
 from capture.rawlog import RawRecord, RecordKind, read_records
-from capture.recorder import Recorder
+from capture.recorder.approval import AppCredential, request_approval_key
+from capture.recorder.options import RecorderOptions
+from capture.recorder.recorder import Recorder
 
 ROOT = Path(__file__).resolve().parents[1]
 TR = "H0BJASP0"

@@ -1,1 +1,1 @@
-"""The live wire: KIS protocol codec, approval client, recorder, raw log, simulator."""
+"""The live wire: the KIS protocol, the raw log, the recorder and a loopback exchange."""

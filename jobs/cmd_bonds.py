@@ -11,8 +11,8 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from capture.bond_master import ISSUER_KINDS, Bond, read_bond_master
 from capture.errors import BadMasterLine, ConfigError
+from capture.kis.bond_master import ISSUER_KINDS, Bond, read_bond_master
 from jobs.cli_options import positive_int
 
 

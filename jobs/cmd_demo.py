@@ -26,7 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from capture.errors import BondtapeError, ConfigError
-from capture.isin import check_digit
+from capture.kis.isin import check_digit
 from jobs.cli_options import positive_float
 from sql import query
 from storage.normalizer import normalize

@@ -12,11 +12,11 @@ import logging
 import signal
 from pathlib import Path
 
-from capture.approval import AppCredential
-from capture.options import RecorderOptions
-from capture.recorder import Recorder
-from capture.redact import RedactingFilter, Redactor
-from capture.sharding import subscription_pairs
+from capture.recorder.approval import AppCredential
+from capture.recorder.options import RecorderOptions
+from capture.recorder.recorder import Recorder
+from capture.recorder.redact import RedactingFilter, Redactor
+from capture.recorder.sharding import subscription_pairs
 from jobs.config import Config, load_config
 
 

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from capture.clock import seoul_datetime
 from capture.errors import ConfigError
-from capture.status import STATUS_NAME, is_live, read_status
+from capture.recorder.status import STATUS_NAME, is_live, read_status
 from jobs.cli_options import add_data_dir_options, data_dir_from
 
 

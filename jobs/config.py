@@ -23,10 +23,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays
 
 from capture.errors import HIDDEN, ConfigError
-from capture.isin import isin_problem
-from capture.layouts import LAYOUTS
-from capture.rawformat import check_recorder_id
-from capture.sharding import shard, subscription_pairs
+from capture.kis.isin import isin_problem
+from capture.kis.layouts import LAYOUTS
+from capture.rawlog.format import check_recorder_id
+from capture.recorder.sharding import shard, subscription_pairs
 from jobs.config_section import Section
 
 KIS_WS_URL = "ws://ops.koreainvestment.com:21000"

@@ -21,11 +21,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from capture import aes
 from capture.errors import DecryptError, MalformedFrame
-from capture.protocol import ControlResponse, Outcome, classify, split_data_frame
+from capture.kis import aes
+from capture.kis.protocol import ControlResponse, Outcome, classify, split_data_frame
 from capture.rawlog import CorruptRegion, Position, RawRecord, RecordKind, RecordRun
-from storage.frames import FRAME_SCHEMA
+from storage.parser import FRAME_SCHEMA
 
 RunItem = RecordRun | CorruptRegion
 

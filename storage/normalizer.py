@@ -24,9 +24,8 @@ import pyarrow.compute as pc
 
 from capture.clock import seoul_date
 from capture.rawlog import Position, RecordRun, list_segments, read_runs
-from storage import rebuild as staging
+from storage import staging
 from storage.batch import BatchBuilder, CarriedState, GapRow, OpenGap, cut_batches
-from storage.frames import FrameParser, ParsedFrames
 from storage.lake import (
     OPEN_GAPS_FILE,
     Lake,
@@ -37,6 +36,7 @@ from storage.lake import (
     remove_durably,
     write_parquet_durably,
 )
+from storage.parser import FrameParser, ParsedFrames
 from storage.schemas import GAPS, KIND_TYPES, REJECTS, TABLES, Kind
 
 log = logging.getLogger(__name__)

@@ -1,8 +1,8 @@
 """Every lake table's columns, types and documentation, in one place.
 
-The feed tables (``quotes``, ``trades``) are derived from :mod:`capture.layouts`, so a KIS
+The feed tables (``quotes``, ``trades``) are derived from :mod:`capture.kis.layouts`, so a KIS
 field name is written once, there; this module adds our time and lineage columns and maps each
-value :class:`~capture.layouts.Kind` to an exact type and the text pattern a value must match
+value :class:`~capture.kis.layouts.Kind` to an exact type and the text pattern a value must match
 before it is cast. The pattern is what forbids silent rounding: ``10575.005`` does not match a
 price and becomes a reject, where a cast alone would round it.
 
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from capture.layouts import LAYOUTS, Field, Kind, Layout
+from capture.kis.layouts import LAYOUTS, Field, Kind, Layout
 
 SCHEMA_VERSION = 1
 """Bumped whenever a column is added, removed or retyped; written into every file."""

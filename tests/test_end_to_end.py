@@ -16,9 +16,9 @@ from typing import Any
 
 import duckdb
 
-from capture.layouts import LAYOUTS, Kind
+from capture.kis.layouts import LAYOUTS, Kind
 from storage.normalizer import normalize
-from tests.capture.recorder_helpers import (
+from tests.capture.recorder.helpers import (
     events,
     isins,
     record,

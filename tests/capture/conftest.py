@@ -5,8 +5,8 @@ from typing import Any
 
 import pytest
 
-from capture.simulator import Simulator
-from tests.capture.kis_checks import simulator_options
+from capture.exchange.simulator import Simulator
+from tests.capture.exchange.kis_checks import simulator_options
 
 StartSim = Callable[..., Simulator]
 

@@ -128,7 +128,7 @@ def test_a_bad_value_is_rejected_naming_key_value_and_fix(
 def test_more_pairs_than_the_credentials_carry_is_rejected_with_the_count_needed(
     tmp_path: Path,
 ) -> None:
-    from capture.isin import check_digit
+    from capture.kis.isin import check_digit
 
     isins = [f"KR1035{n:05d}" for n in range(21)]
     isins = [body + check_digit(body) for body in isins]

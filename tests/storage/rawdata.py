@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 
 from capture.clock import ManualClock
-from capture.layouts import LAYOUTS, Kind
-from capture.protocol import control_response, data_frame
+from capture.kis.layouts import LAYOUTS, Kind
+from capture.kis.protocol import control_response, data_frame
 from capture.rawlog import RawLogWriter, RecordKind
 
 ISINS = ["KR103502GD31", "KR101501DD41"]

@@ -15,12 +15,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from capture.layouts import LAYOUTS
-from capture.protocol import data_frame
+from capture.kis.layouts import LAYOUTS
+from capture.kis.protocol import data_frame
 from capture.rawlog import RecordKind
-from storage.frames import FRAME_SCHEMA, FrameParser
 from storage.normalizer import normalize
-from tests.capture.recorder_helpers import wait_until
+from storage.parser import FRAME_SCHEMA, FrameParser
+from tests.capture.recorder.helpers import wait_until
 from tests.storage.rawdata import ISINS, RawLog, lake_rows, record
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from capture.errors import StorageError
-from capture.layouts import LAYOUTS, Kind
+from capture.kis.layouts import LAYOUTS, Kind
 from capture.rawlog import RecordKind
 from storage.lake import locked
 from storage.normalizer import normalize

@@ -1,0 +1,25 @@
+"""A KIS exchange on loopback: approval REST and the websocket protocol, byte for byte.
+
+One server core (:mod:`~capture.exchange.server`) speaks the protocol; what it sends comes
+from a feed (:mod:`~capture.exchange.feed`): the synthetic market today
+(:mod:`~capture.exchange.synthetic_feed` over :mod:`~capture.exchange.market`), a captured
+day for replay. :class:`Simulator` runs the whole exchange in-process.
+"""
+
+from capture.exchange.faults import FaultOptions
+from capture.exchange.feed import Feed, FeedFrame, FeedSource
+from capture.exchange.server import Exchange, ExchangeOptions
+from capture.exchange.simulator import Simulator, SimulatorOptions
+from capture.exchange.truth import TruthLog
+
+__all__ = [
+    "Exchange",
+    "ExchangeOptions",
+    "FaultOptions",
+    "Feed",
+    "FeedFrame",
+    "FeedSource",
+    "Simulator",
+    "SimulatorOptions",
+    "TruthLog",
+]

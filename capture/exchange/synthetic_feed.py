@@ -1,0 +1,107 @@
+"""Paces the synthetic market into a session's feed: Poisson arrivals, batched sends.
+
+Each subscribed (TR, ISIN) gets frames at ``rate`` per second on average (exponential gaps
+between frames, all streams merged into one Poisson process). Frames that fall due together
+are returned as one batch, so a high rate costs one wake-up per batch, not a sleep per frame.
+``rate`` 0 means "as fast as the socket takes them": a full batch on every call.
+
+A fraction ``multi_record_ratio`` of frames carry 2-5 records of the same TR (ISINs drawn from
+the session's subscriptions to that TR); such a frame counts once against the rate.
+Subscriptions to ISINs that are not valid get no data, as KIS sends none for unknown codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Collection
+
+from capture.clock import Clock, seoul_datetime
+from capture.errors import ConfigError
+from capture.exchange.feed import FeedFrame
+from capture.exchange.market import Market
+from capture.kis.isin import is_valid_isin
+from capture.kis.layouts import LAYOUTS
+from capture.kis.protocol import Pair
+
+BATCH_MAX = 256  # frames per batch: the whole batch at rate 0, a cap when catching up
+IDLE_POLL = 0.05  # seconds between looks at a session with nothing to send
+MAX_LAG = 1.0  # seconds of backlog kept when the socket cannot keep up with the rate
+
+
+class SyntheticFeedSource:
+    """A :class:`capture.exchange.server.FeedSource` over :class:`capture.exchange.market.Market`.
+
+    Raises:
+        ConfigError: a negative rate, or a multi-record ratio outside [0, 1].
+    """
+
+    def __init__(self, *, seed: int, rate: float, multi_record_ratio: float, clock: Clock) -> None:
+        if rate < 0:
+            raise ConfigError("rate", rate, "frames per second per subscription, 0 = flat out")
+        if not 0.0 <= multi_record_ratio <= 1.0:
+            raise ConfigError("multi_record_ratio", multi_record_ratio, "must be between 0 and 1")
+        self.seed, self.rate, self.multi_record_ratio = seed, rate, multi_record_ratio
+        self.clock = clock
+
+    def open(self, subscriptions: Collection[Pair]) -> SyntheticFeed:
+        return SyntheticFeed(self, subscriptions)
+
+
+class SyntheticFeed:
+    """One session's feed; reads its live subscriptions on every batch."""
+
+    def __init__(self, source: SyntheticFeedSource, subscriptions: Collection[Pair]):
+        self._source = source
+        self._subscriptions = subscriptions
+        self._market = Market(source.seed)
+        self._rng = random.Random(f"bondtape-feed:{source.seed}")
+        self._valid: dict[str, bool] = {}
+        self._next_due: float | None = None
+
+    async def next_batch(self) -> list[FeedFrame]:
+        rate, clock = self._source.rate, self._source.clock
+        while True:
+            streams = self._streams()
+            if not streams:
+                self._next_due = None
+                await asyncio.sleep(IDLE_POLL)
+                continue
+            if rate == 0:
+                await asyncio.sleep(0)  # let acks and pings through between batches
+                return self._frames(streams, BATCH_MAX)
+            total_rate = rate * len(streams)
+            now = clock.monotonic()
+            if self._next_due is None:
+                self._next_due = now + self._rng.expovariate(total_rate)
+            self._next_due = max(self._next_due, now - MAX_LAG)
+            due = 0
+            while self._next_due <= now and due < BATCH_MAX:
+                due += 1
+                self._next_due += self._rng.expovariate(total_rate)
+            if due:
+                return self._frames(streams, due)
+            await asyncio.sleep(min(self._next_due - now, IDLE_POLL))
+
+    def _streams(self) -> list[Pair]:
+        """Subscribed (TR, ISIN) pairs that produce data, in registration order."""
+        streams = []
+        for tr_id, isin in list(self._subscriptions):
+            valid = self._valid.get(isin)
+            if valid is None:
+                valid = self._valid[isin] = is_valid_isin(isin)
+            if valid and tr_id in LAYOUTS:
+                streams.append((tr_id, isin))
+        return streams
+
+    def _frames(self, streams: list[Pair], count: int) -> list[FeedFrame]:
+        hhmmss = seoul_datetime(self._source.clock.now_ns()).strftime("%H%M%S")
+        rng, frames = self._rng, []
+        for _ in range(count):
+            tr_id, isin = rng.choice(streams)
+            isins = [isin]
+            if rng.random() < self._source.multi_record_ratio:
+                same_tr = [i for t, i in streams if t == tr_id]
+                isins += [rng.choice(same_tr) for _ in range(rng.randint(1, 4))]
+            frames.append((tr_id, [self._market.next_record(tr_id, i, hhmmss) for i in isins]))
+        return frames

@@ -1,0 +1,46 @@
+"""The raw log: every frame the recorder received, with its receive time, in append-only
+segments that the whole lake is rebuilt from (design.md, "Raw log").
+
+This package's public surface. The byte format is :mod:`capture.rawlog.format`; the writer,
+:mod:`~capture.rawlog.writer`; listing and reading, :mod:`~capture.rawlog.reader`; sealing,
+:mod:`~capture.rawlog.seal`; the EVENT and STATE payloads, :mod:`~capture.rawlog.events`.
+Readers (storage/) import the reader side from here and never touch the writer.
+"""
+
+from capture.rawlog import events
+from capture.rawlog.format import (
+    FORMAT_VERSION,
+    CorruptRegion,
+    Position,
+    RawRecord,
+    RecordKind,
+    RecordRun,
+    decode_header,
+    decode_record,
+    encode_header,
+    encode_record,
+)
+from capture.rawlog.reader import SegmentInfo, list_segments, read_records, read_runs, verify
+from capture.rawlog.seal import seal_segment
+from capture.rawlog.writer import RawLogWriter
+
+__all__ = [
+    "FORMAT_VERSION",
+    "CorruptRegion",
+    "Position",
+    "RawLogWriter",
+    "RawRecord",
+    "RecordKind",
+    "RecordRun",
+    "SegmentInfo",
+    "decode_header",
+    "decode_record",
+    "encode_header",
+    "encode_record",
+    "events",
+    "list_segments",
+    "read_records",
+    "read_runs",
+    "seal_segment",
+    "verify",
+]

@@ -1,0 +1,41 @@
+"""The recorder's own frozen options: capture/ never imports jobs/, so jobs maps its Config here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from capture.kis.protocol import Pair
+from capture.recorder.approval import AppCredential
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecorderOptions:
+    """Everything one recorder process needs; times in seconds.
+
+    ``pairs`` are the (TR, ISIN) registrations in config order; they are sharded over
+    ``credentials`` by :func:`capture.recorder.sharding.shard`.
+    """
+
+    data_dir: Path
+    recorder_id: str
+    ws_url: str
+    approval_url: str
+    custtype: str
+    credentials: tuple[AppCredential, ...]
+    pairs: tuple[Pair, ...]
+    pong_mode: str = "pong"  # "pong": websocket pong frame; "text": echo as a text frame
+    ping_interval_s: float = 10.0  # a connection with no PINGPONG for 3 of these is dead
+    subscribe_interval_s: float = 0.2
+    fsync_interval_s: float = 1.0
+    backoff_base_s: float = 1.0
+    backoff_cap_s: float = 60.0
+    stable_after_s: float = 60.0
+    key_in_use_backoff_s: float = 300.0  # OPSP8996: someone else holds the app key
+    retry_later_s: float = 5.0  # OPSP0007 / OPSP0011: send that registration again after
+    connect_timeout_s: float = 10.0
+    status_interval_s: float = 1.0
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_dir / "raw"

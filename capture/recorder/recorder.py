@@ -1,0 +1,277 @@
+"""The recorder: owns a data_dir, runs one :class:`Session` per credential, and watches them.
+
+It holds ``data_dir/recorder.lock`` for its lifetime (one recorder per data_dir), writes
+``recorder_start`` / ``recorder_stop`` events around the sessions, re-opens as "recorder
+restart" gaps whatever a killed previous run had live, checks the sessions' pings, and
+replaces ``status.json`` every second. It never parses a quote (design invariant 3).
+
+Two locks, on purpose (both :func:`capture.filelock.hold_exclusive`): ``recorder.lock`` is
+taken first and covers what only a recorder does, reading the previous run's tail (before the
+raw writer opens, since opening may start a fresh segment that no longer holds that state),
+``status.json`` and the connection counter; the raw writer's own ``raw/.lock`` keeps any other
+writer (a tool, a test) off raw/, recorder or not.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import threading
+from pathlib import Path
+from typing import Any
+
+from capture.clock import Clock, SystemClock
+from capture.durable import replace_atomically
+from capture.errors import RecorderError
+from capture.filelock import hold_exclusive
+from capture.kis.protocol import Pair
+from capture.rawlog import RawLogWriter, RecordKind, events
+from capture.recorder.options import RecorderOptions
+from capture.recorder.previous_run import PreviousRun, read_previous_run
+from capture.recorder.redact import Redactor
+from capture.recorder.session import Session
+from capture.recorder.sharding import shard
+from capture.recorder.status import STATUS_NAME, write_status
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = "recorder.lock"
+CONN_COUNTER_NAME = "recorder.conn"
+RESTART_REASON = "recorder restart"
+UNSUBSCRIBED_REASON = "unsubscribed"
+STOP_JOIN_S = 3.0
+
+
+class Recorder:
+    """Record until :meth:`stop` is called (from a signal handler or another thread).
+
+    ``rng`` seeds the reconnect jitter; ``redactor`` must already be installed on the log
+    handlers (see :mod:`capture.recorder.redact`); the recorder registers every secret with it.
+    """
+
+    def __init__(
+        self,
+        options: RecorderOptions,
+        *,
+        clock: Clock | None = None,
+        rng: random.Random | None = None,
+        redactor: Redactor | None = None,
+    ) -> None:
+        self._options = options
+        self._clock = clock or SystemClock()
+        self._rng = rng or random.Random()
+        self._redactor = redactor or Redactor()
+        self._stop = threading.Event()
+        self._stop_reason = "stopped"
+        self._sessions: list[Session] = []
+        for credential in options.credentials:
+            self._redactor.add(credential.app_key, credential.app_secret)
+
+    def stop(self, reason: str = "stopped") -> None:
+        """Ask :meth:`run` to finish; safe from a signal handler."""
+        self._stop_reason = reason
+        self._stop.set()
+
+    def run(self) -> None:
+        """Record until stopped, then close everything within a few seconds.
+
+        Raises:
+            RecorderLocked: another recorder owns the data_dir.
+            ConfigError: the registrations do not fit the credentials.
+            RecorderError: a session could not write to the raw log.
+            RawLogError: the raw log cannot be opened or repaired.
+        """
+        options = self._options
+        options.data_dir.mkdir(parents=True, exist_ok=True)
+        shards = shard(options.pairs, len(options.credentials))
+        lock_fd = hold_exclusive(
+            options.data_dir / LOCK_NAME,
+            f"another recorder is running on {options.data_dir} (it holds {LOCK_NAME}); "
+            "stop it first, or give this one its own data_dir",
+        )
+        try:
+            previous = read_previous_run(options.raw_dir, options.recorder_id)
+            writer = RawLogWriter(
+                options.raw_dir,
+                options.recorder_id,
+                clock=self._clock,
+                fsync_interval_s=options.fsync_interval_s,
+                state_records=self._state_records,
+            )
+            try:
+                self._record(writer, shards, previous)
+            finally:
+                writer.close()
+        finally:
+            os.close(lock_fd)
+
+    def _record(
+        self, writer: RawLogWriter, shards: list[list[Pair]], previous: PreviousRun
+    ) -> None:
+        options = self._options
+        started_ns = self._clock.now_ns()
+        writer.append(
+            RecordKind.EVENT,
+            events.RECORDER_CONN,
+            events.recorder_start(options.recorder_id, os.getpid(), previous.last_ns),
+        )
+        seeds = self._restart_gaps(writer, shards, previous)
+        self._close_unsubscribed_gaps(writer, shards, previous)
+        conn_ids = _ConnIds(options.data_dir / CONN_COUNTER_NAME, floor=previous.max_conn + 1)
+        self._sessions = [
+            Session(
+                options,
+                credential,
+                pairs,
+                writer=writer,
+                clock=self._clock,
+                rng=random.Random(self._rng.random()),
+                redactor=self._redactor,
+                next_conn_id=conn_ids.next,
+                open_gaps={pair: seeds[pair] for pair in pairs if pair in seeds},
+            )
+            for credential, pairs in zip(options.credentials, shards, strict=False)
+        ]
+        threads = [
+            threading.Thread(target=s.run, name=f"session-{s.credential.name}", daemon=True)
+            for s in self._sessions
+        ]
+        for thread in threads:
+            thread.start()
+        log.info(
+            "recorder %s: %d registration(s) over %d session(s), raw in %s",
+            options.recorder_id,
+            len(options.pairs),
+            len(self._sessions),
+            options.raw_dir,
+        )
+        failure: str | None = None
+        while not self._stop.wait(options.status_interval_s):
+            failed = next((s.failure for s in self._sessions if s.failure), None)
+            if failed is not None:
+                # Foreign exception text (a path, a URL) may hold a secret: it goes to raw,
+                # the log and the CLI's message, so it is redacted here, where it is built.
+                failure = self._redactor.redact(str(failed))
+                self.stop(f"session failed: {failure}")
+                break
+            for session in self._sessions:
+                session.check_alive()
+            self._maintain(writer, started_ns, "running")
+        log.info("recorder %s stopping: %s", options.recorder_id, self._stop_reason)
+        for session in self._sessions:
+            session.stop()
+        for thread in threads:
+            thread.join(STOP_JOIN_S / max(1, len(threads)))
+        busy = [thread.name for thread in threads if thread.is_alive()]
+        if busy:
+            log.warning("%s did not end within %g s; stopping without", busy, STOP_JOIN_S)
+        writer.append(
+            RecordKind.EVENT,
+            events.RECORDER_CONN,
+            events.recorder_stop(options.recorder_id, self._stop_reason),
+        )
+        writer.fsync()
+        self._maintain(writer, started_ns, "stopped")
+        if failure is not None:
+            raise RecorderError(f"recorder stopped because a session failed: {failure}")
+
+    def _restart_gaps(
+        self, writer: RawLogWriter, shards: list[list[Pair]], previous: PreviousRun
+    ) -> dict[Pair, int]:
+        """Gaps to close on the first acks: still open from the previous run, or opened here
+        from its last record for what it had live when it died."""
+        if previous.last_ns is None:
+            return {}
+        live = previous.live_pairs()
+        seeds: dict[Pair, int] = {}
+        for pair in (p for pairs in shards for p in pairs):
+            if pair in previous.gapped:
+                seeds[pair] = previous.last_ns
+            elif pair in live:
+                seeds[pair] = previous.last_ns
+                writer.append(
+                    RecordKind.EVENT,
+                    events.RECORDER_CONN,
+                    events.gap_open(events.RECORDER_CONN, *pair, previous.last_ns, RESTART_REASON),
+                )
+        if seeds:
+            log.warning(
+                "previous run %s; %d registration(s) in a gap since its last record",
+                "stopped cleanly" if previous.stopped_cleanly else "was killed",
+                len(seeds),
+            )
+        return seeds
+
+    def _close_unsubscribed_gaps(
+        self, writer: RawLogWriter, shards: list[list[Pair]], previous: PreviousRun
+    ) -> None:
+        """End now the gaps the previous run left open for pairs no longer configured: no ack
+        will ever close them, and an open gap would stay open in the lake forever."""
+        configured = {pair for pairs in shards for pair in pairs}
+        dropped = sorted(previous.gapped - configured)
+        now_ns = self._clock.now_ns()
+        for tr_id, isin in dropped:
+            writer.append(
+                RecordKind.EVENT,
+                events.RECORDER_CONN,
+                events.gap_close(events.RECORDER_CONN, tr_id, isin, now_ns, UNSUBSCRIBED_REASON),
+            )
+        if dropped:
+            log.warning(
+                "closed %d gap(s) left open by the previous run for registrations no longer "
+                "configured: %s",
+                len(dropped),
+                ", ".join(f"{tr_id} {isin}" for tr_id, isin in dropped),
+            )
+
+    def _state_records(self) -> list[tuple[int, bytes]]:
+        return [r for s in self._sessions if (r := s.state_record()) is not None]
+
+    def _maintain(self, writer: RawLogWriter, started_ns: int, state: str) -> None:
+        """Fsync if the interval passed without appends, and write the status file."""
+        last = writer.last_fsync_monotonic
+        lag = None if last is None else self._clock.monotonic() - last
+        if state == "running" and lag is not None and lag >= self._options.fsync_interval_s:
+            writer.fsync()
+        status: dict[str, Any] = {
+            "pid": os.getpid(),
+            "recorder_id": self._options.recorder_id,
+            "state": state,
+            "started_ns": started_ns,
+            "updated_ns": self._clock.now_ns(),
+            "connections": [s.status() for s in self._sessions],
+            "writer": {
+                "segment": writer.current_segment,
+                "bytes_written": writer.bytes_written,
+                "fsync_lag_s": lag,
+            },
+        }
+        try:
+            write_status(self._options.data_dir / STATUS_NAME, status)
+        except OSError as exc:
+            log.warning("cannot write %s: %s", STATUS_NAME, exc)
+
+
+class _ConnIds:
+    """Connection ids unique across restarts: a counter persisted under data_dir.
+
+    Only one recorder writes it (it holds the lock); ``floor`` covers a lost counter file.
+    """
+
+    def __init__(self, path: Path, *, floor: int) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        try:
+            stored = int(path.read_text().strip() or 0)
+        except (OSError, ValueError):
+            stored = 0
+        self._next = max(stored, floor, 1)
+
+    def next(self) -> int:
+        with self._lock:
+            conn = self._next
+            self._next += 1
+            data = f"{self._next}\n".encode()
+            replace_atomically(self._path, lambda f: f.write(data))
+            return conn

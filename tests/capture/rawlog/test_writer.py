@@ -1,0 +1,233 @@
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import pytest
+
+from capture.clock import ManualClock
+from capture.errors import RawLogError, RecorderLocked
+from capture.rawlog import (
+    RawLogWriter,
+    RecordKind,
+    list_segments,
+    read_records,
+    seal_segment,
+)
+from tests.capture.rawlog.helpers import records, seoul_ns, writer
+
+STATE = [(1, b'{"subscriptions":["H0BJASP0|KR1035027A28"]}'), (2, b'{"aes":{"key":"k","iv":"i"}}')]
+
+
+def test_every_new_segment_starts_with_its_header_then_one_state_record_per_entry(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(seoul_ns(2026, 11, 26, 9, 30, 0))
+    with writer(tmp_path, clock, state_records=lambda: STATE) as w:
+        w.append(RecordKind.FRAME_RECV, 1, b"a")
+        w.append(RecordKind.FRAME_RECV, 1, b"b", recv_ns=seoul_ns(2026, 11, 26, 10, 0, 0))
+    segments = list_segments(tmp_path)
+    assert len(segments) == 2
+    for info in segments:
+        got = records(read_records(tmp_path, start=None))
+        firsts = [r for r in got if r.segment == info.name][:2]
+        assert [(r.kind, r.conn_id, r.payload) for r in firsts] == [
+            (RecordKind.STATE, conn, payload) for conn, payload in STATE
+        ]
+        assert all(r.recv_ns == info.open_ns for r in firsts)
+
+
+def test_a_record_one_ns_before_nine_stays_and_nine_oclock_rotates(tmp_path: Path) -> None:
+    clock = ManualClock(seoul_ns(2026, 11, 26, 8, 30, 0))
+    last_of_eight = seoul_ns(2026, 11, 26, 8, 59, 59, ns=999_999_999)
+    nine = seoul_ns(2026, 11, 26, 9, 0, 0)
+    with writer(tmp_path, clock) as w:
+        first = w.append(RecordKind.FRAME_RECV, 1, b"8h", recv_ns=last_of_eight)
+        second = w.append(RecordKind.FRAME_RECV, 1, b"9h", recv_ns=nine)
+        assert w.current_segment == second.segment
+    assert first.segment == f"2026-11-26/{seoul_ns(2026, 11, 26, 8, 30, 0):019d}-rec1.seg"
+    assert second.segment == f"2026-11-26/{nine:019d}-rec1.seg"
+    assert [r.payload for r in records(read_records(tmp_path))] == [b"8h", b"9h"]
+
+
+def test_a_record_from_before_the_hour_arriving_after_rotation_stays_in_the_new_segment(
+    tmp_path: Path,
+) -> None:
+    # Two sessions racing at the hour: one took its receive time 1 ns before nine, the other
+    # rotated first. Going back would create an earlier-named segment a reader never reads.
+    clock = ManualClock(seoul_ns(2026, 11, 26, 8, 30, 0))
+    last_of_eight = seoul_ns(2026, 11, 26, 8, 59, 59, ns=999_999_999)
+    nine = seoul_ns(2026, 11, 26, 9, 0, 0)
+    with writer(tmp_path, clock) as w:
+        w.append(RecordKind.FRAME_RECV, 1, b"8h")
+        rotated = w.append(RecordKind.FRAME_RECV, 2, b"9h", recv_ns=nine)
+        late = w.append(RecordKind.FRAME_RECV, 1, b"late 8h", recv_ns=last_of_eight)
+    assert late.segment == rotated.segment
+    assert len(list_segments(tmp_path)) == 2
+    got = records(read_records(tmp_path))
+    assert [(r.payload, r.recv_ns) for r in got[-2:]] == [
+        (b"9h", nine),
+        (b"late 8h", last_of_eight),
+    ]
+
+
+def test_a_clock_stepped_back_an_hour_never_creates_an_earlier_named_segment(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(seoul_ns(2026, 11, 26, 10, 15, 0))
+    with writer(tmp_path, clock) as w:
+        first = w.append(RecordKind.FRAME_RECV, 1, b"10h")
+        clock.advance(-3600)
+        stepped = w.append(RecordKind.FRAME_RECV, 1, b"9h, live")
+    assert stepped.segment == first.segment
+    with writer(tmp_path, clock) as w:  # a restart still behind: the segment is continued
+        restarted = w.append(RecordKind.FRAME_RECV, 1, b"9h, restarted")
+    assert restarted.segment == first.segment
+    seal_segment(tmp_path / first.segment)  # e.g. sealed by hand: it cannot be continued
+    with writer(tmp_path, clock) as w:
+        fresh = w.append(RecordKind.FRAME_RECV, 1, b"9h, new segment")
+    assert [s.open_ns for s in list_segments(tmp_path)] == [
+        seoul_ns(2026, 11, 26, 10, 15, 0),
+        seoul_ns(2026, 11, 26, 10, 15, 0) + 1,
+    ]
+    assert fresh.segment > first.segment
+    assert [r.payload for r in records(read_records(tmp_path))] == [
+        b"10h",
+        b"9h, live",
+        b"9h, restarted",
+        b"9h, new segment",
+    ]
+
+
+def test_seoul_midnight_rotates_into_the_next_dates_directory(tmp_path: Path) -> None:
+    clock = ManualClock(seoul_ns(2026, 11, 26, 23, 59, 59))
+    with writer(tmp_path, clock) as w:
+        before = w.append(RecordKind.FRAME_RECV, 1, b"late")
+        clock.set_ns(seoul_ns(2026, 11, 27, 0, 0, 0))
+        after = w.append(RecordKind.FRAME_RECV, 1, b"early")
+    assert before.segment.startswith("2026-11-26/")
+    assert after.segment.startswith("2026-11-27/")
+    assert (tmp_path / "2026-11-26" / (Path(before.segment).name + ".zst")).exists()
+
+
+def test_appended_positions_are_where_the_reader_finds_the_records(tmp_path: Path) -> None:
+    clock = ManualClock(seoul_ns(2026, 11, 26, 9, 0, 0))
+    with writer(tmp_path, clock) as w:
+        positions = [w.append(RecordKind.FRAME_RECV, 3, b"x" * n) for n in range(5)]
+    got = records(read_records(tmp_path))
+    assert [(r.segment, r.offset) for r in got] == [(p.segment, p.offset) for p in positions]
+    assert [r.recv_ns for r in got] == [clock.now_ns()] * 5
+
+
+def test_fsync_runs_once_the_interval_has_elapsed_on_the_monotonic_clock(tmp_path: Path) -> None:
+    clock = ManualClock(seoul_ns(2026, 11, 26, 9, 0, 0))
+    with writer(tmp_path, clock, fsync_interval_s=1.0) as w:
+        opened = w.last_fsync_monotonic
+        clock.advance(0.5)
+        w.append(RecordKind.FRAME_RECV, 1, b"a")
+        assert w.last_fsync_monotonic == opened
+        clock.advance(0.5)
+        w.append(RecordKind.FRAME_RECV, 1, b"b")
+        assert w.last_fsync_monotonic == clock.monotonic()
+        assert w.bytes_written == (tmp_path / w.current_segment).stat().st_size  # type: ignore[operator]
+
+
+def test_torn_last_record_is_cut_at_every_offset_and_reported_by_an_event(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = ManualClock(seoul_ns(2026, 11, 26, 9, 0, 0))
+    original = tmp_path / "original"
+    with writer(original, clock) as w:
+        for i in range(4):
+            w.append(RecordKind.FRAME_RECV, 1, f"frame {i}".encode())
+        last = w.append(RecordKind.FRAME_RECV, 1, b"the torn one")
+    (segment,) = list_segments(original)
+    intact = segment.path.read_bytes()[: last.offset]
+    for cut in range(last.offset + 1, segment.size_bytes):
+        raw = tmp_path / f"cut{cut}"
+        shutil.copytree(original, raw)
+        with (raw / segment.name).open("r+b") as f:
+            f.truncate(cut)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING), writer(raw, clock) as w:
+            w.append(RecordKind.FRAME_RECV, 1, b"after restart")
+        assert "truncated 1 torn tail(s)" in caplog.text
+        assert (raw / segment.name).read_bytes()[: last.offset] == intact
+        got = records(read_records(raw))
+        assert [r.payload for r in got[:4]] == [f"frame {i}".encode() for i in range(4)]
+        assert got[4].kind is RecordKind.EVENT
+        assert json.loads(got[4].payload) == {
+            "type": "torn_tail_truncated",
+            "segment": segment.name,
+            "offset": last.offset,
+            "bytes": cut - last.offset,
+        }
+        assert got[4].offset == last.offset
+        assert got[5].payload == b"after restart"
+        assert len(got) == 6
+
+
+def test_a_clean_restart_in_the_same_hour_continues_the_segment_silently(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = ManualClock(seoul_ns(2026, 11, 26, 9, 0, 0))
+    with writer(tmp_path, clock) as w:
+        first = w.append(RecordKind.FRAME_RECV, 1, b"one")
+    clock.advance(60)
+    with caplog.at_level(logging.WARNING), writer(tmp_path, clock) as w:
+        second = w.append(RecordKind.FRAME_RECV, 1, b"two")
+    assert second.segment == first.segment
+    assert caplog.text == ""
+    assert [r.payload for r in records(read_records(tmp_path))] == [b"one", b"two"]
+
+
+def test_a_restart_in_a_later_hour_seals_the_old_segment_and_opens_a_new_one(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock(seoul_ns(2026, 11, 26, 9, 0, 0))
+    with writer(tmp_path, clock, seal_in_background=True) as w:
+        first = w.append(RecordKind.FRAME_RECV, 1, b"one")
+    clock.advance(3600)
+    with writer(tmp_path, clock, seal_in_background=True) as w:
+        second = w.append(RecordKind.FRAME_RECV, 1, b"two")
+    assert second.segment != first.segment
+    assert [(s.name, s.sealed) for s in list_segments(tmp_path)] == [
+        (first.segment, True),
+        (second.segment, False),
+    ]
+
+
+def test_a_segment_without_a_whole_header_is_removed_and_reported(tmp_path: Path) -> None:
+    clock = ManualClock(seoul_ns(2026, 11, 26, 9, 0, 0))
+    with writer(tmp_path, clock) as w:
+        name = w.current_segment
+    assert name is not None
+    (tmp_path / name).write_bytes(b"BTRAW")
+    with writer(tmp_path, clock) as w:
+        w.append(RecordKind.FRAME_RECV, 1, b"fresh")
+    got = records(read_records(tmp_path))
+    assert json.loads(got[0].payload) == {
+        "type": "torn_tail_truncated",
+        "segment": name,
+        "offset": 0,
+        "bytes": 5,
+    }
+    assert got[1].payload == b"fresh"
+    assert (tmp_path / name).read_bytes().startswith(b"BTRAWSEG")  # the name is free again
+
+
+def test_a_second_writer_on_the_same_raw_dir_is_refused(tmp_path: Path) -> None:
+    clock = ManualClock(seoul_ns(2026, 11, 26, 9, 0, 0))
+    with writer(tmp_path, clock), pytest.raises(RecorderLocked):
+        RawLogWriter(tmp_path, "rec2", clock=clock)
+
+
+def test_appending_after_close_raises_and_close_is_idempotent(tmp_path: Path) -> None:
+    w = writer(tmp_path, ManualClock(seoul_ns(2026, 11, 26, 9, 0, 0)))
+    w.close()
+    w.close()
+    assert w.current_segment is None
+    with pytest.raises(RawLogError, match="closed"):
+        w.append(RecordKind.EVENT, 0, b"{}")
