@@ -60,6 +60,7 @@ logger = logging.getLogger(__name__)
 
 _KEY_ALPHABET = string.ascii_lowercase + string.digits
 
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ExchangeOptions:
     """How the websocket side behaves. ``ping_timeout`` None means twice the interval.
