@@ -14,6 +14,7 @@ them into a one-line message and an exit status, so a traceback always means a b
     ├── RecorderError          the recorder had to stop (a session could not write raw)
     ├── RawLogError            the raw log on disk is not what the writer wrote
     │   ├── CorruptRecord      a record whose length or CRC does not check out
+    │   ├── BadEvent           an EVENT or STATE payload not in the shape events.py writes
     │   └── RecorderLocked     another recorder already owns this data_dir
     └── StorageError           the lake or catalog cannot be written or read
 
@@ -114,6 +115,15 @@ class CorruptRecord(RawLogError):
         self.offset = offset
         self.reason = reason
         super().__init__(f"{segment} at offset {offset}: {reason}")
+
+
+class BadEvent(RawLogError):
+    """An EVENT or STATE payload that :mod:`capture.rawlog.events` cannot read; ``reason``
+    says what is wrong with it (readers make it a reject, with its bytes)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 class RecorderLocked(RawLogError):

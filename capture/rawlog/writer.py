@@ -1,20 +1,18 @@
-"""The crash-safe append-only raw log: the truth the whole lake is rebuilt from.
+"""The crash-safe append-only raw log writer: the truth the whole lake is rebuilt from.
 
 Every websocket frame the recorder receives is appended here with its receive time before
-anything else happens to it. This module holds the writer and is the public face of the raw
-log; the byte format lives in :mod:`capture.rawlog.format`, listing and reading in
-:mod:`capture.rawlog.reader`, compression in :mod:`capture.rawlog.seal`.
-
-Durability: each record reaches the OS in one ``os.write`` on an unbuffered fd, so a killed
-process loses nothing it appended; ``os.fsync`` runs every ``fsync_interval_s``, at rotation
-and at close. A writer starting over a previous run's files truncates only a torn last record
-and says so in an EVENT record. One writer per raw dir at a time, enforced by a lock file.
+anything else happens to it. Durability: each record reaches the OS in one ``os.write`` on an
+unbuffered fd, so a killed process loses nothing it appended. ``os.fsync`` runs on a flusher
+thread every ``fsync_interval_s`` (and at rotation and close), never under the lock the
+sessions append with, so a slow disk stalls no session. A writer starting over a previous
+run's files truncates only a torn last record and says so in an EVENT record; where it resumes
+is decided by :func:`capture.rawlog.resume.plan_resume`. One writer per raw dir at a time,
+enforced by a lock file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import threading
@@ -27,6 +25,7 @@ from capture.clock import Clock, seoul_hour_key
 from capture.durable import fsync_dir
 from capture.errors import RawLogError
 from capture.filelock import hold_exclusive
+from capture.rawlog import events
 from capture.rawlog.format import (
     Position,
     RecordKind,
@@ -34,11 +33,8 @@ from capture.rawlog.format import (
     encode_header,
     encode_record,
 )
-from capture.rawlog.reader import (
-    parse_segment_path,
-    scan_plain_segment,
-    segment_identity,
-)
+from capture.rawlog.reader import parse_segment_path, scan_plain_segment, segment_identity
+from capture.rawlog.resume import ExistingSegment, next_open_ns, plan_resume
 from capture.rawlog.seal import SEALED_SUFFIX, TMP_SUFFIX, seal_segment, sealed_path
 
 log = logging.getLogger(__name__)
@@ -56,7 +52,8 @@ class RawLogWriter:
 
     ``state_records()`` gives (conn_id, payload) pairs written as STATE records at the start
     of every new segment, so each segment decodes on its own. It is called with the writer's
-    lock held, so it must not call :meth:`append`.
+    lock held, so it must not call :meth:`append`. ``fsync_interval_s`` None leaves fsync to
+    explicit :meth:`fsync` calls (and rotation and close): no flusher thread.
 
     Raises:
         ValueError: a bad recorder id.
@@ -70,14 +67,13 @@ class RawLogWriter:
         recorder_id: str,
         *,
         clock: Clock,
-        fsync_interval_s: float = 1.0,
+        fsync_interval_s: float | None = 1.0,
         state_records: Callable[[], list[tuple[int, bytes]]] = _no_state,
         seal_in_background: bool = True,
     ) -> None:
         self._raw_dir = raw_dir
         self._recorder_id = check_recorder_id(recorder_id)
         self._clock = clock
-        self._fsync_interval_s = fsync_interval_s
         self._state_records = state_records
         self._lock = threading.Lock()
         self._sealer = (
@@ -87,12 +83,14 @@ class RawLogWriter:
         )
         self._fd: int | None = None
         self._segment: str | None = None
-        self._path: Path | None = None
         self._hour: tuple[dt.date, int] | None = None
         self._last_open_ns: int | None = None  # of this recorder's latest segment, on disk
         self._size = 0
         self._bytes_written = 0
         self._last_fsync: float | None = None
+        self._flush_failure: RawLogError | None = None
+        self._closing = threading.Event()
+        self._flusher: threading.Thread | None = None
         raw_dir.mkdir(parents=True, exist_ok=True)
         self._lock_fd: int | None = hold_exclusive(
             raw_dir / LOCK_NAME,
@@ -104,6 +102,14 @@ class RawLogWriter:
         except BaseException:
             self.close()
             raise
+        if fsync_interval_s is not None:
+            self._flusher = threading.Thread(
+                target=self._flush_every,
+                args=(fsync_interval_s,),
+                name=f"fsync-{recorder_id}",
+                daemon=True,
+            )
+            self._flusher.start()
 
     @property
     def current_segment(self) -> str | None:
@@ -117,7 +123,7 @@ class RawLogWriter:
 
     @property
     def last_fsync_monotonic(self) -> float | None:
-        """``clock.monotonic()`` of the last fsync, None before the first."""
+        """``clock.monotonic()`` when the last completed fsync began, None before the first."""
         return self._last_fsync
 
     def append(
@@ -134,11 +140,14 @@ class RawLogWriter:
 
         Raises:
             ValueError: a field out of range or a payload over 16 MiB.
-            RawLogError: the writer is closed, or the OS refused the write.
+            RawLogError: the writer is closed, the OS refused the write, or a background
+                fsync failed (the disk can no longer be trusted with what follows).
         """
         with self._lock:
             if self._fd is None:
                 raise RawLogError(f"raw log writer for {self._raw_dir} is closed")
+            if self._flush_failure is not None:
+                raise self._flush_failure
             ns = self._clock.now_ns() if recv_ns is None else recv_ns
             record = encode_record(ns, conn_id, kind, payload)
             assert self._hour is not None, "set whenever a segment is open"
@@ -146,20 +155,26 @@ class RawLogWriter:
                 self._rotate(ns)
             position = Position(self._current(), self._size)
             self._write(record)
-            last = self._last_fsync
-            if last is None or self._clock.monotonic() - last >= self._fsync_interval_s:
-                self._fsync_locked()
             return position
 
     def fsync(self) -> None:
-        """Force appended records to disk now; a no-op once closed.
+        """Force appended records to disk now, without holding up appends; a no-op once
+        closed.
 
         Raises:
             RawLogError: the OS reports a failed flush.
         """
         with self._lock:
-            if self._fd is not None:
-                self._fsync_locked()
+            if self._fd is None:
+                return
+            fd, segment, started = os.dup(self._fd), self._segment, self._clock.monotonic()
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            raise RawLogError(f"cannot fsync raw segment {segment}: {exc}") from exc
+        finally:
+            os.close(fd)
+        self._last_fsync = started
 
     def close(self) -> None:
         """Fsync and close the segment (it stays plain, to be continued or sealed on the next
@@ -168,11 +183,14 @@ class RawLogWriter:
         Raises:
             RawLogError: the final fsync failed.
         """
+        self._closing.set()
+        if self._flusher is not None:
+            self._flusher.join()
         try:
             with self._lock:
                 if self._fd is not None:
                     try:
-                        self._fsync_locked()
+                        _fsync(self._fd, self._segment)
                     finally:
                         os.close(self._fd)
                         self._fd = None
@@ -195,98 +213,85 @@ class RawLogWriter:
     ) -> None:
         self.close()
 
+    def _flush_every(self, interval_s: float) -> None:
+        """The flusher thread: data appended is on disk within about ``interval_s``."""
+        while not self._closing.wait(interval_s):
+            try:
+                self.fsync()
+            except RawLogError as exc:
+                log.error("%s; appends now fail until the recorder restarts", exc)
+                self._flush_failure = exc
+                return
+
     def _current(self) -> str:
         assert self._segment is not None, "called only while a segment is open"
         return self._segment
 
     def _resume(self) -> None:
-        """Repair this recorder's plain segments from a previous run, then pick one to write.
-
-        Segments are sealed only once the one to write is chosen, so no background seal is
-        renaming files while the latest segment name is looked up.
-        """
+        """Repair this recorder's plain segments from a previous run, then resume as
+        :func:`plan_resume` decides. Segments are sealed only once the one to write is
+        chosen, so no background seal renames files while the latest name is looked up."""
         now = self._clock.now_ns()
         rid = self._recorder_id
         for tmp in self._raw_dir.glob(f"*/*-{rid}.seg{SEALED_SUFFIX}{TMP_SUFFIX}"):
             log.warning("removing %s left by an interrupted seal", tmp)
             tmp.unlink()
-        torn: list[tuple[str, int, int]] = []
+        found: dict[str, ExistingSegment] = {}
+        paths: dict[str, Path] = {}
+        torn: list[events.TornTailTruncated] = []
         corrupt = 0
-        clean: list[tuple[Path, str, int]] = []
-        to_seal: list[Path] = []
-        for path in sorted(self._raw_dir.glob(f"*/*-{rid}.seg")):
+        for path in sorted(self._raw_dir.glob(f"*/*-{rid}.seg*")):
             parsed = parse_segment_path(self._raw_dir, path)
             if parsed is None or parsed[2] != rid:
                 continue
             identity, open_ns, _ = parsed
-            if sealed_path(path).exists():
-                to_seal.append(path)  # a crash came after the verified rename
+            known = found.get(identity, ExistingSegment(identity, open_ns, False, False))
+            if path.name.endswith(SEALED_SUFFIX):
+                found[identity] = ExistingSegment(identity, open_ns, known.plain, True)
                 continue
-            regions, end = scan_plain_segment(path, identity)
-            size = path.stat().st_size
-            if end < size or end == 0:
-                torn.append((identity, end, size - end))
-                _truncate(path, end)
-            corrupt += len(regions)
-            if not path.exists():
-                continue
-            if regions:
-                to_seal.append(path)  # never append after damage; verify keeps reporting it
-            else:
-                clean.append((path, identity, open_ns))
-        to_seal.extend(path for path, _, _ in clean[:-1])
-        self._last_open_ns = self._latest_open_ns()
-        if (
-            clean
-            and clean[-1][2] == self._last_open_ns
-            and seoul_hour_key(clean[-1][2]) >= seoul_hour_key(now)
-        ):
-            self._continue(*clean[-1])
+            damaged = False
+            if not sealed_path(path).exists():
+                regions, end = scan_plain_segment(path, identity)
+                size = path.stat().st_size
+                if end < size or end == 0:
+                    torn.append(events.TornTailTruncated(segment=identity, offset=end,
+                                                         bytes=size - end))  # fmt: skip
+                    _truncate(path, end)
+                corrupt += len(regions)
+                damaged = bool(regions)
+            if path.exists():
+                paths[identity] = path
+                found[identity] = ExistingSegment(identity, open_ns, True, known.sealed, damaged)
+        plan = plan_resume(list(found.values()), now)
+        self._last_open_ns = max((s.open_ns for s in found.values()), default=None)
+        if plan.append_to is not None:
+            self._continue(paths[plan.append_to], plan.append_to, found[plan.append_to].open_ns)
         else:
-            to_seal.extend(path for path, _, _ in clean[-1:])
-            self._open_new(now)
-        for path in to_seal:
-            self._seal(path)
-        for identity, offset, count in torn:
-            event = {
-                "type": "torn_tail_truncated",
-                "segment": identity,
-                "offset": offset,
-                "bytes": count,
-            }
-            self._write(encode_record(now, WRITER_CONN_ID, RecordKind.EVENT, _json(event)))
-        self._fsync_locked()
+            assert plan.new_open_ns is not None, "a plan either appends or names a new segment"
+            self._open_new(plan.new_open_ns)
+        for identity in plan.seal:
+            self._seal(paths[identity])
+        for event in torn:
+            self._write(encode_record(now, WRITER_CONN_ID, RecordKind.EVENT, events.encode(event)))
+        _fsync(self._fd, self._segment)
+        self._last_fsync = self._clock.monotonic()
         if torn or corrupt:
             log.warning(
                 "raw log %s, recorder %s: truncated %d torn tail(s) (%d bytes); "
                 "%d corrupt region(s) left in place for verify",
-                self._raw_dir,
-                rid,
-                len(torn),
-                sum(count for _, _, count in torn),
-                corrupt,
-            )
+                self._raw_dir, rid, len(torn), sum(e.bytes for e in torn), corrupt,
+            )  # fmt: skip
 
     def _continue(self, path: Path, identity: str, open_ns: int) -> None:
         self._fd = _open_fd(path, os.O_WRONLY | os.O_APPEND)
-        self._path, self._segment, self._hour = path, identity, seoul_hour_key(open_ns)
+        self._segment, self._hour = identity, seoul_hour_key(open_ns)
         self._size = os.fstat(self._fd).st_size
         log.info("continuing raw segment %s at offset %d", identity, self._size)
 
-    def _latest_open_ns(self) -> int | None:
-        """The ``open_ns`` of this recorder's latest segment, plain or sealed."""
-        rid = self._recorder_id
-        parsed = (
-            parse_segment_path(self._raw_dir, p) for p in self._raw_dir.glob(f"*/*-{rid}.seg*")
-        )
-        return max((p[1] for p in parsed if p is not None and p[2] == rid), default=None)
-
     def _open_new(self, candidate_ns: int) -> None:
-        """Create a segment named for ``candidate_ns``, or 1 ns after this recorder's latest
-        segment if that is not earlier (a restart in the same instant, a clock stepped back),
-        so names strictly increase; then write its header and STATE records."""
-        last = self._last_open_ns
-        open_ns = candidate_ns if last is None else max(candidate_ns, last + 1)
+        """Create a segment named by :func:`next_open_ns` and write its header and STATE
+        records."""
+        open_ns = next_open_ns(candidate_ns, self._last_open_ns)
         identity = segment_identity(open_ns, self._recorder_id)
         path = self._raw_dir / identity
         first = encode_header(self._recorder_id, open_ns) + b"".join(
@@ -297,22 +302,31 @@ class RawLogWriter:
             path.parent.mkdir()
             fsync_dir(self._raw_dir)
         self._fd = _open_fd(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL)
-        self._path, self._segment, self._hour = path, identity, seoul_hour_key(open_ns)
+        self._segment, self._hour = identity, seoul_hour_key(open_ns)
         self._last_open_ns = open_ns
         self._size = 0
         self._write(first)
-        self._fsync_locked()
         fsync_dir(path.parent)
         log.info("opened raw segment %s", identity)
 
     def _rotate(self, open_ns: int) -> None:
-        assert self._fd is not None and self._path is not None
-        old = self._path
-        self._fsync_locked()
-        os.close(self._fd)
-        self._fd = None
-        self._open_new(open_ns)
-        self._seal(old)
+        """Start the next segment; the closed one is fsynced and sealed off the hot path."""
+        assert self._fd is not None and self._segment is not None
+        old = self._fd, self._segment, self._hour
+        try:
+            self._open_new(open_ns)
+        except BaseException:
+            self._fd, self._segment, self._hour = old  # keep recording where we were
+            raise
+        self._close_in_background(old[0], old[1])
+
+    def _close_in_background(self, fd: int, segment: str) -> None:
+        path = self._raw_dir / segment
+        if self._sealer is None:
+            _close_and_seal(fd, segment, path)
+        else:
+            future = self._sealer.submit(_close_and_seal, fd, segment, path)
+            future.add_done_callback(_log_crash)
 
     def _seal(self, path: Path) -> None:
         """Seal a closed segment: in the background thread, or right here if so configured."""
@@ -334,17 +348,13 @@ class RawLogWriter:
             self._size += written
             self._bytes_written += written
 
-    def _fsync_locked(self) -> None:
-        assert self._fd is not None
-        try:
-            os.fsync(self._fd)
-        except OSError as exc:
-            raise RawLogError(f"cannot fsync raw segment {self._segment}: {exc}") from exc
-        self._last_fsync = self._clock.monotonic()
 
-
-def _json(obj: dict[str, object]) -> bytes:
-    return json.dumps(obj, separators=(",", ":")).encode()
+def _fsync(fd: int | None, segment: str | None) -> None:
+    assert fd is not None
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        raise RawLogError(f"cannot fsync raw segment {segment}: {exc}") from exc
 
 
 def _open_fd(path: Path, flags: int) -> int:
@@ -363,6 +373,19 @@ def _truncate(path: Path, end: int) -> None:
             f.truncate(end)
             os.fsync(f.fileno())
     fsync_dir(path.parent)
+
+
+def _close_and_seal(fd: int, segment: str, path: Path) -> None:
+    """Make a rotated-out segment durable, close it, then seal it (a failed fsync keeps the
+    plain file unsealed: the next writer start repairs and seals it)."""
+    try:
+        _fsync(fd, segment)
+    except RawLogError as exc:
+        log.error("%s; not sealing it", exc)
+        return
+    finally:
+        os.close(fd)
+    _seal_logged(path)
 
 
 def _seal_logged(path: Path) -> None:

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from capture.rawlog import (
     seal_segment,
 )
 from tests.capture.rawlog.helpers import records, seoul_ns, writer
+from tests.capture.recorder.helpers import wait_until
 
 STATE = [(1, b'{"subscriptions":["H0BJASP0|KR1035027A28"]}'), (2, b'{"aes":{"key":"k","iv":"i"}}')]
 
@@ -121,17 +124,62 @@ def test_appended_positions_are_where_the_reader_finds_the_records(tmp_path: Pat
     assert [r.recv_ns for r in got] == [clock.now_ns()] * 5
 
 
-def test_fsync_runs_once_the_interval_has_elapsed_on_the_monotonic_clock(tmp_path: Path) -> None:
+def test_the_flusher_thread_fsyncs_appended_records_within_the_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    synced_sizes: list[int] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        size = os.fstat(fd).st_size
+        real_fsync(fd)
+        synced_sizes.append(size)
+
+    monkeypatch.setattr(os, "fsync", spy)
     clock = ManualClock(seoul_ns(2026, 11, 26, 9, 0, 0))
-    with writer(tmp_path, clock, fsync_interval_s=1.0) as w:
-        opened = w.last_fsync_monotonic
-        clock.advance(0.5)
+    with writer(tmp_path, clock, fsync_interval_s=0.05) as w:
         w.append(RecordKind.FRAME_RECV, 1, b"a")
-        assert w.last_fsync_monotonic == opened
-        clock.advance(0.5)
-        w.append(RecordKind.FRAME_RECV, 1, b"b")
-        assert w.last_fsync_monotonic == clock.monotonic()
-        assert w.bytes_written == (tmp_path / w.current_segment).stat().st_size  # type: ignore[operator]
+        size = w.bytes_written
+        clock.advance(1.0)
+        wait_until(
+            lambda: (
+                any(s >= size for s in synced_sizes) and w.last_fsync_monotonic == clock.monotonic()
+            ),
+            5,
+            "an fsync covering it",
+        )
+        assert size == (tmp_path / w.current_segment).stat().st_size  # type: ignore[operator]
+
+
+def test_an_append_goes_through_while_an_fsync_is_stuck_on_the_disk(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A slow disk cannot be made here: fsync is held on an event instead. Every session
+    # appends through the writer's lock; an fsync must never hold it.
+    stuck, release = threading.Event(), threading.Event()
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        stuck.set()
+        release.wait(10)
+        real_fsync(fd)
+
+    clock = ManualClock(seoul_ns(2026, 11, 26, 9, 0, 0))
+    with writer(tmp_path, clock, fsync_interval_s=None) as w:
+        monkeypatch.setattr(os, "fsync", slow_fsync)
+        flush = threading.Thread(target=w.fsync)
+        flush.start()
+        try:
+            assert stuck.wait(5), "the fsync did not start"
+            appended = threading.Thread(target=w.append, args=(RecordKind.FRAME_RECV, 1, b"x"))
+            appended.start()
+            appended.join(2)
+            assert not appended.is_alive(), "append waited for a stuck fsync"
+        finally:
+            release.set()
+            flush.join()
+            monkeypatch.setattr(os, "fsync", real_fsync)
+    assert [r.payload for r in records(read_records(tmp_path))] == [b"x"]
 
 
 def test_torn_last_record_is_cut_at_every_offset_and_reported_by_an_event(
