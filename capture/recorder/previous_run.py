@@ -4,18 +4,20 @@ A recorder killed with SIGKILL writes no goodbye. On start we read its latest se
 begins with STATE records, so it decodes on its own) and recover when it last recorded
 anything, which registrations were live, and which gaps were still open. The new run opens a
 "recorder restart" gap from that last record for every live registration it subscribes again,
-so frames in flight at the kill fall inside a recorded gap.
+so frames in flight at the kill fall inside a recorded gap, and carries the open gaps into the
+STATE of its own first segment, so a third run still sees them.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from capture.errors import BadEvent
 from capture.kis.protocol import Pair
-from capture.rawlog import Position, RawRecord, RecordKind, list_segments, read_records
+from capture.rawlog import Position, RawRecord, RecordKind, events, list_segments, read_records
 
 log = logging.getLogger(__name__)
 
@@ -23,49 +25,70 @@ log = logging.getLogger(__name__)
 @dataclass(slots=True)
 class PreviousRun:
     """``live``: registrations acked on connections still up at the end; ``gapped``: pairs
-    whose gap_open had no gap_close; ``last_ns``: receive time of the last record."""
+    whose gap had not closed, with its start; ``last_ns``: receive time of the last record."""
 
     last_ns: int | None = None
     max_conn: int = 0
     stopped_cleanly: bool = True
     live: dict[int, set[Pair]] = field(default_factory=dict)
-    gapped: set[Pair] = field(default_factory=set)
+    gapped: dict[Pair, int] = field(default_factory=dict)
 
     def live_pairs(self) -> set[Pair]:
         return set().union(*self.live.values()) if self.live else set()
 
     def apply(self, record: RawRecord) -> None:
-        """Fold one record into the picture."""
+        """Fold one record into the picture; an unreadable EVENT or STATE is logged, as the
+        normalizer will make it a reject."""
         self.last_ns = record.recv_ns
         self.max_conn = max(self.max_conn, record.conn_id)
-        if record.kind not in (RecordKind.EVENT, RecordKind.STATE):
-            return
         try:
-            obj = json.loads(record.payload)
-        except ValueError:
-            log.warning("%s@%d: unreadable %s record", record.segment, record.offset, record.kind)
-            return
-        if not isinstance(obj, dict):
-            return
-        if record.kind is RecordKind.STATE:
-            pairs = {(str(tr), str(isin)) for tr, isin in obj.get("subscriptions", [])}
-            self.live[int(obj.get("conn", record.conn_id))] = pairs
-            self.gapped.update((str(g[0]), str(g[1])) for g in obj.get("open_gaps", []))
-            return
-        kind, conn = obj.get("type"), obj.get("conn", record.conn_id)
-        pair = (str(obj.get("tr_id")), str(obj.get("isin")))
-        if kind == "recorder_start":
-            self.stopped_cleanly, self.live = False, {}
-        elif kind == "recorder_stop":
-            self.stopped_cleanly, self.live = True, {}
-        elif kind == "sub_ack":
-            self.live.setdefault(conn, set()).add(pair)
-        elif kind == "disconnect":
-            self.live.pop(conn, None)
-        elif kind == "gap_open":
-            self.gapped.add(pair)
-        elif kind == "gap_close":
-            self.gapped.discard(pair)
+            if record.kind is RecordKind.STATE:
+                self._state(events.read_state(record.payload))
+            elif record.kind is RecordKind.EVENT:
+                self._event(events.read_event(record.payload))
+        except BadEvent as exc:
+            log.warning("%s@%d: unreadable %s: %s", record.segment, record.offset, record.kind.name,
+                        exc.reason)  # fmt: skip
+
+    def _state(self, state: events.State) -> None:
+        self.live[state.conn] = set(state.subscriptions)
+        for pair, start_ns in state.open_gaps.items():
+            self.gapped.setdefault(pair, start_ns)
+
+    def _event(self, event: events.Event | events.OtherEvent) -> None:
+        match event:
+            case events.RecorderStart():
+                self.stopped_cleanly, self.live = False, {}
+            case events.RecorderStop():
+                self.stopped_cleanly, self.live = True, {}
+            case events.SubAck(conn=conn):
+                self.live.setdefault(conn, set()).add((event.tr_id, event.isin))
+            case events.Disconnect(conn=conn):
+                self.live.pop(conn, None)
+            case events.GapOpen():
+                self.gapped.setdefault(event.pair, event.start_ns)
+            case events.GapClose():
+                self.gapped.pop(event.pair, None)
+
+    def restart_plan(self, configured: Iterable[Pair]) -> RestartPlan:
+        """What a new run configured for ``configured`` must do about this run's gaps."""
+        pairs = list(dict.fromkeys(configured))
+        live = self.live_pairs()
+        carried = {pair: self.gapped[pair] for pair in pairs if pair in self.gapped}
+        reopen = [pair for pair in pairs if pair in live and pair not in carried]
+        dropped = sorted(set(self.gapped) - set(pairs))
+        return RestartPlan(carried, reopen if self.last_ns is not None else [], dropped)
+
+
+@dataclass(frozen=True, slots=True)
+class RestartPlan:
+    """``carried``: gaps still open for configured pairs (pair -> start), which the new run's
+    first STATE repeats; ``reopen``: pairs live when the previous run ended, gapped from its
+    last record; ``dropped``: open gaps of pairs no longer configured, to close at once."""
+
+    carried: dict[Pair, int]
+    reopen: list[Pair]
+    dropped: list[Pair]
 
 
 def read_previous_run(raw_dir: Path, recorder_id: str) -> PreviousRun:

@@ -18,6 +18,7 @@ import logging
 import os
 import random
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,9 @@ from capture.errors import RecorderError
 from capture.filelock import hold_exclusive
 from capture.kis.protocol import Pair
 from capture.rawlog import RawLogWriter, RecordKind, events
+from capture.recorder.gaps import GapBook
 from capture.recorder.options import RecorderOptions
-from capture.recorder.previous_run import PreviousRun, read_previous_run
+from capture.recorder.previous_run import PreviousRun, RestartPlan, read_previous_run
 from capture.recorder.redact import Redactor
 from capture.recorder.session import Session
 from capture.recorder.sharding import shard
@@ -92,6 +94,10 @@ class Recorder:
         )
         try:
             previous = read_previous_run(options.raw_dir, options.recorder_id)
+            plan = previous.restart_plan(options.pairs)
+            # The sessions exist before the writer: a segment it opens now starts with their
+            # STATE, which carries the gaps still open, so the next run sees them too.
+            self._sessions = self._make_sessions(shards, plan, previous.max_conn)
             writer = RawLogWriter(
                 options.raw_dir,
                 options.recorder_id,
@@ -100,41 +106,47 @@ class Recorder:
                 state_records=self._state_records,
             )
             try:
-                self._record(writer, shards, previous)
+                self._record(writer, plan, previous)
             finally:
                 writer.close()
         finally:
             os.close(lock_fd)
 
-    def _record(
-        self, writer: RawLogWriter, shards: list[list[Pair]], previous: PreviousRun
-    ) -> None:
+    def _make_sessions(
+        self, shards: list[list[Pair]], plan: RestartPlan, max_conn: int
+    ) -> list[Session]:
         options = self._options
-        started_ns = self._clock.now_ns()
-        writer.append(
-            RecordKind.EVENT,
-            events.RECORDER_CONN,
-            events.recorder_start(options.recorder_id, os.getpid(), previous.last_ns),
-        )
-        seeds = self._restart_gaps(writer, shards, previous)
-        self._close_unsubscribed_gaps(writer, shards, previous)
-        conn_ids = _ConnIds(options.data_dir / CONN_COUNTER_NAME, floor=previous.max_conn + 1)
-        self._sessions = [
+        conn_ids = _ConnIds(options.data_dir / CONN_COUNTER_NAME, floor=max_conn + 1)
+        return [
             Session(
                 options,
                 credential,
                 pairs,
-                writer=writer,
                 clock=self._clock,
                 rng=random.Random(self._rng.random()),
                 redactor=self._redactor,
                 next_conn_id=conn_ids.next,
-                open_gaps={pair: seeds[pair] for pair in pairs if pair in seeds},
+                gaps=GapBook({p: plan.carried[p] for p in pairs if p in plan.carried}),
             )
             for credential, pairs in zip(options.credentials, shards, strict=False)
         ]
+
+    def _record(self, writer: RawLogWriter, plan: RestartPlan, previous: PreviousRun) -> None:
+        options = self._options
+        started_ns = self._clock.now_ns()
+        self._event(
+            writer,
+            events.RecorderStart(
+                recorder_id=options.recorder_id, pid=os.getpid(),
+                previous_last_ns=previous.last_ns,
+            ),
+        )  # fmt: skip
+        self._open_restart_gaps(writer, plan, previous)
+        self._close_unsubscribed_gaps(writer, plan)
         threads = [
-            threading.Thread(target=s.run, name=f"session-{s.credential.name}", daemon=True)
+            threading.Thread(
+                target=s.run, args=(writer,), name=f"session-{s.credential.name}", daemon=True
+            )
             for s in self._sessions
         ]
         for thread in threads:
@@ -157,83 +169,91 @@ class Recorder:
                 break
             for session in self._sessions:
                 session.check_alive()
-            self._maintain(writer, started_ns, "running")
+            self._write_status(writer, started_ns, "running")
         log.info("recorder %s stopping: %s", options.recorder_id, self._stop_reason)
-        for session in self._sessions:
-            session.stop()
-        for thread in threads:
-            thread.join(STOP_JOIN_S / max(1, len(threads)))
-        busy = [thread.name for thread in threads if thread.is_alive()]
-        if busy:
-            log.warning("%s did not end within %g s; stopping without", busy, STOP_JOIN_S)
-        writer.append(
-            RecordKind.EVENT,
-            events.RECORDER_CONN,
-            events.recorder_stop(options.recorder_id, self._stop_reason),
+        self._stop_sessions(threads)
+        self._event(
+            writer, events.RecorderStop(recorder_id=options.recorder_id, reason=self._stop_reason)
         )
         writer.fsync()
-        self._maintain(writer, started_ns, "stopped")
+        self._write_status(writer, started_ns, "stopped")
         if failure is not None:
             raise RecorderError(f"recorder stopped because a session failed: {failure}")
 
-    def _restart_gaps(
-        self, writer: RawLogWriter, shards: list[list[Pair]], previous: PreviousRun
-    ) -> dict[Pair, int]:
-        """Gaps to close on the first acks: still open from the previous run, or opened here
-        from its last record for what it had live when it died."""
-        if previous.last_ns is None:
-            return {}
-        live = previous.live_pairs()
-        seeds: dict[Pair, int] = {}
-        for pair in (p for pairs in shards for p in pairs):
-            if pair in previous.gapped:
-                seeds[pair] = previous.last_ns
-            elif pair in live:
-                seeds[pair] = previous.last_ns
-                writer.append(
-                    RecordKind.EVENT,
-                    events.RECORDER_CONN,
-                    events.gap_open(events.RECORDER_CONN, *pair, previous.last_ns, RESTART_REASON),
-                )
-        if seeds:
-            log.warning(
-                "previous run %s; %d registration(s) in a gap since its last record",
-                "stopped cleanly" if previous.stopped_cleanly else "was killed",
-                len(seeds),
-            )
-        return seeds
+    def _stop_sessions(self, threads: list[threading.Thread]) -> None:
+        """Stop every session within ``STOP_JOIN_S`` in all, and make sure each one's stop
+        gaps are written, by the session or else here, before ``recorder_stop``."""
+        for session in self._sessions:
+            session.stop()
+        deadline = time.monotonic() + STOP_JOIN_S
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        busy = [thread.name for thread in threads if thread.is_alive()]
+        if busy:
+            log.warning("%s did not end within %g s; recording their stop for them", busy,
+                        STOP_JOIN_S)  # fmt: skip
+        for session in self._sessions:
+            session.record_stop()
 
-    def _close_unsubscribed_gaps(
-        self, writer: RawLogWriter, shards: list[list[Pair]], previous: PreviousRun
+    def _open_restart_gaps(
+        self, writer: RawLogWriter, plan: RestartPlan, previous: PreviousRun
     ) -> None:
+        """Gap, from the previous run's last record, what it had live when it ended."""
+        if previous.last_ns is None:
+            return
+        opened = [
+            pair
+            for session in self._sessions
+            for pair in session.open_gaps_at_start(
+                [p for p in plan.reopen if p in session.pairs], previous.last_ns
+            )
+        ]
+        for tr_id, isin in opened:
+            self._event(
+                writer,
+                events.GapOpen(
+                    conn=events.RECORDER_CONN, tr_id=tr_id, isin=isin,
+                    start_ns=previous.last_ns, reason=RESTART_REASON,
+                ),
+            )  # fmt: skip
+        if opened or plan.carried:
+            log.warning(
+                "previous run %s; %d registration(s) in a gap since its last record, %d carried",
+                "stopped cleanly" if previous.stopped_cleanly else "was killed",
+                len(opened),
+                len(plan.carried),
+            )
+
+    def _close_unsubscribed_gaps(self, writer: RawLogWriter, plan: RestartPlan) -> None:
         """End now the gaps the previous run left open for pairs no longer configured: no ack
         will ever close them, and an open gap would stay open in the lake forever."""
-        configured = {pair for pairs in shards for pair in pairs}
-        dropped = sorted(previous.gapped - configured)
         now_ns = self._clock.now_ns()
-        for tr_id, isin in dropped:
-            writer.append(
-                RecordKind.EVENT,
-                events.RECORDER_CONN,
-                events.gap_close(events.RECORDER_CONN, tr_id, isin, now_ns, UNSUBSCRIBED_REASON),
-            )
-        if dropped:
+        for tr_id, isin in plan.dropped:
+            self._event(
+                writer,
+                events.GapClose(
+                    conn=events.RECORDER_CONN, tr_id=tr_id, isin=isin, end_ns=now_ns,
+                    reason=UNSUBSCRIBED_REASON,
+                ),
+            )  # fmt: skip
+        if plan.dropped:
             log.warning(
                 "closed %d gap(s) left open by the previous run for registrations no longer "
                 "configured: %s",
-                len(dropped),
-                ", ".join(f"{tr_id} {isin}" for tr_id, isin in dropped),
+                len(plan.dropped),
+                ", ".join(f"{tr_id} {isin}" for tr_id, isin in plan.dropped),
             )
+
+    @staticmethod
+    def _event(writer: RawLogWriter, event: events.Event) -> None:
+        writer.append(RecordKind.EVENT, events.RECORDER_CONN, events.encode(event))
 
     def _state_records(self) -> list[tuple[int, bytes]]:
         return [r for s in self._sessions if (r := s.state_record()) is not None]
 
-    def _maintain(self, writer: RawLogWriter, started_ns: int, state: str) -> None:
-        """Fsync if the interval passed without appends, and write the status file."""
+    def _write_status(self, writer: RawLogWriter, started_ns: int, state: str) -> None:
         last = writer.last_fsync_monotonic
         lag = None if last is None else self._clock.monotonic() - last
-        if state == "running" and lag is not None and lag >= self._options.fsync_interval_s:
-            writer.fsync()
         status: dict[str, Any] = {
             "pid": os.getpid(),
             "recorder_id": self._options.recorder_id,

@@ -6,38 +6,32 @@ is not a data frame (a PINGPONG to answer, or a subscription answer to track). S
 are sent by a second, paced thread per connection; websocket-client serialises sends.
 
 On every disconnect the session writes the reason, opens a gap for each registration that
-was live on the connection (from the last frame received on it), backs off with full jitter
-and reconnects; the gap closes when the new connection's ack arrives.
+was live on the connection (from the last frame received on it, see :mod:`.gaps`), backs off
+with full jitter and reconnects; the gap closes when the new connection's ack arrives. A
+disconnect is recorded exactly once, by the session's thread or, on a stop it is too stuck to
+see through, by the recorder (:meth:`Session.record_stop`), always before ``recorder_stop``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
-import socket
 import threading
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 
 import websocket
 
 from capture.clock import Clock
 from capture.errors import ApprovalError, MalformedFrame
-from capture.kis.protocol import (
-    ControlResponse,
-    Pair,
-    Ping,
-    classify,
-    is_data_frame,
-    subscription_request,
-)
+from capture.kis.protocol import ControlResponse, Pair, Ping, classify, is_data_frame
 from capture.rawlog import RawLogWriter, RecordKind, events
 from capture.recorder.approval import AppCredential, ApprovalKeys
 from capture.recorder.backoff import Backoff
+from capture.recorder.connection import Closed, Connection, Handshake, close_text
+from capture.recorder.gaps import GapBook
 from capture.recorder.options import RecorderOptions
 from capture.recorder.redact import Redactor
+from capture.recorder.sender import Sender
 from capture.recorder.subscriptions import Step, SubscriptionTable
 
 log = logging.getLogger(__name__)
@@ -45,37 +39,19 @@ log = logging.getLogger(__name__)
 PINGS_BEFORE_DEAD = 3
 _DATA_OPCODES = (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY)
 
+SENDER_JOIN_S = 1.0
+"""How long a closed connection waits for its sender thread, which may be stuck in an
+approval request; the disconnect is recorded before, so nothing waits on it."""
 
-HANDSHAKE_ABORT_WAIT_S = 1.0
-"""How long stop() waits for a connecting socket to exist, to abort its handshake."""
-
-
-class _Closed(Exception):
-    """The connection ended; ``reason`` is what the disconnect event says."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(slots=True)
-class _Connection:
-    conn: int
-    ws: websocket.WebSocket
-    table: SubscriptionTable
-    connected_ns: int
-    last_ping: float  # monotonic
-    last_frame_ns: int | None = None
-    close_reason: str | None = None
-    closed: threading.Event = field(default_factory=threading.Event)
-    sent_keys: dict[Pair, str] = field(default_factory=dict)  # approval key each pair went with
+STOP_REASON = "recorder stop"
 
 
 class Session:
     """The reconnect loop of one credential; :meth:`run` is the thread's body.
 
-    ``open_gaps`` seeds gaps already open for this session's pairs (from a previous run);
-    ``next_conn_id`` hands out connection ids unique across restarts.
+    ``gaps`` holds the gaps already open for this session's pairs (carried from a previous
+    run); ``next_conn_id`` hands out connection ids unique across restarts. The session exists
+    before the raw writer, so that the writer's first segment starts with its STATE.
     """
 
     def __init__(
@@ -84,21 +60,20 @@ class Session:
         credential: AppCredential,
         pairs: Sequence[Pair],
         *,
-        writer: RawLogWriter,
         clock: Clock,
         rng: random.Random,
         redactor: Redactor,
         next_conn_id: Callable[[], int],
-        open_gaps: dict[Pair, int],
+        gaps: GapBook,
     ) -> None:
         self.credential = credential
         self.pairs = tuple(pairs)
         self._options = options
-        self._writer = writer
+        self._writer: RawLogWriter | None = None  # given by run()
         self._clock = clock
         self._redactor = redactor
         self._next_conn_id = next_conn_id
-        self._open_gaps = dict(open_gaps)
+        self._gaps = gaps
         self._keys = ApprovalKeys(
             options.approval_url,
             credential,
@@ -112,15 +87,22 @@ class Session:
             stable_after_s=options.stable_after_s,
         )
         self._stop = threading.Event()
-        self._lock = threading.Lock()  # guards _current, the table and the gaps
-        self._current: _Connection | None = None
-        self._handshaking: websocket.WebSocket | None = None  # aborted by stop()
-        # Gaps seeded from a previous run are state in force before any connection exists.
-        self._state_snapshot: tuple[int, bytes] | None = (
-            (events.RECORDER_CONN, events.state(events.RECORDER_CONN, (), {}, self._open_gaps))
-            if self._open_gaps
-            else None
+        # Guards _current, the table and the gaps; held while a disconnect is written, so the
+        # recorder's record_stop() and this thread never both write one.
+        self._lock = threading.Lock()
+        self._current: Connection | None = None
+        self._handshake = Handshake()
+        self._sender = Sender(
+            keys=self._keys,
+            clock=clock,
+            table_lock=self._lock,
+            custtype=options.custtype,
+            interval_s=options.subscribe_interval_s,
+            append=self._append,
+            redact=redactor.redact,
         )
+        self._state_snapshot: tuple[int, bytes] | None = None
+        self._publish_down_state()
         self.state = "starting"
         self.since_ns = clock.now_ns()
         self.frames = 0
@@ -160,6 +142,14 @@ class Session:
         if current is not None and self._clock.monotonic() - current.last_ping > limit:
             self._close(current, f"no PINGPONG for {limit:g} s ({PINGS_BEFORE_DEAD} intervals)")
 
+    def open_gaps_at_start(self, pairs: Sequence[Pair], start_ns: int) -> list[Pair]:
+        """Open gaps for ``pairs`` before the thread starts (a previous run had them live when
+        it died); the pairs newly opened, for the recorder to write as ``gap_open`` events."""
+        with self._lock:
+            opened = self._gaps.open(pairs, start_ns)
+            self._publish_down_state()
+        return opened
+
     def stop(self) -> None:
         """Ask the thread to end; the live connection is closed and its pairs gapped, and a
         websocket handshake in progress is aborted, so the thread ends at once rather than
@@ -167,28 +157,23 @@ class Session:
         self._stop.set()
         current = self._current
         if current is not None:
-            self._close(current, "recorder stop")
-        # WebSocket.abort() does nothing before the handshake is done, so shut its socket.
-        # websocket-client assigns that socket only once TCP has connected: wait briefly for
-        # it, or the handshake would run on until its timeout.
-        deadline = time.monotonic() + HANDSHAKE_ABORT_WAIT_S
-        while True:
-            with self._lock:
-                handshaking = self._handshaking
-            sock = handshaking.sock if handshaking is not None else None
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
-                return
-            if handshaking is None or time.monotonic() > deadline:
-                return
-            time.sleep(0.005)  # polling a library attribute that has no event
+            self._close(current, STOP_REASON)
+        self._handshake.abort()
 
     # --- the thread -----------------------------------------------------------------------
 
-    def run(self) -> None:
+    def record_stop(self) -> None:
+        """Write the disconnect and stop gaps of the live connection now, unless the thread
+        already has: the recorder calls this before ``recorder_stop``, whatever the thread is
+        stuck on (an approval request, a sender that will not join)."""
+        current = self._current
+        if current is not None:
+            self._record_disconnect(current, stopping=True)
+
+    def run(self, writer: RawLogWriter) -> None:
         """The thread body; a failure (the raw log cannot be written) is kept in
         :attr:`failure` for the coordinator, which then stops the recorder."""
+        self._writer = writer
         try:
             self._reconnect_loop()
         except BaseException as exc:
@@ -209,25 +194,21 @@ class Session:
     def _connect_once(self) -> float:
         """One connection's life; returns the delay before the next attempt."""
         self._set_state("connecting")
-        ws = websocket.WebSocket(skip_utf8_validation=True, enable_multithread=True)
-        with self._lock:
-            self._handshaking = ws
+        options = self._options
         try:
             self._keys.get()
-            if self._stop.is_set():  # stop() ran before _handshaking was visible to it
-                return 0.0
-            ws.connect(self._options.ws_url, timeout=self._options.connect_timeout_s)
+            ws = self._handshake.connect(
+                options.ws_url, options.connect_timeout_s, self._stop.is_set
+            )
         except (ApprovalError, OSError, websocket.WebSocketException) as exc:
             if self._stop.is_set():
                 return 0.0
             self.last_error = self._redactor.redact(f"{type(exc).__name__}: {exc}")
             log.warning("%s: cannot connect: %s", self.credential.name, self.last_error)
             return self._backoff.next_delay(self._clock.monotonic())
-        finally:
-            with self._lock:
-                self._handshaking = None
-        ws.settimeout(None)  # the coordinator's ping watchdog ends a silent connection
-        connection = _Connection(
+        if ws is None:
+            return 0.0
+        connection = Connection(
             conn=self._next_conn_id(),
             ws=ws,
             table=SubscriptionTable(self.pairs),
@@ -236,38 +217,48 @@ class Session:
         )
         return self._serve(connection)
 
-    def _serve(self, c: _Connection) -> float:
+    def _serve(self, c: Connection) -> float:
         log.info(
             "conn %d (%s): connected to %s", c.conn, self.credential.name, self._options.ws_url
         )
-        self._event(c.conn, events.connect(c.conn, self._options.ws_url, self.credential.name))
+        self._event(
+            c.conn,
+            events.Connect(conn=c.conn, url=self._options.ws_url, credential=self.credential.name),
+        )
         self._backoff.connected(self._clock.monotonic())
         with self._lock:
             self._current = c
         if self._stop.is_set():  # stop() ran before _current was visible to it
-            self._close(c, "recorder stop")
+            self._close(c, STOP_REASON)
         self._set_state("subscribing")
-        sender = threading.Thread(target=self._send_loop, args=(c,), name=f"sub-{c.conn}")
+        # A daemon: stuck in an approval request, it must not hold up the recorder's exit.
+        sender = threading.Thread(
+            target=self._sender.run, args=(c,), name=f"sub-{c.conn}", daemon=True
+        )
         sender.start()
         try:
             self._receive_loop(c)
-        except _Closed as exc:
+        except Closed as exc:
             self._close(c, exc.reason)
         except (OSError, websocket.WebSocketException) as exc:
             self._close(c, f"{type(exc).__name__}: {exc}".rstrip(": "))
         finally:
             c.closed.set()
             c.ws.shutdown()
-            sender.join()
-        return self._disconnected(c)
+        delay = self._disconnected(c)
+        sender.join(SENDER_JOIN_S)
+        if sender.is_alive():
+            log.info("conn %d: its sender is still busy (an approval request?)", c.conn)
+        return delay
 
-    def _receive_loop(self, c: _Connection) -> None:
+    def _receive_loop(self, c: Connection) -> None:
         """The hot path: everything received is in raw before it is looked at.
 
         Raises:
-            _Closed: the server sent a close frame or the key is in use elsewhere.
+            Closed: the server sent a close frame or the key is in use elsewhere.
             OSError, websocket.WebSocketException: the socket failed or was aborted.
         """
+        assert self._writer is not None, "run() gives the writer before connecting"
         recv, now_ns = c.ws.recv_data, self._clock.now_ns
         append, conn = self._writer.append, c.conn
         while True:
@@ -280,9 +271,9 @@ class Session:
                 if not is_data_frame(data):
                     self._on_message(c, data, recv_ns)
             elif opcode == websocket.ABNF.OPCODE_CLOSE:
-                raise _Closed(f"server closed the connection {_close_text(data)}".rstrip())
+                raise Closed(f"server closed the connection {close_text(data)}".rstrip())
 
-    def _on_message(self, c: _Connection, data: bytes, recv_ns: int) -> None:
+    def _on_message(self, c: Connection, data: bytes, recv_ns: int) -> None:
         try:
             message = classify(data)
         except MalformedFrame as exc:
@@ -293,39 +284,35 @@ class Session:
         elif isinstance(message, ControlResponse):
             self._on_control(c, message, recv_ns)
 
-    def _answer_ping(self, c: _Connection, data: bytes, ping: Ping) -> None:
+    def _answer_ping(self, c: Connection, data: bytes, ping: Ping) -> None:
         if self._options.pong_mode == "text":
             c.ws.send(data, websocket.ABNF.OPCODE_TEXT)
         else:
             c.ws.pong(data)
         c.last_ping = self._clock.monotonic()
-        self._event(c.conn, events.ping(c.conn, ping.datetime, self._options.pong_mode))
+        self._event(
+            c.conn, events.Ping(conn=c.conn, datetime=ping.datetime, answer=self._options.pong_mode)
+        )
 
-    def _on_control(self, c: _Connection, response: ControlResponse, recv_ns: int) -> None:
+    def _on_control(self, c: Connection, response: ControlResponse, recv_ns: int) -> None:
+        pair = (response.tr_id, response.tr_key)
         with self._lock:
             known = c.table.knows(response)
             step = c.table.answer(response, self._clock.monotonic(), self._options.retry_later_s)
-            gap_start = self._open_gaps.pop((response.tr_id, response.tr_key), None)
-            if step is not Step.ACKED and gap_start is not None:
-                self._open_gaps[(response.tr_id, response.tr_key)] = gap_start
-                gap_start = None
+            gap_start = self._gaps.close(pair) if step is Step.ACKED else None
             if step is Step.ACKED:
-                self._publish_state(c)
+                self._publish_live_state(c)
         if step is Step.IGNORE:
             log.info("conn %d: %s %s: %s", c.conn, response.tr_id, response.msg_cd, response.msg1)
             return
-        kind = "sub_ack" if step is Step.ACKED else "sub_error"
-        self._event(
-            c.conn,
-            events.subscription(
-                kind, c.conn, response.tr_id, response.tr_key, response.msg_cd, response.msg1
-            ),
-        )
+        answer = events.SubAck if step is Step.ACKED else events.SubError
+        fields = {"conn": c.conn, "tr_id": pair[0], "isin": pair[1]}
+        self._event(c.conn, answer(**fields, msg_cd=response.msg_cd, msg1=response.msg1))
         what = f"conn {c.conn}: {response.tr_id} {response.tr_key or '?'} {response.msg_cd}"
         if not known:
             log.warning("%s answers no registration sent on this connection", what)
         if gap_start is not None:
-            self._event(c.conn, events.gap_close(c.conn, response.tr_id, response.tr_key, recv_ns))
+            self._event(c.conn, events.GapClose(**fields, end_ns=recv_ns))
         if step is Step.ACKED:
             log.debug("%s: subscribed", what)
             if c.table.count("acked") == len(self.pairs):
@@ -336,81 +323,59 @@ class Session:
             )
         elif step is Step.RENEW_KEY:
             log.warning("%s: approval key rejected, requesting a new one", what)
-            self._keys.invalidate(c.sent_keys.get((response.tr_id, response.tr_key), ""))
+            self._keys.invalidate(c.sent_keys.get(pair, ""))
         elif step is Step.GIVE_UP:
             log.error("%s (%s): registration refused, not retried", what, response.msg1)
         elif step is Step.KEY_IN_USE:
-            raise _Closed(f"app key in use by another session ({response.msg_cd})")
-
-    def _send_loop(self, c: _Connection) -> None:
-        """Send due registrations one at a time, ``subscribe_interval_s`` apart."""
-        interval = self._options.subscribe_interval_s
-        while not c.closed.is_set():
-            now = self._clock.monotonic()
-            with self._lock:
-                pair = c.table.next_to_send(now)
-                if pair is not None:
-                    c.table.mark_sent(pair)
-                due = c.table.next_due()
-            if pair is None:
-                c.closed.wait(1.0 if due is None else min(1.0, max(0.01, due - now)))
-                continue
-            try:
-                key = self._keys.get()
-            except ApprovalError as exc:
-                self._close(c, f"approval key renewal failed: {exc}")
-                return
-            c.sent_keys[pair] = key
-            text = subscription_request(key, self._options.custtype, *pair)
-            self._writer.append(RecordKind.FRAME_SENT, c.conn, self._redactor.redact(text).encode())
-            try:
-                c.ws.send(text)
-            except (OSError, websocket.WebSocketException) as exc:
-                self._close(c, f"send failed: {type(exc).__name__}")
-                return
-            c.closed.wait(interval)
+            raise Closed(f"app key in use by another session ({response.msg_cd})")
 
     # --- closing --------------------------------------------------------------------------
 
-    def _close(self, c: _Connection, reason: str) -> None:
-        """Record the first reason given (redacted: it goes to raw and status.json, and may
-        quote an exception's text) and wake the receive loop (from any thread)."""
-        with self._lock:
-            if c.close_reason is None:
-                c.close_reason = self._redactor.redact(reason)
-        c.closed.set()
-        c.ws.abort()
+    def _close(self, c: Connection, reason: str) -> None:
+        """Close ``c`` from any thread; the reason is redacted, as it may quote an exception."""
+        c.close(self._redactor.redact(reason))
 
-    def _disconnected(self, c: _Connection) -> float:
-        """Write the disconnect and the gaps it opens; return the delay before reconnecting."""
-        reason = c.close_reason or "connection lost"
-        now_ns = self._clock.now_ns()
-        stopping = self._stop.is_set()
-        # A stop is ours: nothing after "now" is lost. A drop loses what followed the last
-        # frame that arrived, so the gap starts there.
-        start_ns = now_ns if stopping else (c.last_frame_ns or c.connected_ns)
+    def _record_disconnect(self, c: Connection, *, stopping: bool) -> None:
+        """Write the disconnect and the gaps it opens, once per connection, whichever of the
+        session's thread and the recorder's stop gets here first."""
         with self._lock:
-            self._current = None
-            lost = [pair for pair in c.table.acked() if pair not in self._open_gaps]
-            for pair in lost:
-                self._open_gaps[pair] = start_ns
+            if c.disconnect_recorded:
+                return
+            c.disconnect_recorded = True
+            if self._current is c:
+                self._current = None
+            reason = c.close_reason or "connection lost"
+            # A stop is ours: nothing after "now" is lost. A drop loses what followed the last
+            # frame that arrived, so the gap starts there.
+            start_ns = self._clock.now_ns() if stopping else (c.last_frame_ns or c.connected_ns)
+            lost = self._gaps.open(c.table.acked(), start_ns)
             # Down, the session's state is its open gaps alone: a segment that starts now
             # must still carry them (previous_run reads only the latest segment).
-            self._state_snapshot = (c.conn, events.state(c.conn, (), {}, self._open_gaps))
-        self._event(c.conn, events.disconnect(c.conn, reason))
-        for tr_id, isin in lost:
-            self._event(c.conn, events.gap_open(c.conn, tr_id, isin, start_ns, reason))
-        level = logging.INFO if stopping else logging.WARNING
+            self._publish_down_state(c.conn)
+            self._event(c.conn, events.Disconnect(conn=c.conn, reason=reason))
+            for tr_id, isin in lost:
+                self._event(
+                    c.conn,
+                    events.GapOpen(
+                        conn=c.conn, tr_id=tr_id, isin=isin, start_ns=start_ns, reason=reason
+                    ),
+                )
         log.log(
-            level,
+            logging.INFO if stopping else logging.WARNING,
             "conn %d (%s): disconnected: %s; %d registration(s) now in a gap",
             c.conn,
             self.credential.name,
             reason,
             len(lost),
         )
+
+    def _disconnected(self, c: Connection) -> float:
+        """Record the disconnect; return the delay before reconnecting."""
+        stopping = self._stop.is_set()
+        self._record_disconnect(c, stopping=stopping)
         if stopping:
             return 0.0
+        reason = c.close_reason or "connection lost"
         self.reconnects += 1
         self.last_error = reason
         delay = self._backoff.next_delay(self._clock.monotonic())
@@ -428,23 +393,22 @@ class Session:
 
     # --- helpers --------------------------------------------------------------------------
 
-    def _publish_state(self, c: _Connection) -> None:
-        self._state_snapshot = (
-            c.conn,
-            events.state(c.conn, c.table.acked(), c.table.aes, self._open_gaps),
-        )
+    def _publish_live_state(self, c: Connection) -> None:
+        state = events.State(c.conn, tuple(c.table.acked()), c.table.aes, self._gaps.open_gaps())
+        self._state_snapshot = (c.conn, events.encode_state(state))
 
-    def _event(self, conn: int, payload: bytes) -> None:
-        self._writer.append(RecordKind.EVENT, conn, payload)
+    def _publish_down_state(self, conn: int = events.RECORDER_CONN) -> None:
+        """While down, the session's state is its open gaps alone (none: no STATE at all)."""
+        state = events.State(conn, open_gaps=self._gaps.open_gaps())
+        self._state_snapshot = (conn, events.encode_state(state)) if len(self._gaps) else None
+
+    def _event(self, conn: int, event: events.Event) -> None:
+        self._append(RecordKind.EVENT, conn, events.encode(event))
+
+    def _append(self, kind: RecordKind, conn: int, payload: bytes) -> None:
+        assert self._writer is not None, "run() gives the writer before anything is written"
+        self._writer.append(kind, conn, payload)
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
             self.state, self.since_ns = state, self._clock.now_ns()
-
-
-def _close_text(data: bytes) -> str:
-    """``(code N: reason)`` from a close frame's payload."""
-    if len(data) < 2:
-        return ""
-    reason = data[2:].decode("utf-8", "replace")
-    return f"(code {int.from_bytes(data[:2], 'big')}{': ' + reason if reason else ''})"

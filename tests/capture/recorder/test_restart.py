@@ -87,13 +87,17 @@ def test_a_gap_left_open_for_a_pair_no_longer_configured_is_closed_at_start(
     kept, dropped = (("H0BJASP0", isin) for isin in isins(2))
     clock = ManualClock(time.time_ns() - 60 * NS_PER_S)
     with RawLogWriter(data / "raw", "rec1", clock=clock, seal_in_background=False) as writer:
-        writer.append(RecordKind.EVENT, 0, event.recorder_start("rec1", 1, None))
-        for pair in (kept, dropped):
-            ack = event.subscription("sub_ack", 4, *pair, "OPSP0000", "")
-            writer.append(RecordKind.EVENT, 4, ack)
-        writer.append(RecordKind.EVENT, 4, event.disconnect(4, "dropped"))
-        for pair in (kept, dropped):
-            writer.append(RecordKind.EVENT, 4, event.gap_open(4, *pair, clock.now_ns(), "dropped"))
+        start = event.RecorderStart(recorder_id="rec1", pid=1, previous_last_ns=None)
+        writer.append(RecordKind.EVENT, 0, event.encode(start))
+        for tr_id, isin in (kept, dropped):
+            ack = event.SubAck(conn=4, tr_id=tr_id, isin=isin, msg_cd="OPSP0000", msg1="")
+            writer.append(RecordKind.EVENT, 4, event.encode(ack))
+        writer.append(RecordKind.EVENT, 4, event.encode(event.Disconnect(conn=4, reason="dropped")))
+        for tr_id, isin in (kept, dropped):
+            gap = event.GapOpen(
+                conn=4, tr_id=tr_id, isin=isin, start_ns=clock.now_ns(), reason="dropped"
+            )
+            writer.append(RecordKind.EVENT, 4, event.encode(gap))
     with simulator(tmp_path) as sim:
         config, env = write_config(tmp_path, sim, [kept[1]])
         with running(record(config, env, stderr=subprocess.DEVNULL)) as recorder:
