@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
@@ -69,7 +68,6 @@ class CaptureConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MarketConfig:
-    timezone: str = "Asia/Seoul"
     session_open: dt.time = dt.time(8, 0)
     session_close: dt.time = dt.time(15, 30)
     record_margin_min: int = 10
@@ -119,6 +117,10 @@ def load_config(
 
 
 CREDENTIAL_KEYS = ("name", "app_key_env", "app_secret_env")
+REMOVED_MARKET_KEYS = {
+    "timezone": "removed: KRX bond sessions are always in Asia/Seoul, which bondtape uses "
+    "throughout; delete this line",
+}
 
 
 def _keys(section: type) -> list[str]:
@@ -142,7 +144,9 @@ def parse_config(
         Section("capture", top.take("capture", dict, {}), [*_keys(CaptureConfig), "isins_file"]),
         base_dir,
     )
-    market = _market(Section("market", top.take("market", dict, {}), _keys(MarketConfig)))
+    market = _market(
+        Section("market", top.take("market", dict, {}), _keys(MarketConfig), REMOVED_MARKET_KEYS)
+    )
     jobs = _jobs(Section("jobs", top.take("jobs", dict, {}), _keys(JobsConfig)))
     # Refused here, before any connection: the recorder shards the same way.
     shard(subscription_pairs(capture.isins, capture.trs), len(kis.credentials))
@@ -292,13 +296,6 @@ def _read_isins_file(key: str, path: Path) -> list[str]:
 
 
 def _market(section: Section) -> MarketConfig:
-    timezone = section.take("timezone", str, "Asia/Seoul")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            section.key("timezone"), timezone, 'use an IANA time zone name, e.g. "Asia/Seoul"'
-        ) from None
     days = []
     for text in section.take("extra_closed_days", list, []):
         try:
@@ -317,7 +314,6 @@ def _market(section: Section) -> MarketConfig:
     if margin < 0:
         raise ConfigError(section.key("record_margin_min"), margin, "must be 0 or more minutes")
     market = MarketConfig(
-        timezone=timezone,
         session_open=session_open,
         session_close=session_close,
         record_margin_min=margin,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from capture.errors import ConfigError
@@ -18,18 +18,29 @@ from capture.errors import ConfigError
 class Section:
     """Reads keys of one TOML table, checking types; keys outside ``known`` are refused.
 
+    ``removed`` maps keys bondtape no longer reads to why they went and what to do: a config
+    written for an older version then gets that reason, not a bare "unknown key".
+
     Raises:
-        ConfigError: ``table`` is not a table, or has a key that is not in ``known`` (with
-            the closest known key as the suggested fix).
+        ConfigError: ``table`` is not a table, or has a removed key (with its reason), or a
+            key that is not in ``known`` (with the closest known key as the suggested fix).
     """
 
-    def __init__(self, prefix: str, table: object, known: Iterable[str]) -> None:
+    def __init__(
+        self,
+        prefix: str,
+        table: object,
+        known: Iterable[str],
+        removed: Mapping[str, str] | None = None,
+    ) -> None:
         if not isinstance(table, dict):
             raise ConfigError(prefix, table, f"[{prefix}] must be a table")
         self.prefix = prefix
         self.table: dict[str, Any] = dict(table)
         known = list(known)
         for name, value in self.table.items():
+            if removed and name in removed:
+                raise ConfigError(self.key(name), value, removed[name])
             if name not in known:
                 close = difflib.get_close_matches(name, known, n=1)
                 hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"

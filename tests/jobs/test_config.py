@@ -208,3 +208,16 @@ def test_a_misspelt_key_is_reported_first_with_the_key_it_probably_meant(
         load_config(write_config(tmp_path, BASE.replace(*typo)), ENV)
     assert caught.value.key == key
     assert f"did you mean {suggestion}?" in str(caught.value)
+
+
+def test_market_timezone_is_refused_as_removed_with_the_reason_and_the_fix(
+    tmp_path: Path,
+) -> None:
+    body = BASE + '[market]\ntimezone = "Asia/Seoul"\n'
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, body), ENV)
+    assert caught.value.key == "market.timezone"
+    message = str(caught.value)
+    assert "market.timezone = 'Asia/Seoul'" in message
+    assert "removed" in message and "always in Asia/Seoul" in message
+    assert "delete this line" in message and "unknown key" not in message
