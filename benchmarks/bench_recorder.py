@@ -38,6 +38,7 @@ from capture.rawlog import RawRecord, RecordKind, read_records
 from capture.recorder.approval import AppCredential, request_approval_key
 from capture.recorder.options import RecorderOptions
 from capture.recorder.recorder import Recorder
+from jobs.config import CaptureConfig, KisConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 TR = "H0BJASP0"
@@ -92,10 +93,13 @@ def recorder_run(
 ) -> tuple[float, int, int]:
     """Frames/s the recorder stored, data records stored, and records of them not in truth
     order (0 means an unbroken prefix of what the simulator sent: zero loss)."""
+    kis, capture = KisConfig(), CaptureConfig()  # the config's defaults, but for the pause
     options = RecorderOptions(
         data_dir=tmp / "data", recorder_id="bench", ws_url=ws_url, approval_url=approval_url,
         custtype="P", credentials=(AppCredential(name="b", app_key="bench-rec", app_secret="s"),),
-        pairs=tuple((TR, isin) for isin in pairs), subscribe_interval_s=0.0,
+        pairs=tuple((TR, isin) for isin in pairs), pong_mode=kis.pong_mode,
+        ping_interval_s=kis.ping_interval_s, subscribe_interval_s=0.0,
+        fsync_interval_s=capture.fsync_interval_s,
     )  # fmt: skip
     recorder = Recorder(options, rng=random.Random(1))
     thread = threading.Thread(target=recorder.run)

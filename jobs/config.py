@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
@@ -69,7 +68,6 @@ class CaptureConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MarketConfig:
-    timezone: str = "Asia/Seoul"
     session_open: dt.time = dt.time(8, 0)
     session_close: dt.time = dt.time(15, 30)
     record_margin_min: int = 10
@@ -119,11 +117,10 @@ def load_config(
 
 
 CREDENTIAL_KEYS = ("name", "app_key_env", "app_secret_env")
-
-
-def _keys(section: type) -> list[str]:
-    """The TOML keys of a section: its dataclass fields, one to one."""
-    return [f.name for f in fields(section)]
+REMOVED_MARKET_KEYS = {
+    "timezone": "removed: KRX bond sessions are always in Asia/Seoul, which bondtape uses "
+    "throughout; delete this line",
+}
 
 
 def parse_config(
@@ -131,19 +128,21 @@ def parse_config(
 ) -> Config:
     """Validate an already-parsed TOML document (see :func:`load_config`); ``environ`` None
     checks the credential variables' names only, not their values."""
-    top = Section("", document, _keys(Config))
+    top = Section("", document, Config)
     data_dir_text = top.take("data_dir", str)
     if not data_dir_text:
         raise ConfigError(
             "data_dir", data_dir_text, 'set data_dir = "PATH" (where raw/ and lake/ go)'
         )
-    kis = _kis(Section("kis", top.take("kis", dict, {}), _keys(KisConfig)), environ)
+    kis = _kis(Section("kis", top.take("kis", dict), KisConfig), environ)
+    capture_keys = [*(f.name for f in fields(CaptureConfig)), "isins_file"]
     capture = _capture(
-        Section("capture", top.take("capture", dict, {}), [*_keys(CaptureConfig), "isins_file"]),
-        base_dir,
+        Section("capture", top.take("capture", dict), CaptureConfig, keys=capture_keys), base_dir
     )
-    market = _market(Section("market", top.take("market", dict, {}), _keys(MarketConfig)))
-    jobs = _jobs(Section("jobs", top.take("jobs", dict, {}), _keys(JobsConfig)))
+    market = _market(
+        Section("market", top.take("market", dict), MarketConfig, removed=REMOVED_MARKET_KEYS)
+    )
+    jobs = _jobs(Section("jobs", top.take("jobs", dict), JobsConfig))
     # Refused here, before any connection: the recorder shards the same way.
     shard(subscription_pairs(capture.isins, capture.trs), len(kis.credentials))
     return Config(
@@ -156,29 +155,31 @@ def parse_config(
 
 
 def _kis(section: Section, environ: Mapping[str, str] | None) -> KisConfig:
-    ws_url = section.take("ws_url", str, KIS_WS_URL)
+    ws_url = section.take("ws_url", str)
     if not ws_url.startswith(("ws://", "wss://")):
         raise ConfigError(section.key("ws_url"), ws_url, "must start with ws:// or wss://")
-    approval_url = section.take("approval_url", str, KIS_APPROVAL_URL)
+    approval_url = section.take("approval_url", str)
     if not approval_url.startswith(("http://", "https://")):
         raise ConfigError(
             section.key("approval_url"), approval_url, "must be the http(s) URL of /oauth2/Approval"
         )
-    custtype = section.take("custtype", str, "P")
+    custtype = section.take("custtype", str)
     if custtype not in ("P", "B"):
         raise ConfigError(
             section.key("custtype"), custtype, 'use "P" (personal) or "B" (corporate)'
         )
-    pong_mode = section.take("pong_mode", str, "pong")
+    pong_mode = section.take("pong_mode", str)
     if pong_mode not in ("pong", "text"):
         raise ConfigError(
             section.key("pong_mode"),
             pong_mode,
             'use "pong" (a pong frame, as KIS samples do) or "text" (echo as a text frame)',
         )
-    entries = section.take("credentials", list, [])
+    entries = section.take("credentials", list)
     credentials = tuple(
-        _credential(Section(f"kis.credentials[{i}]", entry, CREDENTIAL_KEYS), i, environ)
+        _credential(
+            Section(f"kis.credentials[{i}]", entry, Credential, keys=CREDENTIAL_KEYS), i, environ
+        )
         for i, entry in enumerate(entries)
     )
     if not credentials:
@@ -202,7 +203,7 @@ def _kis(section: Section, environ: Mapping[str, str] | None) -> KisConfig:
         custtype=custtype,
         credentials=credentials,
         pong_mode=pong_mode,
-        ping_interval_s=section.positive("ping_interval_s", 10.0),
+        ping_interval_s=section.positive("ping_interval_s"),
     )
     return kis
 
@@ -226,9 +227,9 @@ def _credential(section: Section, index: int, environ: Mapping[str, str] | None)
                 f"environment variable {variable} is not set or empty: export {variable}=... first",
             )
         values[name] = (variable, value)
-    label = section.take("name", str, f"cred{index}")
+    label = section.take("name", str)
     return Credential(
-        name=label,
+        name=f"cred{index}" if label is None else label,
         app_key_env=values["app_key_env"][0],
         app_secret_env=values["app_secret_env"][0],
         app_key=values["app_key_env"][1],
@@ -237,7 +238,7 @@ def _credential(section: Section, index: int, environ: Mapping[str, str] | None)
 
 
 def _capture(section: Section, base_dir: Path) -> CaptureConfig:
-    isins = list(section.take("isins", list, []))
+    isins = list(section.take("isins", list))
     isins_file = section.take("isins_file", str)
     if isins_file is not None:
         isins += _read_isins_file(section.key("isins_file"), base_dir / isins_file)
@@ -249,13 +250,13 @@ def _capture(section: Section, base_dir: Path) -> CaptureConfig:
         raise ConfigError(
             section.key("isins"), None, 'list the bonds to record, e.g. isins = ["KR103502GD31"]'
         )
-    trs = section.take("trs", list, ["H0BJASP0", "H0BJCNT0"])
+    trs = section.take("trs", list)
     for tr in trs:
         if not isinstance(tr, str) or tr not in LAYOUTS:
             raise ConfigError(section.key("trs"), tr, f"unknown TR; use any of {sorted(LAYOUTS)}")
     if not trs:
         raise ConfigError(section.key("trs"), trs, f"list at least one of {sorted(LAYOUTS)}")
-    recorder_id = section.take("recorder_id", str, "rec1")
+    recorder_id = section.take("recorder_id", str)
     try:
         check_recorder_id(recorder_id)
     except ValueError:
@@ -272,8 +273,8 @@ def _capture(section: Section, base_dir: Path) -> CaptureConfig:
     capture = CaptureConfig(
         isins=tuple(dict.fromkeys(isins)),
         trs=tuple(dict.fromkeys(trs)),
-        subscribe_interval_s=section.positive("subscribe_interval_s", 0.2),
-        fsync_interval_s=section.positive("fsync_interval_s", 1.0),
+        subscribe_interval_s=section.positive("subscribe_interval_s"),
+        fsync_interval_s=section.positive("fsync_interval_s"),
         recorder_id=recorder_id,
         log_file=(base_dir / log_file).resolve() if log_file else None,
     )
@@ -292,32 +293,24 @@ def _read_isins_file(key: str, path: Path) -> list[str]:
 
 
 def _market(section: Section) -> MarketConfig:
-    timezone = section.take("timezone", str, "Asia/Seoul")
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            section.key("timezone"), timezone, 'use an IANA time zone name, e.g. "Asia/Seoul"'
-        ) from None
     days = []
-    for text in section.take("extra_closed_days", list, []):
+    for text in section.take("extra_closed_days", list):
         try:
             days.append(text if isinstance(text, dt.date) else dt.date.fromisoformat(text))
         except (TypeError, ValueError):
             raise ConfigError(
                 section.key("extra_closed_days"), text, 'write dates as "YYYY-MM-DD"'
             ) from None
-    session_open = section.time("session_open", dt.time(8, 0))
-    session_close = section.time("session_close", dt.time(15, 30))
+    session_open = section.time("session_open")
+    session_close = section.time("session_close")
     if session_close <= session_open:
         raise ConfigError(
             section.key("session_close"), str(session_close), "must be later than session_open"
         )
-    margin = section.take("record_margin_min", int, 10)
+    margin = section.take("record_margin_min", int)
     if margin < 0:
         raise ConfigError(section.key("record_margin_min"), margin, "must be 0 or more minutes")
     market = MarketConfig(
-        timezone=timezone,
         session_open=session_open,
         session_close=session_close,
         record_margin_min=margin,
@@ -328,7 +321,7 @@ def _market(section: Section) -> MarketConfig:
 
 
 def _holiday_calendar(section: Section) -> str:
-    name = section.take("holiday_calendar", str, "XKRX")
+    name = section.take("holiday_calendar", str)
     try:
         holidays.financial_holidays(name)
     except NotImplementedError:
@@ -342,7 +335,7 @@ def _holiday_calendar(section: Section) -> str:
 
 def _jobs(section: Section) -> JobsConfig:
     jobs = JobsConfig(
-        normalize_interval_s=section.positive("normalize_interval_s", 60.0),
-        end_of_day=section.time("end_of_day", dt.time(16, 0)),
+        normalize_interval_s=section.positive("normalize_interval_s"),
+        end_of_day=section.time("end_of_day"),
     )
     return jobs

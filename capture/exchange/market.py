@@ -183,7 +183,8 @@ _STREAM_TYPES: dict[str, type[_BookStream] | type[_TradeStream]] = {
 
 
 class Market:
-    """The records of every (TR, ISIN) stream one session follows, created on first use."""
+    """The records of every (TR, ISIN) stream the exchange carries, created on first use and
+    going on from there for as long as the market lives (the simulator keeps one per run)."""
 
     def __init__(self, seed: int) -> None:
         self.seed = seed

@@ -8,11 +8,20 @@ are returned as one batch, so a high rate costs one wake-up per batch, not a sle
 A fraction ``multi_record_ratio`` of frames carry 2-5 records of the same TR (ISINs drawn from
 the session's subscriptions to that TR); such a frame counts once against the rate.
 Subscriptions to ISINs that are not valid get no data, as KIS sends none for unknown codes.
+
+The market belongs to the exchange, not to a connection: every session draws from the one
+:class:`~capture.exchange.market.Market` of its source, so a client that reconnects finds the
+books where they went on to, not the seed's first books again. Each session paces and picks
+its frames with its own RNG, seeded by the seed and the session's number at this source:
+the same seed and the same sequence of connections and subscriptions give the same records.
+Two sessions that follow one stream at the same time split its records between them (the
+recorder never does: each (TR, ISIN) pair goes to one session).
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 from collections.abc import Collection
 
@@ -43,19 +52,24 @@ class SyntheticFeedSource:
             raise ConfigError("multi_record_ratio", multi_record_ratio, "must be between 0 and 1")
         self.seed, self.rate, self.multi_record_ratio = seed, rate, multi_record_ratio
         self.clock = clock
+        self.market = Market(seed)
+        self._sessions = itertools.count(1)
 
     def open(self, subscriptions: Collection[Pair]) -> SyntheticFeed:
-        return SyntheticFeed(self, subscriptions)
+        rng = random.Random(f"bondtape-feed:{self.seed}:{next(self._sessions)}")
+        return SyntheticFeed(self, subscriptions, rng)
 
 
 class SyntheticFeed:
-    """One session's feed; reads its live subscriptions on every batch."""
+    """One session's feed over its source's market; reads its live subscriptions on every
+    batch. Runs on the exchange's one asyncio loop, as do all the feeds sharing the market."""
 
-    def __init__(self, source: SyntheticFeedSource, subscriptions: Collection[Pair]):
+    def __init__(
+        self, source: SyntheticFeedSource, subscriptions: Collection[Pair], rng: random.Random
+    ) -> None:
         self._source = source
         self._subscriptions = subscriptions
-        self._market = Market(source.seed)
-        self._rng = random.Random(f"bondtape-feed:{source.seed}")
+        self._rng = rng
         self._valid: dict[str, bool] = {}
         self._next_due: float | None = None
 
@@ -103,5 +117,6 @@ class SyntheticFeed:
             if rng.random() < self._source.multi_record_ratio:
                 same_tr = [i for t, i in streams if t == tr_id]
                 isins += [rng.choice(same_tr) for _ in range(rng.randint(1, 4))]
-            frames.append((tr_id, [self._market.next_record(tr_id, i, hhmmss) for i in isins]))
+            records = [self._source.market.next_record(tr_id, i, hhmmss) for i in isins]
+            frames.append((tr_id, records))
         return frames

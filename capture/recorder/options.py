@@ -14,7 +14,9 @@ class RecorderOptions:
     """Everything one recorder process needs; times in seconds.
 
     ``pairs`` are the (TR, ISIN) registrations in config order; they are sharded over
-    ``credentials`` by :func:`capture.recorder.sharding.shard`.
+    ``credentials`` by :func:`capture.recorder.sharding.shard`. The fields a user sets have
+    no default here: their defaults are in the config (:mod:`jobs.config`), mapped by
+    ``jobs.cmd_record.recorder_options``; the rest are the recorder's own tuning.
     """
 
     data_dir: Path
@@ -24,10 +26,10 @@ class RecorderOptions:
     custtype: str
     credentials: tuple[AppCredential, ...]
     pairs: tuple[Pair, ...]
-    pong_mode: str = "pong"  # "pong": websocket pong frame; "text": echo as a text frame
-    ping_interval_s: float = 10.0  # a connection with no PINGPONG for 3 of these is dead
-    subscribe_interval_s: float = 0.2
-    fsync_interval_s: float = 1.0
+    pong_mode: str  # "pong": websocket pong frame; "text": echo as a text frame
+    ping_interval_s: float  # a connection with no PINGPONG for 3 of these is dead
+    subscribe_interval_s: float
+    fsync_interval_s: float
     backoff_base_s: float = 1.0
     backoff_cap_s: float = 60.0
     stable_after_s: float = 60.0

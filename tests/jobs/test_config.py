@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 
 from capture.errors import ConfigError
 from jobs import cli
-from jobs.config import load_config
+from jobs.config import CaptureConfig, JobsConfig, KisConfig, MarketConfig, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {"KIS_APP_KEY": "PSappkey-not-a-real-one", "KIS_APP_SECRET": "secret-not-a-real-one"}
@@ -42,6 +43,17 @@ def test_the_example_config_loads_with_its_documented_defaults(tmp_path: Path) -
     assert config.kis.credentials[0].app_key == ENV["KIS_APP_KEY"]
     assert config.market.session_open == dt.time(8, 0)
     assert config.jobs.normalize_interval_s == 60.0
+
+
+def test_every_key_left_out_takes_the_default_written_on_its_dataclass_field(
+    tmp_path: Path,
+) -> None:
+    config = load_config(write_config(tmp_path, BASE), ENV)
+    assert dataclasses.replace(config.kis, credentials=()) == KisConfig()
+    assert config.kis.credentials[0].name == "cred0"
+    assert dataclasses.replace(config.capture, isins=()) == CaptureConfig()
+    assert config.market == MarketConfig()
+    assert config.jobs == JobsConfig()
 
 
 def test_credential_values_never_appear_in_the_config_repr(tmp_path: Path) -> None:
@@ -208,3 +220,16 @@ def test_a_misspelt_key_is_reported_first_with_the_key_it_probably_meant(
         load_config(write_config(tmp_path, BASE.replace(*typo)), ENV)
     assert caught.value.key == key
     assert f"did you mean {suggestion}?" in str(caught.value)
+
+
+def test_market_timezone_is_refused_as_removed_with_the_reason_and_the_fix(
+    tmp_path: Path,
+) -> None:
+    body = BASE + '[market]\ntimezone = "Asia/Seoul"\n'
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, body), ENV)
+    assert caught.value.key == "market.timezone"
+    message = str(caught.value)
+    assert "market.timezone = 'Asia/Seoul'" in message
+    assert "removed" in message and "always in Asia/Seoul" in message
+    assert "delete this line" in message and "unknown key" not in message

@@ -8,6 +8,7 @@ from pathlib import Path
 import websocket
 
 from capture.errors import ProtocolError
+from capture.exchange.market import Market
 from capture.kis.protocol import ControlResponse, DataFrame, classify, split_records
 from tests.capture.conftest import StartSim
 from tests.capture.exchange.kis_checks import (
@@ -104,6 +105,28 @@ def test_the_same_seed_gives_the_same_records_per_stream(start_sim: StartSim) ->
         n = min(len(first[stream]), len(second[stream]))
         assert n and first[stream][:n] == second[stream][:n]
     assert any(first[s][:1] != other[s][:1] for s in first.keys() & other.keys())
+
+
+def test_a_client_that_reconnects_sees_the_market_go_on_not_start_again(
+    start_sim: StartSim, tmp_path: Path
+) -> None:
+    truth = tmp_path / "truth.jsonl"
+    sim = start_sim(seed=5, rate=200, multi_record_ratio=0, truth=truth)
+    sessions = []
+    for app_key in ("first", "second"):  # two app keys: no wait for the first to be released
+        ws = connect(sim.ws_url)
+        subscribe(ws, approval_key(sim.rest_url, app_key), "H0BJASP0", ISINS[0])
+        sessions.append([split_records(frame)[0] for frame in _data_frames(ws, 20)])
+        ws.close()
+    sim.stop()
+    assert sessions[1][0][2:] != sessions[0][0][2:]  # the time field aside
+    sent = [line for line in _truth(truth) if "values" in line]
+    assert {line["conn"] for line in sent} == {1, 2}
+    # Every record either session was sent, in the order made, is the one stream of the
+    # market the exchange started with: nothing repeated, nothing skipped.
+    market = Market(5)
+    expected = [market.next_record("H0BJASP0", ISINS[0], "000000") for _ in sent]
+    assert [line["values"][2:] for line in sent] == [values[2:] for values in expected]
 
 
 def test_drop_after_frames_closes_the_session_after_n_data_frames(start_sim: StartSim) -> None:
