@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from capture.clock import ManualClock
 from capture.kis.protocol import Pair
@@ -29,7 +30,11 @@ def event(**fields: object) -> bytes:
     return json.dumps(fields, separators=(",", ":")).encode()
 
 
-def options(data: Path, pairs: tuple[Pair, ...], ws_url: str, rest_url: str, **more: object):
+def options(
+    data: Path, pairs: tuple[Pair, ...], ws_url: str, rest_url: str, **more: Any
+) -> RecorderOptions:
+    timing = {"pong_mode": "pong", "ping_interval_s": 10.0, "subscribe_interval_s": 0.01,
+              "fsync_interval_s": 0.2}  # fmt: skip
     return RecorderOptions(
         data_dir=data,
         recorder_id="rec1",
@@ -38,7 +43,7 @@ def options(data: Path, pairs: tuple[Pair, ...], ws_url: str, rest_url: str, **m
         custtype="P",
         credentials=(AppCredential(name="c0", app_key="test-app-key", app_secret="test-secret"),),
         pairs=pairs,
-        **more,  # type: ignore[arg-type]
+        **{**timing, **more},
     )
 
 
