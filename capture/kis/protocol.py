@@ -150,7 +150,7 @@ def parse_subscription_request(text: str | bytes) -> SubscriptionRequest:
         approval_key, custtype = str(header["approval_key"]), str(header["custtype"])
         tr_type, tr_id = str(header["tr_type"]), str(body_input["tr_id"])
         tr_key = str(body_input["tr_key"])
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
         raise BadRequest("OPSP8997", f"not a subscribe message: {exc!r}") from exc
     if custtype not in CUSTTYPES or tr_type not in (REGISTER, UNREGISTER):
         raise BadRequest("OPSP8998", f"custtype {custtype!r} / tr_type {tr_type!r}")
@@ -187,7 +187,7 @@ def classify(message: str | bytes) -> ServerMessage:
         obj = json.loads(message)
         header = obj["header"]
         tr_id = header["tr_id"]
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:  # deep nesting: Recursion
         raise MalformedFrame(f"neither a data frame nor a KIS JSON message: {exc!r}") from exc
     if tr_id == PINGPONG:
         return Ping(text=message, datetime=str(header.get("datetime", "")))

@@ -184,3 +184,10 @@ def test_any_bytes_classify_to_a_message_or_a_documented_error(raw: bytes) -> No
             protocol.split_records(message, KEY_IV)
     except (MalformedFrame, DecryptError):
         pass
+
+
+def test_json_nested_too_deep_to_parse_is_a_malformed_frame_not_a_recursion_error() -> None:
+    with pytest.raises(MalformedFrame):
+        protocol.classify("{" + '"a":[' * 100_000)
+    with pytest.raises(MalformedFrame):
+        protocol.classify('{"header":' + "[" * 100_000)
