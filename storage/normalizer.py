@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from capture.clock import seoul_date
-from capture.rawlog import Position, RecordRun, list_segments, read_runs
+from capture.rawlog import Position, RecordRun, list_segments, read_runs, segments_holding
 from storage import staging
 from storage.batch import BatchBuilder, CarriedState, GapRow, OpenGap, cut_batches
 from storage.lake import (
@@ -52,7 +52,7 @@ class NormalizeStats:
     records: int = 0
     batches: int = 0
     rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLES, 0))
-    orphan_gap_closes: int = 0
+    earlier_gap_closes: int = 0
     seconds: float = 0.0
 
     @property
@@ -66,7 +66,7 @@ class NormalizeStats:
     def add(self, other: NormalizeStats) -> None:
         self.records += other.records
         self.batches += other.batches
-        self.orphan_gap_closes += other.orphan_gap_closes
+        self.earlier_gap_closes += other.earlier_gap_closes
         self.seconds += other.seconds
         for name, n in other.rows.items():
             self.rows[name] += n
@@ -160,21 +160,36 @@ def _rebuild_date(
     batch: int,
     on_batch: ProgressFn | None,
 ) -> NormalizeStats:
-    """Re-derive one Seoul date's partitions from its segments, up to the main checkpoint.
+    """Re-derive one Seoul date's partitions from the segments that can hold its records
+    (:func:`capture.rawlog.segments_holding`: the day's own and the first after it of each
+    recorder), up to the main checkpoint, which does not move.
 
     Keys come from the STATE records at each segment's start; gaps opened that day are closed
-    by reading on past the day's end until none is open. The main checkpoint does not move.
+    by reading on past those segments until none is open.
     """
     units = [f"{name}/date={date.isoformat()}" for name in TABLES]
     stop_at = position_from_json(Lake(lake_dir).read_checkpoint()["position"])
-    first = next((s.name for s in list_segments(raw_dir) if s.name > str(date)), None)
+    holding = segments_holding(list_segments(raw_dir), date)
     stats = NormalizeStats()
-    if stop_at is not None and first is not None:
+    if stop_at is not None and holding:
         stage = staging.prepare(lake_dir, units)
-        start = Position(first, 0)
-        stats = _run(stage, raw_dir, parser, batch, on_batch, start, date, stop_at)
+        day = _Day(date, last_segment=holding[-1].name)
+        stats = _run(stage, raw_dir, parser, batch, on_batch, Position(holding[0].name, 0),
+                     day, stop_at)  # fmt: skip
     staging.commit(lake_dir, units, with_checkpoint=False)
     return stats
+
+
+@dataclass(frozen=True, slots=True)
+class _Day:
+    """What a date rebuild keeps (``date``'s rows) and where its records end."""
+
+    date: dt.date
+    last_segment: str
+
+    def read_on(self, segment: str, open_gaps: Iterable[OpenGap]) -> bool:
+        """Whether a batch of ``segment`` can still hold the day's rows or close its gaps."""
+        return segment <= self.last_segment or any(_gap_date(g) == self.date for g in open_gaps)
 
 
 def _run(
@@ -184,7 +199,7 @@ def _run(
     batch_records: int,
     on_batch: ProgressFn | None,
     start: Position | None = None,
-    keep_date: dt.date | None = None,
+    day: _Day | None = None,
     stop_at: Position | None = None,
 ) -> NormalizeStats:
     checkpoint = lake.read_checkpoint()
@@ -193,9 +208,9 @@ def _run(
     state = CarriedState.from_json(raw_state) if raw_state else CarriedState()
     stats = NormalizeStats()
     for batch in cut_batches(read_runs(raw_dir, position), batch_records, stop_at):
-        past_day = keep_date is not None and batch.segment[:10] > keep_date.isoformat()
-        if past_day and not any(_gap_date(g) == keep_date for g in state.open_gaps.values()):
+        if day is not None and not day.read_on(batch.segment, state.open_gaps.values()):
             break
+        keep_date = None if day is None else day.date
         before = {_gap_partition(g) for g in state.open_gaps.values()}
         builder = BatchBuilder(state)
         for item in batch.items:
@@ -219,7 +234,7 @@ def _run(
         position = end
         stats.records += batch.records
         stats.batches += 1
-        stats.orphan_gap_closes += builder.orphan_gap_closes
+        stats.earlier_gap_closes += builder.earlier_gap_closes
         for rel, table in files.items():
             stats.rows[rel.split("/", 1)[0]] += table.num_rows
         if on_batch is not None:

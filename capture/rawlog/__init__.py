@@ -20,7 +20,14 @@ from capture.rawlog.format import (
     encode_header,
     encode_record,
 )
-from capture.rawlog.reader import SegmentInfo, list_segments, read_records, read_runs, verify
+from capture.rawlog.reader import (
+    SegmentInfo,
+    list_segments,
+    read_records,
+    read_runs,
+    segments_holding,
+    verify,
+)
 from capture.rawlog.seal import seal_segment
 from capture.rawlog.writer import RawLogWriter
 
@@ -42,5 +49,6 @@ __all__ = [
     "read_records",
     "read_runs",
     "seal_segment",
+    "segments_holding",
     "verify",
 ]

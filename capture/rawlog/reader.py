@@ -13,9 +13,10 @@ from the returned position picks it up.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -97,6 +98,24 @@ def list_segments(raw_dir: Path) -> list[SegmentInfo]:
             identity, path, sealed, path.stat().st_size, open_ns, recorder_id
         )
     return [found[name] for name in sorted(found)]
+
+
+def segments_holding(segments: Sequence[SegmentInfo], day: dt.date) -> list[SegmentInfo]:
+    """The segments that can hold records received on the Seoul ``day``, in read order.
+
+    Those named for ``day``, and each recorder's first segment named after it: the writer
+    only rotates forward, so a record whose receive time was taken just before midnight (or
+    under a clock stepped back) can land in the next day's first segment, never later (an
+    hourly rotation needs a later receive time). Whatever works per day (rebuild, compaction,
+    the report) reads these, not the day's folder alone.
+    """
+    name = day.isoformat()
+    firsts_after: dict[str, SegmentInfo] = {}
+    for info in segments:
+        if info.name[:10] > name:
+            firsts_after.setdefault(info.recorder_id, info)
+    chosen = [s for s in segments if s.name[:10] == name] + list(firsts_after.values())
+    return sorted(chosen, key=lambda s: s.name)
 
 
 def read_records(raw_dir: Path, start: Position | None = None) -> Iterator[Item]:

@@ -11,7 +11,7 @@ import duckdb
 from capture.clock import ManualClock
 from capture.kis.layouts import LAYOUTS, Kind
 from capture.kis.protocol import control_response, data_frame
-from capture.rawlog import RawLogWriter, RecordKind
+from capture.rawlog import RawLogWriter, RecordKind, events
 
 ISINS = ["KR103502GD31", "KR101501DD41"]
 KEY, IV = "0123456789abcdef0123456789abcdef", "fedcba9876543210"
@@ -49,39 +49,43 @@ MALFORMED = [
 class RawLog:
     """A raw log under ``data_dir/raw`` plus what a correct lake must hold for it."""
 
-    def __init__(self, data_dir: Path, seed: int = 1) -> None:
+    def __init__(self, data_dir: Path, seed: int = 1, start_ns: int = START_NS) -> None:
         self.rng = random.Random(seed)
-        self.clock = ManualClock(START_NS)
+        self.clock = ManualClock(start_ns)
         self.expected: dict[str, list[list[str]]] = {"quotes": [], "trades": []}
         self.expected_rejects: list[bytes] = []
+        self.open_gaps: dict[tuple[str, str], int] = {}  # what the STATE records declare
         self.writer = RawLogWriter(
-            data_dir / "raw",
-            "t1",
-            clock=self.clock,
-            state_records=lambda: [
-                (
-                    2,
-                    json.dumps(
-                        {"conn": 2, "aes": {tr: {"key": KEY, "iv": IV} for tr in LAYOUTS}}
-                    ).encode(),
-                )
-            ],
+            data_dir / "raw", "t1", clock=self.clock, state_records=self._state
         )
 
-    def frames(self, n: int, *, conn_id: int = 1, encrypted: bool = False) -> None:
+    def _state(self) -> list[tuple[int, bytes]]:
+        aes = {tr: (KEY, IV) for tr in LAYOUTS}
+        return [(2, events.encode_state(events.State(2, (), aes, dict(self.open_gaps))))]
+
+    def frames(
+        self, n: int, *, conn_id: int = 1, encrypted: bool = False, recv_ns: int | None = None
+    ) -> None:
+        """``n`` random data frames; ``recv_ns`` stamps them all with one receive time (a
+        session that took it earlier), else each is 0.25 s after the last."""
         for _ in range(n):
             tr_id = self.rng.choice(list(LAYOUTS))
             count = self.rng.choice([1, 1, 1, 2, 3])
             recs = [record(self.rng, tr_id, self.rng.choice(ISINS)) for _ in range(count)]
             text = data_frame(tr_id, recs, key_iv=(KEY, IV) if encrypted else None)
-            self.send(text.encode(), conn_id)
+            self.send(text.encode(), conn_id, recv_ns=recv_ns)
             self.expected[LAYOUTS[tr_id].table] += recs
 
     def send(
-        self, payload: bytes, conn_id: int = 1, kind: RecordKind = RecordKind.FRAME_RECV
+        self,
+        payload: bytes,
+        conn_id: int = 1,
+        kind: RecordKind = RecordKind.FRAME_RECV,
+        recv_ns: int | None = None,
     ) -> None:
-        self.clock.advance(0.25)
-        self.writer.append(kind, conn_id, payload)
+        if recv_ns is None:
+            self.clock.advance(0.25)
+        self.writer.append(kind, conn_id, payload, recv_ns)
 
     def ack(self, conn_id: int, tr_id: str) -> None:
         self.send(control_response(tr_id, ISINS[0], "OPSP0000", key=KEY, iv=IV).encode(), conn_id)
