@@ -8,12 +8,13 @@ becomes a reject with its exact bytes; nothing raises for bad input.
 Gaps are keyed by (TR, ISIN), not by connection: a gap opened when connection 3 died is
 closed by connection 4's resubscription. A closed gap is emitted in the batch where it closes;
 open ones live in :class:`CarriedState` (saved in the checkpoint) and are written as one
-replaceable ``open`` file per partition.
+replaceable ``open`` file per partition. A ``gap_close`` with no open gap is a reject, unless a
+STATE record read on the way declared that gap open: then it was opened before this read
+began (a date rebuild starts mid-log) and its row belongs to its own, earlier date.
 """
 
 from __future__ import annotations
 
-import json
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -21,10 +22,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from capture.errors import DecryptError, MalformedFrame
+from capture.errors import BadEvent, DecryptError, MalformedFrame
 from capture.kis import aes
-from capture.kis.protocol import ControlResponse, Outcome, classify, split_data_frame
-from capture.rawlog import CorruptRegion, Position, RawRecord, RecordKind, RecordRun
+from capture.kis.protocol import ControlResponse, Outcome, Pair, classify, split_data_frame
+from capture.rawlog import CorruptRegion, Position, RawRecord, RecordKind, RecordRun, events
 from storage.parser import FRAME_SCHEMA
 
 RunItem = RecordRun | CorruptRegion
@@ -44,10 +45,15 @@ class OpenGap:
 
 @dataclass(slots=True)
 class CarriedState:
-    """What a batch needs from the batches before it; serialized into the checkpoint."""
+    """What a batch needs from the batches before it; serialized into the checkpoint.
+
+    ``earlier_gaps``: pairs a STATE record declared in a gap that this read never saw open
+    (it began after the ``gap_open``); their close is expected, not an orphan.
+    """
 
     keys: dict[int, dict[str, tuple[str, str]]] = field(default_factory=dict)
-    open_gaps: dict[tuple[str, str], OpenGap] = field(default_factory=dict)
+    open_gaps: dict[Pair, OpenGap] = field(default_factory=dict)
+    earlier_gaps: set[Pair] = field(default_factory=set)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +61,7 @@ class CarriedState:
                 str(c): {tr: list(kv) for tr, kv in trs.items()} for c, trs in self.keys.items()
             },
             "open_gaps": [asdict(g) for g in self.open_gaps.values()],
+            "earlier_gaps": sorted(list(pair) for pair in self.earlier_gaps),
         }
 
     @classmethod
@@ -65,7 +72,8 @@ class CarriedState:
             for c, trs in obj["keys"].items()
         }
         gaps = [OpenGap(**g) for g in obj["open_gaps"]]
-        return cls(keys, {(g.tr_id, g.isin): g for g in gaps})
+        earlier = {(str(tr), str(isin)) for tr, isin in obj.get("earlier_gaps", [])}
+        return cls(keys, {(g.tr_id, g.isin): g for g in gaps}, earlier)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +164,7 @@ class BatchBuilder:
     def __init__(self, state: CarriedState) -> None:
         self.state = state
         self.records = 0
-        self.orphan_gap_closes = 0
+        self.earlier_gap_closes = 0
         self.raws: list[bytes] = []  # per data frame, indexed by frame_no
         self._text_chunks: list[pa.Array] = []
         self._texts: list[str] = []  # one by one, since the last chunk
@@ -213,21 +221,12 @@ class BatchBuilder:
             if rec.kind is RecordKind.FRAME_RECV:
                 self._frame(rec)
             elif rec.kind is RecordKind.STATE:
-                self._state(rec)
+                self._state(events.read_state(rec.payload))
             elif rec.kind is RecordKind.EVENT:
-                self._event(rec)
-        except (
-            MalformedFrame,
-            DecryptError,
-            ValueError,
-            TypeError,
-            KeyError,
-            AttributeError,
-            RecursionError,
-            OverflowError,
-        ) as exc:  # JSON of the wrong shape, in any of the ways json.loads and dicts fail
-            reason = getattr(exc, "reason", None) or f"{type(exc).__name__}: {exc}"
-            self._reject(rec.segment, rec.offset, rec.recv_ns, rec.conn_id, rec.payload, reason)
+                self._event(rec, events.read_event(rec.payload))
+        except (MalformedFrame, DecryptError, BadEvent) as exc:  # what the readers document
+            self._reject(rec.segment, rec.offset, rec.recv_ns, rec.conn_id, rec.payload,
+                         exc.reason)  # fmt: skip
 
     def frames_table(self) -> pa.Table:
         self._flush_texts()
@@ -300,49 +299,24 @@ class BatchBuilder:
         flag, tr_id, count, _ = text.split("|", 3)
         return f"{flag}|{tr_id}|{count}|{aes.decrypt(frame.payload, *key_iv)}"
 
-    def _state(self, rec: RawRecord) -> None:
-        obj = json.loads(rec.payload)
-        conn = _bounded_int(obj.get("conn", rec.conn_id), "conn", CONN_MAX)
-        self.state.keys[conn] = {
-            str(tr): (str(kv["key"]), str(kv["iv"])) for tr, kv in obj.get("aes", {}).items()
-        }
+    def _state(self, state: events.State) -> None:
+        self.state.keys[state.conn] = dict(state.aes)
+        for pair in state.open_gaps:
+            if pair not in self.state.open_gaps:
+                self.state.earlier_gaps.add(pair)
 
-    def _event(self, rec: RawRecord) -> None:
-        obj = json.loads(rec.payload)
-        kind = obj.get("type")
-        if kind == "gap_open":
-            gap = OpenGap(
-                _bounded_int(obj.get("conn", rec.conn_id), "conn", CONN_MAX),
-                str(obj["tr_id"]),
-                str(obj["isin"]),
-                _bounded_int(obj["start_ns"], "start_ns", NS_MAX),
-                str(obj.get("reason", "")),
-                rec.segment,
-                rec.offset,
-                rec.recv_ns,
-            )
+    def _event(self, rec: RawRecord, event: events.Event | events.OtherEvent) -> None:
+        if isinstance(event, events.GapOpen):
+            gap = OpenGap(event.conn, event.tr_id, event.isin, event.start_ns, event.reason,
+                          rec.segment, rec.offset, rec.recv_ns)  # fmt: skip
             # A second open for a gap already open (a restart) keeps the earlier start.
-            self.state.open_gaps.setdefault((gap.tr_id, gap.isin), gap)
-        elif kind == "gap_close":
-            key = (str(obj["tr_id"]), str(obj["isin"]))
-            end_ns = _bounded_int(obj["end_ns"], "end_ns", NS_MAX)
-            gap_or_none = self.state.open_gaps.pop(key, None)
-            if gap_or_none is None:
-                self.orphan_gap_closes += 1
+            self.state.open_gaps.setdefault(event.pair, gap)
+        elif isinstance(event, events.GapClose):
+            opened = self.state.open_gaps.pop(event.pair, None)
+            if opened is not None:
+                self.closed_gaps.append(GapRow(opened, event.end_ns, rec.segment, rec.offset))
+            elif event.pair in self.state.earlier_gaps:
+                self.state.earlier_gaps.discard(event.pair)
+                self.earlier_gap_closes += 1
             else:
-                self.closed_gaps.append(GapRow(gap_or_none, end_ns, rec.segment, rec.offset))
-
-
-CONN_MAX = 2**32 - 1  # connection ids are u32 in the raw format
-NS_MAX = 2**63 - 1  # timestamps are int64 nanoseconds
-
-
-def _bounded_int(value: object, name: str, maximum: int) -> int:
-    """A JSON integer within [0, maximum]: anything else makes the record a reject.
-
-    Raises:
-        ValueError: not an integer (floats and booleans included) or out of range.
-    """
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= maximum:
-        raise ValueError(f"{name} = {value!r} is not an integer in [0, {maximum}]")
-    return value
+                raise BadEvent(f"gap_close of {event.tr_id} {event.isin} with no gap open")

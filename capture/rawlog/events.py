@@ -233,13 +233,13 @@ def read_event(payload: bytes) -> Event | OtherEvent:
     if cls is None:
         conn = obj.get("conn")
         return OtherEvent(kind, _bounded(conn, "conn", CONN_MAX) if conn is not None else None)
-    values: dict[str, Any] = {}
-    for f in fields(cls):
-        if f.name not in obj:
-            if f.default is not MISSING:
-                continue
-            raise BadEvent(f"{kind} event without '{f.name}'")
-        values[f.name] = _typed(obj[f.name], f.name, str(f.type), kind)
+    # Values present are checked first: a wrong value says more than a missing neighbour.
+    values = {
+        f.name: _typed(obj[f.name], f.name, str(f.type), kind) for f in fields(cls) if f.name in obj
+    }
+    missing = [f.name for f in fields(cls) if f.name not in obj and f.default is MISSING]
+    if missing:
+        raise BadEvent(f"{kind} event without '{missing[0]}'")
     return cls(**values)
 
 

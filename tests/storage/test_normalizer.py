@@ -151,3 +151,37 @@ def test_a_second_normalizer_on_the_same_lake_is_refused(tmp_path: Path) -> None
     with locked(tmp_path / "lake"), pytest.raises(StorageError, match="another normalizer"):
         normalize(tmp_path)
     normalize(tmp_path)  # the lock is released on exit: this must not raise
+
+
+def test_a_gap_close_with_no_gap_open_is_a_reject_that_says_so(tmp_path: Path) -> None:
+    log = RawLog(tmp_path)
+    log.event(type="gap_close", conn=3, tr_id="H0BJASP0", isin=ISINS[0], end_ns=START_NS)
+    log.writer.close()
+    normalize(tmp_path)
+    [reject] = lake_rows(tmp_path, "rejects")
+    assert reject["reason"] == f"gap_close of H0BJASP0 {ISINS[0]} with no gap open"
+    assert lake_rows(tmp_path, "gaps") == []
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        ({"type": "gap_open", "conn": 1, "tr_id": "H0BJASP0", "isin": "KR103502GD31",
+          "start_ns": "yesterday", "reason": "dropped"},
+         "'start_ns' = 'yesterday' is not an integer in [0, 9223372036854775807]"),
+        ({"type": "gap_open", "conn": 1, "tr_id": "H0BJASP0", "isin": "KR103502GD31",
+          "reason": "dropped"}, "gap_open event without 'start_ns'"),
+        ({"type": "gap_close", "conn": 1, "tr_id": ["H0BJASP0"], "isin": "KR103502GD31",
+          "end_ns": 1}, "gap_close event 'tr_id' = ['H0BJASP0'] is not a string"),
+        ({"conn": 1}, "event without a string 'type': b'{\"conn\": 1}'"),
+    ],
+)  # fmt: skip
+def test_an_event_of_the_wrong_shape_is_a_reject_naming_what_is_wrong(
+    tmp_path: Path, event: dict, reason: str
+) -> None:
+    log = RawLog(tmp_path)
+    log.event(**event)
+    log.writer.close()
+    normalize(tmp_path)
+    [reject] = lake_rows(tmp_path, "rejects")
+    assert reject["reason"] == reason
