@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from pathlib import Path
 
@@ -13,10 +14,12 @@ from capture.rawlog import (
     Position,
     RawRecord,
     RecordKind,
+    SegmentInfo,
     encode_header,
     encode_record,
     list_segments,
     read_records,
+    segments_holding,
     verify,
 )
 from tests.capture.rawlog.helpers import records, seoul_ns, writer
@@ -176,3 +179,19 @@ def test_every_byte_of_a_damaged_log_is_either_a_record_or_in_a_reported_region(
         assert spans[0][0] == HEADER_SIZE
         assert all(a[1] == b[0] for a, b in itertools.pairwise(spans))
         assert spans[-1][1] == info.size_bytes or (last and spans[-1][1] < info.size_bytes)
+
+
+def test_a_day_is_held_by_its_own_segments_and_each_recorders_first_segment_after_it() -> None:
+    def info(day: str, ns: int, rid: str) -> SegmentInfo:
+        return SegmentInfo(f"{day}/{ns:019d}-{rid}.seg", Path("x"), False, 0, ns, rid)
+
+    segments = [
+        info("2026-11-25", 1, "rec1"),
+        info("2026-11-26", 2, "rec1"),
+        info("2026-11-26", 3, "rec2"),
+        info("2026-11-27", 4, "rec1"),
+        info("2026-11-27", 5, "rec1"),
+        info("2026-11-28", 6, "rec2"),
+    ]
+    held = segments_holding(segments, dt.date(2026, 11, 26))
+    assert held == [segments[1], segments[2], segments[3], segments[5]]
