@@ -1,1 +1,5 @@
-"""Orchestration: config, scheduler daemon and the `bondtape` command line."""
+"""Orchestration: config, the `bondtape` command line, and (soon) the scheduler daemon."""
+
+from jobs.cli import main
+
+__all__ = ["main"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from importlib.resources import files
 
+__all__ = ["query"]
+
 
 def query(name: str) -> str:
     """The text of ``sql/NAME.sql``.

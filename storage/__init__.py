@@ -1,1 +1,12 @@
-"""Raw log to tables: normalizer, schemas, lake layout, compaction, DuckDB catalog."""
+"""Raw to tables: the normalizer turns the raw log into the Parquet lake (design.md, "Lake").
+
+:func:`normalize` (once, or ``rebuild``) and :func:`follow` are the entry points; the table
+schemas are :data:`TABLES`. Inside: :mod:`~storage.batch` sorts a batch of raw records,
+:mod:`~storage.parser` types frames in DuckDB, :mod:`~storage.lake` writes files and the
+checkpoint durably, :mod:`~storage.staging` swaps a rebuilt lake in.
+"""
+
+from storage.normalizer import NormalizeStats, follow, normalize
+from storage.schemas import SCHEMA_VERSION, TABLES
+
+__all__ = ["SCHEMA_VERSION", "TABLES", "NormalizeStats", "follow", "normalize"]

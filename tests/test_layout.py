@@ -121,6 +121,9 @@ SURFACES = {
         "Exchange", "ExchangeOptions", "FaultOptions", "Feed", "FeedFrame", "FeedSource",
         "Simulator", "SimulatorOptions", "TruthLog",
     ],
+    "storage": ["SCHEMA_VERSION", "TABLES", "NormalizeStats", "follow", "normalize"],
+    "jobs": ["main"],
+    "sql": ["query"],
 }  # fmt: skip
 
 
