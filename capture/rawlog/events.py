@@ -55,10 +55,9 @@ class Disconnect:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SubAck:
-    """OPSP0000 or OPSP0002: the registration is in force."""
+class _Answer:
+    """The server's answer to one registration, as the control response gave it."""
 
-    TYPE: ClassVar[str] = "sub_ack"
     conn: int
     tr_id: str
     isin: str
@@ -67,15 +66,17 @@ class SubAck:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SubError:
+class SubAck(_Answer):
+    """OPSP0000 or OPSP0002: the registration is in force."""
+
+    TYPE: ClassVar[str] = "sub_ack"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubError(_Answer):
     """Any other answer to a registration (retry later, bad key, refused...)."""
 
     TYPE: ClassVar[str] = "sub_error"
-    conn: int
-    tr_id: str
-    isin: str
-    msg_cd: str
-    msg1: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
