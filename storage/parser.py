@@ -39,7 +39,29 @@ _CHUNK_ROWS = 16_384
 """Rows per Arrow record batch fed to DuckDB: it scans Arrow input in parallel by batch, where
 a 100k-row table of its own would be one row group, scanned by one thread."""
 
-_SEOUL_DATE = "CAST(timezone('Asia/Seoul', to_timestamp(recv_ns // 1000000000)) AS DATE)"
+_US_PER_DAY = 86_400_000_000
+
+_RECV_WALL_US = (
+    "epoch_us(timezone('Asia/Seoul', to_timestamp(recv_ns // 1000000000))) "
+    "+ recv_ns // 1000 % 1000000"
+)
+"""The Seoul wall clock at ``recv_ns`` as microseconds since 1970-01-01 00:00 (wall), from one
+time zone conversion per record. The conversion is fed whole seconds: ``to_timestamp`` takes
+a DOUBLE, exact for whole seconds, and zone offsets are whole seconds."""
+
+_EXCH_US = f"""
+    recv_ns // 1000 + exch_delta_us + CASE
+        WHEN exch_delta_us > {_US_PER_DAY // 2} THEN -{_US_PER_DAY}
+        WHEN exch_delta_us < -{_US_PER_DAY // 2} THEN {_US_PER_DAY}
+        ELSE 0 END
+"""
+"""``exch_ts`` in UTC microseconds: ``exch_time`` on the Seoul date that puts it nearest
+``recv_ts``, i.e. the date of recv_ts, the day before (stamped 23:59:59, received after
+midnight) or the day after (an exchange clock slightly ahead: received 23:59:59.8, stamped
+00:00:01). ``exch_delta_us`` is exch_time minus recv_ts's Seoul time of day, so adding it to
+recv_ts lands on exch_time that day; a day is added or taken when that is over 12 h away.
+This takes the zone offset at recv_ts for exch_ts, exact while the offset does not change
+within those 12 h (Asia/Seoul has had a fixed offset since 1988)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,11 +157,15 @@ def _records_sql(layout: Layout) -> str:
         FROM framed WHERE ok AND tr = {_quote(layout.tr_id)}),
     v AS (
         SELECT frame_no, recv_ns, conn_id, segment, "offset",
-               record_index::INTEGER AS record_index, {_SEOUL_DATE} AS date, {texts}
+               record_index::INTEGER AS record_index, {_RECV_WALL_US} AS wall_us, {texts}
         FROM r),
     o AS (SELECT *, {oks} FROM v),
-    t AS (SELECT {lineage}, date, {values}, CASE {reasons} END AS reason FROM o)
-    SELECT *, timezone('Asia/Seoul', date + exch_time) AS exch_ts FROM t
+    t AS (
+        SELECT {lineage}, CAST(make_timestamp(wall_us) AS DATE) AS date, {values},
+               CASE {reasons} END AS reason,
+               epoch_us(exch_time) - wall_us % {_US_PER_DAY} AS exch_delta_us
+        FROM o)
+    SELECT * EXCLUDE (exch_delta_us), {_EXCH_US} AS exch_us FROM t
     """
 
 
@@ -195,7 +221,7 @@ def _typed(tr_id: str, result: pa.Table) -> pa.Table:
         if field.name == "recv_ts":
             columns.append(result["recv_ns"].cast(RECV_TS))
         elif field.name == "exch_ts":
-            columns.append(result["exch_ts"].cast(EXCH_TS))
+            columns.append(result["exch_us"].cast(EXCH_TS))
         else:
             columns.append(result[field.name].cast(field.type))
     columns.append(result["date"].cast(pa.date32()))
