@@ -17,8 +17,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from capture.kis.layouts import LAYOUTS, Field, Kind, Layout
-from storage.schemas import EXCH_TS, FEED_TABLES, KIND_TYPES, RECV_TS
+from capture.kis.layouts import LAYOUTS, Field, Layout
+from storage.schemas import FEED_TABLES, INSTANT, KIND_TYPES, instants
 
 FRAME_SCHEMA = pa.schema(
     [
@@ -48,6 +48,12 @@ _RECV_WALL_US = (
 """The Seoul wall clock at ``recv_ns`` as microseconds since 1970-01-01 00:00 (wall), from one
 time zone conversion per record. The conversion is fed whole seconds: ``to_timestamp`` takes
 a DOUBLE, exact for whole seconds, and zone offsets are whole seconds."""
+
+_EXCH_TIME_US = (
+    "(substr(exch_time, 1, 2)::BIGINT * 3600 + substr(exch_time, 3, 2)::BIGINT * 60 "
+    "+ substr(exch_time, 5, 2)::BIGINT) * 1000000"
+)
+"""``exch_time``'s Seoul time of day in microseconds, from its text (HHMMSS, validated)."""
 
 _EXCH_US = f"""
     recv_ns // 1000 + exch_delta_us + CASE
@@ -122,11 +128,6 @@ _REASONS_SQL = """
 
 def _value_sql(field: Field, var: str) -> str:
     """SQL typing the text in ``var``; only ever applied to text that matched the pattern."""
-    if field.kind is Kind.TIME:
-        return (
-            f"make_time(substr({var}, 1, 2)::BIGINT, substr({var}, 3, 2)::BIGINT, "
-            f"substr({var}, 5, 2)::DOUBLE)"
-        )
     return f"TRY_CAST({var} AS {KIND_TYPES[field.kind].sql})"
 
 
@@ -163,7 +164,7 @@ def _records_sql(layout: Layout) -> str:
     t AS (
         SELECT {lineage}, CAST(make_timestamp(wall_us) AS DATE) AS date, {values},
                CASE {reasons} END AS reason,
-               epoch_us(exch_time) - wall_us % {_US_PER_DAY} AS exch_delta_us
+               {_EXCH_TIME_US} - wall_us % {_US_PER_DAY} AS exch_delta_us
         FROM o)
     SELECT * EXCLUDE (exch_delta_us), {_EXCH_US} AS exch_us FROM t
     """
@@ -219,9 +220,9 @@ def _typed(tr_id: str, result: pa.Table) -> pa.Table:
     columns = []
     for field in schema:
         if field.name == "recv_ts":
-            columns.append(result["recv_ns"].cast(RECV_TS))
+            columns.append(instants(result["recv_ns"]))
         elif field.name == "exch_ts":
-            columns.append(result["exch_us"].cast(EXCH_TS))
+            columns.append(result["exch_us"].cast(INSTANT))
         else:
             columns.append(result[field.name].cast(field.type))
     columns.append(result["date"].cast(pa.date32()))

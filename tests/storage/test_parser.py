@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from capture.clock import SEOUL
-from storage.parser import FrameParser
+from storage.parser import FrameParser, ParsedFrames
 from tests.capture.rawlog.helpers import seoul_ns
 from tests.samples import ORDER_BOOK_SAMPLE, TRADE_SAMPLE
 from tests.storage.rawdata import frames_table
@@ -15,14 +15,17 @@ from tests.storage.rawdata import frames_table
 SAMPLE_TIME = "131743"
 
 
-def _parsed_row(sample: str, exch_time: str, recv_ns: int) -> dict:
+def _parsed(sample: str, exch_time: str, recv_ns: int) -> ParsedFrames:
     assert sample.count(SAMPLE_TIME) == 1
     parser = FrameParser(threads=1)
     try:
-        parsed = parser.parse(frames_table([sample.replace(SAMPLE_TIME, exch_time)], recv_ns))
+        return parser.parse(frames_table([sample.replace(SAMPLE_TIME, exch_time)], recv_ns))
     finally:
         parser.close()
-    [row] = [r for table in parsed.rows.values() for r in table.to_pylist()]
+
+
+def _parsed_row(sample: str, exch_time: str, recv_ns: int) -> dict:
+    [row] = [r for t in _parsed(sample, exch_time, recv_ns).rows.values() for r in t.to_pylist()]
     return row
 
 
@@ -45,5 +48,14 @@ def test_exch_ts_is_exch_time_on_the_seoul_date_that_puts_it_nearest_recv_ts(
 ) -> None:
     *wall, ns = recv
     row = _parsed_row(sample, exch_time, seoul_ns(*wall, ns=ns))
+    assert row["exch_time"] == exch_time
     assert row["exch_ts"] == dt.datetime(*exch, tzinfo=SEOUL)
     assert row["date"] == dt.date(*wall[:3]), "the partition stays the Seoul date of recv_ts"
+
+
+@pytest.mark.parametrize("exch_time", ["240000", "136000", "1317", "13174x", " 31743", "1317430"])
+def test_an_exch_time_that_is_not_hhmmss_is_a_reject_naming_it(exch_time: str) -> None:
+    parsed = _parsed(ORDER_BOOK_SAMPLE, exch_time, seoul_ns(2026, 1, 1, 13, 17, 43))
+    assert all(t.num_rows == 0 for t in parsed.rows.values())
+    [reject] = parsed.rejects.to_pylist()
+    assert reject["reason"] == f"exch_time (STCK_CNTG_HOUR) = {exch_time} is not a valid time"
