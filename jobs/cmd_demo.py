@@ -210,8 +210,8 @@ def _books(data_dir: Path) -> Table | Text:
     )
     for column in BOOK_COLUMNS:
         table.add_column(column, justify="left" if column == "ISIN" else "right", no_wrap=True)
-    for row in rows:
-        table.add_row(*(str(value) for value in row))
+    for isin, hhmmss, *book in rows:
+        table.add_row(isin, f"{hhmmss[:2]}:{hhmmss[2:4]}:{hhmmss[4:]}", *map(str, book))
     return table
 
 

@@ -5,7 +5,7 @@ Layout (under ``data_dir/lake``)::
     live/quotes|trades|gaps/date=YYYY-MM-DD/isin=ISIN/part-<seg>-<off>-<seg>-<off>.parquet
     live/gaps/date=D/isin=I/open.parquet      gaps still open after the last batch (replaced)
     live/rejects/date=D/part-....parquet      rejects: by date only (the ISIN is often unknown)
-    checkpoint.json                           raw Position + carried state
+    checkpoint.json                           raw Position + carried state + schema version
     pending.json                              files of the batch in flight (crash recovery)
 
 A part's name is the raw range it came from (segment stems, start offset, end offset), so a
@@ -14,6 +14,10 @@ rerun's batch differs (the active segment grew meanwhile): it lists the files a 
 about to write before it writes them, and a run that finds it with the checkpoint not moved
 deletes those files first. Every file appears via temporary name, fsync, ``os.replace`` and an
 fsync of its directory.
+
+The lake's schema version (storage/schemas.py) is in every file's metadata and in the
+checkpoint; the normalizer refuses to add files of one version to a lake of another, as
+readers of a table would then meet two schemas, and a full rebuild migrates the lake.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from capture.rawlog import Position
 from storage.schemas import SCHEMA_VERSION
 
 OPEN_GAPS_FILE = "open.parquet"
+SCHEMA_VERSION_KEY = b"bondtape.schema_version"
 
 
 def bondtape_version() -> str:
@@ -89,7 +94,7 @@ def write_parquet_durably(path: Path, table: pa.Table, raw_start: str, raw_end: 
     meta.update(
         {
             b"bondtape.version": bondtape_version().encode(),
-            b"bondtape.schema_version": str(SCHEMA_VERSION).encode(),
+            SCHEMA_VERSION_KEY: str(SCHEMA_VERSION).encode(),
             b"bondtape.raw_start": raw_start.encode(),
             b"bondtape.raw_end": raw_end.encode(),
         }
@@ -144,16 +149,64 @@ class Lake:
         Raises:
             StorageError: the file exists but is not a checkpoint.
         """
+        return self._saved_checkpoint() or {"position": None, "state": None}
+
+    def _saved_checkpoint(self) -> dict[str, Any] | None:
+        """Raises: StorageError: the file exists but is not a checkpoint."""
         try:
             return json.loads(self.checkpoint_path.read_text())
         except FileNotFoundError:
-            return {"position": None, "state": None}
+            return None
         except (OSError, ValueError) as exc:
             raise StorageError(f"unreadable checkpoint {self.checkpoint_path}: {exc}") from exc
 
     def write_checkpoint(self, position: Position | None, state: dict[str, Any]) -> None:
-        body = {"version": 1, "position": position_to_json(position), "state": state}
+        body = {
+            "version": 1,  # of this file's layout; the tables' schema is schema_version
+            "schema_version": SCHEMA_VERSION,
+            "position": position_to_json(position),
+            "state": state,
+        }
         write_bytes_durably(self.checkpoint_path, json.dumps(body, indent=1).encode())
+
+    def schema_version(self) -> int | None:
+        """The schema version of the lake's files; None for a lake with none yet.
+
+        The checkpoint says (one without ``schema_version`` predates it: 1); without a
+        checkpoint, any live file's metadata does, as a lake never mixes versions.
+
+        Raises:
+            StorageError: the checkpoint or the file asked cannot be read.
+        """
+        checkpoint = self._saved_checkpoint()
+        if checkpoint is not None:
+            found, source = checkpoint.get("schema_version", 1), self.checkpoint_path
+        else:
+            source = next(self.live.rglob("*.parquet"), None)
+            if source is None:
+                return None
+            try:
+                found = (pq.read_schema(source).metadata or {}).get(SCHEMA_VERSION_KEY, b"1")
+            except (OSError, pa.ArrowException) as exc:
+                raise StorageError(f"cannot read the schema of {source}: {exc}") from exc
+        try:
+            return int(found)
+        except (TypeError, ValueError) as exc:
+            raise StorageError(f"schema version {found!r} in {source} is not a number") from exc
+
+    def refuse_other_schema(self) -> None:
+        """Refuse to add files of this bondtape's schema version to a lake of another.
+
+        Raises:
+            StorageError: the lake holds files of another schema version.
+        """
+        found = self.schema_version()
+        if found not in (None, SCHEMA_VERSION):
+            raise StorageError(
+                f"the lake in {self.root} has schema version {found} and this bondtape writes "
+                f"version {SCHEMA_VERSION}; one lake does not mix them: run "
+                "`bondtape normalize --rebuild` to re-derive the whole lake from raw"
+            )
 
     def begin_batch(self, start: Position | None, files: list[str]) -> None:
         """Record the files a batch will write, before writing any of them."""

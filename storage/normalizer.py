@@ -37,7 +37,7 @@ from storage.lake import (
     write_parquet_durably,
 )
 from storage.parser import FrameParser, ParsedFrames
-from storage.schemas import GAPS, KIND_TYPES, REJECTS, TABLES, Kind
+from storage.schemas import GAPS, KIND_TYPES, REJECTS, TABLES, Kind, instants
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,12 @@ def normalize(
 ) -> NormalizeStats:
     """Bring the lake up to date with raw; or, with ``rebuild``, re-derive it (or one date).
 
+    A full rebuild also migrates a lake written with another schema version; an incremental
+    run and a rebuild of one date refuse such a lake.
+
     Raises:
-        StorageError: the lake cannot be written, or another normalizer holds its lock.
+        StorageError: the lake cannot be written, another normalizer holds its lock, or (but
+            for a full rebuild) the lake has another schema version.
         ValueError: ``date`` without ``rebuild`` (an incremental run is not limited by date).
     """
     if date is not None and not rebuild:
@@ -99,6 +103,8 @@ def normalize(
         staging.finish(lake_dir)
         lake = Lake(lake_dir)
         lake.recover()
+        if not rebuild or date is not None:
+            lake.refuse_other_schema()
         parser = FrameParser(threads)
         try:
             if not rebuild:
@@ -147,7 +153,11 @@ def _rebuild_all(
     lake_dir: Path, raw_dir: Path, parser: FrameParser, batch: int, on_batch: ProgressFn | None
 ) -> NormalizeStats:
     units = list(TABLES)
-    stats = _run(staging.prepare(lake_dir, units), raw_dir, parser, batch, on_batch)
+    stage = staging.prepare(lake_dir, units)
+    # Written up front, so the lake swapped in records this schema version even when raw
+    # holds no record, and an old position never outlives the files it described.
+    stage.write_checkpoint(None, CarriedState().to_json())
+    stats = _run(stage, raw_dir, parser, batch, on_batch)
     staging.commit(lake_dir, units, with_checkpoint=True)
     return stats
 
@@ -274,16 +284,18 @@ def _gap_partition(gap: OpenGap) -> str:
 
 
 def _gap_table(rows: list[GapRow]) -> pa.Table:
-    return pa.Table.from_pylist(
-        [
-            {
-                "conn_id": r.gap.conn_id, "tr_id": r.gap.tr_id, "isin": r.gap.isin,
-                "start_ts": r.gap.start_ns, "end_ts": r.end_ns, "reason": r.gap.reason,
-                "segment": r.gap.segment, "offset": r.gap.offset,
-                "close_segment": r.close_segment, "close_offset": r.close_offset,
-            }
-            for r in rows
-        ],
+    gaps = [r.gap for r in rows]
+    return pa.Table.from_pydict(
+        {
+            "conn_id": [g.conn_id for g in gaps], "tr_id": [g.tr_id for g in gaps],
+            "isin": [g.isin for g in gaps],
+            "start_ts": instants(pa.array([g.start_ns for g in gaps], pa.int64())),
+            "end_ts": instants(pa.array([r.end_ns for r in rows], pa.int64())),
+            "reason": [g.reason for g in gaps], "segment": [g.segment for g in gaps],
+            "offset": [g.offset for g in gaps],
+            "close_segment": [r.close_segment for r in rows],
+            "close_offset": [r.close_offset for r in rows],
+        },
         schema=GAPS.schema,
     )  # fmt: skip
 
@@ -341,9 +353,9 @@ def _rejects(builder: BatchBuilder, frames: pa.Table, parsed: ParsedFrames | Non
         )
         for r in rows
     ]
-    for r in rows:
-        r["recv_ts"] = r.pop("recv_ns")
     table = pa.Table.from_pylist(rows, schema=REJECTS.schema)
+    recv_ts = REJECTS.schema.get_field_index("recv_ts")
+    table = table.set_column(recv_ts, REJECTS.schema.field(recv_ts), instants(table["recv_ns"]))
     table = table.append_column("date", pa.array(dates, pa.date32()))
     return table.sort_by([("date", "ascending")])
 

@@ -17,8 +17,8 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from capture.kis.layouts import LAYOUTS, Field, Kind, Layout
-from storage.schemas import EXCH_TS, FEED_TABLES, KIND_TYPES, RECV_TS
+from capture.kis.layouts import LAYOUTS, Field, Layout
+from storage.schemas import FEED_TABLES, INSTANT, KIND_TYPES, instants
 
 FRAME_SCHEMA = pa.schema(
     [
@@ -39,7 +39,35 @@ _CHUNK_ROWS = 16_384
 """Rows per Arrow record batch fed to DuckDB: it scans Arrow input in parallel by batch, where
 a 100k-row table of its own would be one row group, scanned by one thread."""
 
-_SEOUL_DATE = "CAST(timezone('Asia/Seoul', to_timestamp(recv_ns // 1000000000)) AS DATE)"
+_US_PER_DAY = 86_400_000_000
+
+_RECV_WALL_US = (
+    "epoch_us(timezone('Asia/Seoul', to_timestamp(recv_ns // 1000000000))) "
+    "+ recv_ns // 1000 % 1000000"
+)
+"""The Seoul wall clock at ``recv_ns`` as microseconds since 1970-01-01 00:00 (wall), from one
+time zone conversion per record. The conversion is fed whole seconds: ``to_timestamp`` takes
+a DOUBLE, exact for whole seconds, and zone offsets are whole seconds."""
+
+_EXCH_TIME_US = (
+    "(substr(exch_time, 1, 2)::BIGINT * 3600 + substr(exch_time, 3, 2)::BIGINT * 60 "
+    "+ substr(exch_time, 5, 2)::BIGINT) * 1000000"
+)
+"""``exch_time``'s Seoul time of day in microseconds, from its text (HHMMSS, validated)."""
+
+_EXCH_US = f"""
+    recv_ns // 1000 + exch_delta_us + CASE
+        WHEN exch_delta_us > {_US_PER_DAY // 2} THEN -{_US_PER_DAY}
+        WHEN exch_delta_us < -{_US_PER_DAY // 2} THEN {_US_PER_DAY}
+        ELSE 0 END
+"""
+"""``exch_ts`` in UTC microseconds: ``exch_time`` on the Seoul date that puts it nearest
+``recv_ts``, i.e. the date of recv_ts, the day before (stamped 23:59:59, received after
+midnight) or the day after (an exchange clock slightly ahead: received 23:59:59.8, stamped
+00:00:01). ``exch_delta_us`` is exch_time minus recv_ts's Seoul time of day, so adding it to
+recv_ts lands on exch_time that day; a day is added or taken when that is over 12 h away.
+This takes the zone offset at recv_ts for exch_ts, exact while the offset does not change
+within those 12 h (Asia/Seoul has had a fixed offset since 1988)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +128,6 @@ _REASONS_SQL = """
 
 def _value_sql(field: Field, var: str) -> str:
     """SQL typing the text in ``var``; only ever applied to text that matched the pattern."""
-    if field.kind is Kind.TIME:
-        return (
-            f"make_time(substr({var}, 1, 2)::BIGINT, substr({var}, 3, 2)::BIGINT, "
-            f"substr({var}, 5, 2)::DOUBLE)"
-        )
     return f"TRY_CAST({var} AS {KIND_TYPES[field.kind].sql})"
 
 
@@ -135,11 +158,15 @@ def _records_sql(layout: Layout) -> str:
         FROM framed WHERE ok AND tr = {_quote(layout.tr_id)}),
     v AS (
         SELECT frame_no, recv_ns, conn_id, segment, "offset",
-               record_index::INTEGER AS record_index, {_SEOUL_DATE} AS date, {texts}
+               record_index::INTEGER AS record_index, {_RECV_WALL_US} AS wall_us, {texts}
         FROM r),
     o AS (SELECT *, {oks} FROM v),
-    t AS (SELECT {lineage}, date, {values}, CASE {reasons} END AS reason FROM o)
-    SELECT *, timezone('Asia/Seoul', date + exch_time) AS exch_ts FROM t
+    t AS (
+        SELECT {lineage}, CAST(make_timestamp(wall_us) AS DATE) AS date, {values},
+               CASE {reasons} END AS reason,
+               {_EXCH_TIME_US} - wall_us % {_US_PER_DAY} AS exch_delta_us
+        FROM o)
+    SELECT * EXCLUDE (exch_delta_us), {_EXCH_US} AS exch_us FROM t
     """
 
 
@@ -193,9 +220,9 @@ def _typed(tr_id: str, result: pa.Table) -> pa.Table:
     columns = []
     for field in schema:
         if field.name == "recv_ts":
-            columns.append(result["recv_ns"].cast(RECV_TS))
+            columns.append(instants(result["recv_ns"]))
         elif field.name == "exch_ts":
-            columns.append(result["exch_ts"].cast(EXCH_TS))
+            columns.append(result["exch_us"].cast(INSTANT))
         else:
             columns.append(result[field.name].cast(field.type))
     columns.append(result["date"].cast(pa.date32()))

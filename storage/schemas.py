@@ -7,8 +7,10 @@ before it is cast. The pattern is what forbids silent rounding: ``10575.005`` do
 price and becomes a reject, where a cast alone would round it.
 
 Types: prices DECIMAL(12,2) (10 integer digits), yields and rates DECIMAL(8,3) (5 integer
-digits, may be negative), quantities BIGINT, the change sign a TINYINT code; times are Seoul
-wall times (``exch_time``), instants are UTC (``recv_ts``) or Seoul-zoned (``exch_ts``).
+digits, may be negative), quantities BIGINT, the change sign a TINYINT code; ``exch_time`` is
+the six characters the feed sent (Seoul wall time HHMMSS), and every instant (``recv_ts``,
+``exch_ts``, a gap's ``start_ts``/``end_ts``) is a UTC microsecond timestamp (:data:`INSTANT`),
+with ``recv_ns`` beside ``recv_ts`` where the exact nanosecond order of receipt matters.
 Partitioning (see storage/lake.py): quotes, trades and gaps by ``date=`` (Seoul date of the
 record's ``recv_ts``) and ``isin=``; rejects by ``date=`` only, as a reject's ISIN is often
 unknown.
@@ -19,11 +21,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from capture.kis.layouts import LAYOUTS, Field, Kind, Layout
 
-SCHEMA_VERSION = 1
-"""Bumped whenever a column is added, removed or retyped; written into every file."""
+SCHEMA_VERSION = 2
+"""Bumped whenever a column is added, removed or retyped; written into every file and the
+checkpoint (storage/lake.py). 2: instants in microseconds, ``recv_ns`` added, ``exch_time``
+text (1 had nanosecond timestamps and a TIME, which Spark cannot read)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +42,7 @@ class KindType:
 
 KIND_TYPES: dict[Kind, KindType] = {
     Kind.ISIN: KindType(pa.string(), "VARCHAR", r"[A-Z]{2}[0-9A-Z]{9}[0-9]"),
-    Kind.TIME: KindType(pa.time64("us"), "TIME", r"([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]"),
+    Kind.TIME: KindType(pa.string(), "VARCHAR", r"([01][0-9]|2[0-3])[0-5][0-9][0-5][0-9]"),
     Kind.PRICE: KindType(pa.decimal128(12, 2), "DECIMAL(12,2)", r"-?[0-9]{1,10}(\.[0-9]{1,2})?"),
     Kind.YIELD: KindType(pa.decimal128(8, 3), "DECIMAL(8,3)", r"-?[0-9]{1,5}(\.[0-9]{1,3})?"),
     Kind.RATE: KindType(pa.decimal128(8, 3), "DECIMAL(8,3)", r"-?[0-9]{1,5}(\.[0-9]{1,3})?"),
@@ -46,8 +51,21 @@ KIND_TYPES: dict[Kind, KindType] = {
     Kind.TEXT: KindType(pa.string(), "VARCHAR", None),
 }
 
-RECV_TS = pa.timestamp("ns", tz="UTC")
-EXCH_TS = pa.timestamp("us", tz="Asia/Seoul")
+INSTANT = pa.timestamp("us", tz="UTC")
+"""Parquet TIMESTAMP(isAdjustedToUTC=true, MICROS): what Spark, Trino, Polars and DuckDB all
+read (Spark rejects NANOS). UTC for ``exch_ts`` too, though the feed's clock is Seoul's: the
+zone in the Arrow schema is only a display hint that Spark and Trino ignore, and Polars
+refuses to subtract or compare timestamps of different zones (``exch_ts - recv_ts``)."""
+
+
+def instants(ns: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Integer UTC nanoseconds since the epoch as :data:`INSTANT` values.
+
+    Truncated to the microsecond (never rounded), so for any instant after 1970 a timestamp is
+    the microsecond that holds it and rows never reorder against their ``*_ns``. Nulls stay
+    null.
+    """
+    return pc.divide(ns, 1000).cast(INSTANT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +109,10 @@ LINEAGE = (
 def _feed_table(layout: Layout) -> Table:
     by_column = {f.column: f for f in layout.fields}
     head = (
-        Column("recv_ts", RECV_TS, "recorder's UTC receive time"),
+        Column("recv_ts", INSTANT, "recorder's receive time (UTC, microseconds)"),
+        Column("recv_ns", pa.int64(), "recorder's receive time, UTC nanoseconds since the epoch"),
         _field_column(by_column.pop("exch_time")),
-        Column("exch_ts", EXCH_TS, "Seoul trading date (of recv_ts) + exch_time, as an instant"),
+        Column("exch_ts", INSTANT, "exch_time on the Seoul date that puts it nearest recv_ts"),
         _field_column(by_column.pop("isin")),
     )
     return Table(layout.table, head + tuple(map(_field_column, by_column.values())) + LINEAGE)
@@ -115,8 +134,8 @@ GAPS = Table(
         Column("conn_id", pa.int64(), "connection that lost the feed (from gap_open)"),
         Column("tr_id", pa.string(), "TR whose feed was missing"),
         Column("isin", pa.string(), "ISIN whose feed was missing"),
-        Column("start_ts", RECV_TS, "last moment the feed is known good (UTC)"),
-        Column("end_ts", RECV_TS, "when the feed resumed (UTC); null while open", nullable=True),
+        Column("start_ts", INSTANT, "last moment the feed is known good (UTC)"),
+        Column("end_ts", INSTANT, "when the feed resumed (UTC); null while open", nullable=True),
         Column("reason", pa.string(), "why the gap opened, as the recorder said"),
         Column("segment", pa.string(), "raw segment of the gap_open event"),
         Column("offset", pa.int64(), "byte offset of the gap_open event"),
@@ -130,7 +149,8 @@ REJECTS = Table(
     (
         Column("segment", pa.string(), "raw segment of the rejected record"),
         Column("offset", pa.int64(), "byte offset of the rejected record (or corrupt region)"),
-        Column("recv_ts", RECV_TS, "receive time; null for a corrupt region", nullable=True),
+        Column("recv_ts", INSTANT, "receive time; null for a corrupt region", nullable=True),
+        Column("recv_ns", pa.int64(), "receive time, UTC ns; null: corrupt region", nullable=True),
         Column("conn_id", pa.int64(), "connection id; null for a corrupt region", nullable=True),
         Column(
             "record_index", pa.int32(), "record within the frame; null: whole frame", nullable=True

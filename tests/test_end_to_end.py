@@ -7,7 +7,6 @@ all in the mix, and the comparison is digit for digit.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import subprocess
 from decimal import Decimal
@@ -31,10 +30,8 @@ from tests.capture.recorder.helpers import (
 
 
 def as_sent(kind: Kind, value: Any) -> str:
-    """The wire text a typed lake value stands for: prices and yields keep their scale."""
-    if kind is Kind.TIME:
-        assert isinstance(value, dt.time)
-        return value.strftime("%H%M%S")
+    """The wire text a typed lake value stands for: prices and yields keep their scale, and
+    ``exch_time`` is text, the very characters sent."""
     return comparable(kind, str(value))
 
 

@@ -7,11 +7,13 @@ import random
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from capture.clock import ManualClock
 from capture.kis.layouts import LAYOUTS, Kind
 from capture.kis.protocol import control_response, data_frame
 from capture.rawlog import RawLogWriter, RecordKind, events
+from storage.parser import FRAME_SCHEMA
 
 ISINS = ["KR103502GD31", "KR101501DD41"]
 KEY, IV = "0123456789abcdef0123456789abcdef", "fedcba9876543210"
@@ -109,3 +111,16 @@ def lake_rows(
     rel = con.sql(f"SELECT * FROM read_parquet({[str(f) for f in files]}) ORDER BY {order}")
     names = rel.columns
     return [dict(zip(names, row, strict=True)) for row in rel.fetchall()]
+
+
+def frames_table(texts: list[str], recv_ns: int) -> pa.Table:
+    """Frames as the parser takes them, all received at ``recv_ns`` on connection 1; each
+    frame's ``offset`` is its ``frame_no``."""
+    n = len(texts)
+    return pa.table(
+        {
+            "frame_no": range(n), "text": texts, "recv_ns": [recv_ns] * n, "conn_id": [1] * n,
+            "segment": ["2026-01-01/x.seg"] * n, "offset": range(n),
+        },
+        schema=FRAME_SCHEMA,
+    )  # fmt: skip

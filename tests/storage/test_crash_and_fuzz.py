@@ -19,9 +19,9 @@ from capture.kis.layouts import LAYOUTS
 from capture.kis.protocol import data_frame
 from capture.rawlog import RecordKind
 from storage.normalizer import normalize
-from storage.parser import FRAME_SCHEMA, FrameParser
+from storage.parser import FrameParser
 from tests.capture.recorder.helpers import wait_until
-from tests.storage.rawdata import ISINS, RawLog, lake_rows, record
+from tests.storage.rawdata import ISINS, START_NS, RawLog, frames_table, lake_rows, record
 
 ROOT = Path(__file__).resolve().parents[2]
 TABLES = ("quotes", "trades", "rejects")
@@ -100,19 +100,9 @@ def _mutated(seed: int, tr: str, n: int, cut: int, junk: bytes) -> bytes:
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(frame_text, min_size=1, max_size=30))
 def test_any_bytes_become_rows_or_rejects_and_nothing_escapes(payloads: list[bytes]) -> None:
-    import pyarrow as pa
-
     texts = [p.decode("utf-8", "replace") for p in payloads]
-    frames = pa.table(
-        {
-            "frame_no": range(len(texts)), "text": texts,
-            "recv_ns": [1_767_250_000 * 10**9] * len(texts), "conn_id": [1] * len(texts),
-            "segment": ["2026-01-01/x.seg"] * len(texts), "offset": range(len(texts)),
-        },
-        schema=FRAME_SCHEMA,
-    )  # fmt: skip
     parser = FrameParser(threads=1)
-    parsed = parser.parse(frames)
+    parsed = parser.parse(frames_table(texts, START_NS))
     parser.close()
     produced: dict[int, int] = {}
     for table in parsed.rows.values():

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from capture.errors import StorageError
-from capture.kis.layouts import LAYOUTS, Kind
+from capture.kis.layouts import LAYOUTS
 from capture.rawlog import RecordKind
 from storage.lake import locked
 from storage.normalizer import normalize
@@ -22,12 +22,6 @@ SAMPLE_TRADE = (
     "0|H0BJCNT0|001|KR103502GD31^국고03250-5303(23-2)^131743^2^5.00^0.05^10575.00^1^10525.00^"
     "10578.00^10525.00^0.00^3.012^3.037^3.010^3.037^6594124^9874082^2"
 ).encode()
-
-
-def _as_text(value: object, kind: Kind) -> str:
-    if kind is Kind.TIME:
-        return value.strftime("%H%M%S")  # type: ignore[attr-defined]
-    return str(value)
 
 
 def _ns(ts: dt.datetime) -> int:
@@ -56,7 +50,7 @@ def test_every_record_written_to_raw_is_a_row_with_every_digit_as_sent(tmp_path:
     for table in ("quotes", "trades"):
         layout = next(lay for lay in LAYOUTS.values() if lay.table == table)
         rows = lake_rows(tmp_path, table)
-        got = [[_as_text(row[f.column], f.kind) for f in layout.fields] for row in rows]
+        got = [[str(row[f.column]) for f in layout.fields] for row in rows]
         assert got == log.expected[table]
         assert stats.rows[table] == len(log.expected[table])
 
@@ -91,10 +85,25 @@ def test_the_kis_sample_frames_parse_to_the_documented_values(tmp_path: Path) ->
     assert quote["ask_price_1"] == Decimal("10575.00") and str(quote["ask_price_1"]) == "10575.00"
     assert quote["bid_qty_2"] == 57 and quote["ask_yield_1"] == Decimal("3.012")
     assert quote["total_bid_qty"] == 4112382 and quote["isin"] == "KR103502GD31"
-    assert str(quote["exch_time"]) == "13:17:43"
-    assert quote["exch_ts"].astimezone().isoformat().startswith("2026-01-01T04:17:43")
+    assert quote["exch_time"] == "131743"
+    assert quote["exch_ts"] == dt.datetime(2026, 1, 1, 4, 17, 43, tzinfo=dt.UTC)
     assert trade["trade_yield"] == Decimal("3.012") and trade["bond_name"] == "국고03250-5303(23-2)"
     assert trade["change_rate"] == Decimal("0.05") and trade["cum_volume"] == 6594124
+
+
+def test_recv_ns_keeps_the_nanosecond_and_recv_ts_is_the_microsecond_that_holds_it(
+    tmp_path: Path,
+) -> None:
+    log = RawLog(tmp_path)
+    log.clock.advance(0.000_000_789)  # every record below is 789 ns past a microsecond
+    log.send(SAMPLE_BOOK)
+    log.send(SAMPLE_BOOK[:40])  # a reject carries its receive time the same way
+    log.writer.close()
+    normalize(tmp_path)
+    [quote], [reject] = lake_rows(tmp_path, "quotes"), lake_rows(tmp_path, "rejects")
+    for row in quote, reject:
+        assert row["recv_ns"] % 1000 == 789
+        assert _ns(row["recv_ts"]) == row["recv_ns"] - 789
 
 
 def test_rebuild_gives_the_same_rows_as_incremental_runs(tmp_path: Path) -> None:
