@@ -1,5 +1,7 @@
-"""Orchestration: config, the `bondtape` command line, and (soon) the scheduler daemon."""
+"""Orchestration: config, the `bondtape` command line, and (soon) the scheduler daemon.
 
-from jobs.cli import main
+The entry point is :func:`jobs.cli.main` (the ``bondtape`` script). Nothing is imported here,
+so ``python -m jobs.cli`` (how the demo starts its children) runs its module only once.
+"""
 
-__all__ = ["main"]
+__all__: list[str] = []

@@ -33,6 +33,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Log lines carry their UTC offset: raw, the lake and the screen speak Seoul time, and a log
+# read beside them must say which clock it used.
+LOG_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s"
+LOG_DATE_FORMAT = "%Y-%m-%d %H:%M:%S%z"
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """Shows an option's default where it has one worth showing."""
 
@@ -78,7 +84,8 @@ def configure_logging(verbosity: int) -> None:
     logging.basicConfig(
         level=level,
         stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=LOG_FORMAT,
+        datefmt=LOG_DATE_FORMAT,
     )
 
 

@@ -122,7 +122,7 @@ SURFACES = {
         "Simulator", "SimulatorOptions", "TruthLog",
     ],
     "storage": ["SCHEMA_VERSION", "TABLES", "NormalizeStats", "follow", "normalize"],
-    "jobs": ["main"],
+    "jobs": [],
     "sql": ["query"],
 }  # fmt: skip
 
