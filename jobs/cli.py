@@ -10,6 +10,7 @@ anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import sys
 from collections.abc import Sequence
@@ -33,10 +34,17 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-# Log lines carry their UTC offset: raw, the lake and the screen speak Seoul time, and a log
-# read beside them must say which clock it used.
-LOG_FORMAT = "%(asctime)s.%(msecs)03d %(levelname)s %(name)s: %(message)s"
-LOG_DATE_FORMAT = "%Y-%m-%d %H:%M:%S%z"
+class LogFormatter(logging.Formatter):
+    """Times as ISO 8601 with milliseconds and the UTC offset (``2026-11-30T23:46:21.265+00:00``):
+    raw, the lake and the screen speak Seoul time, so a log read beside them must say which
+    clock it used."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        local = dt.datetime.fromtimestamp(record.created).astimezone()
+        return local.isoformat(timespec="milliseconds")
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -81,12 +89,9 @@ def _command_in(argv: Sequence[str]) -> str | None:
 
 def configure_logging(verbosity: int) -> None:
     level = logging.DEBUG if verbosity else logging.INFO
-    logging.basicConfig(
-        level=level,
-        stream=sys.stderr,
-        format=LOG_FORMAT,
-        datefmt=LOG_DATE_FORMAT,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(LogFormatter())
+    logging.basicConfig(level=level, handlers=[handler])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -17,7 +17,7 @@ from capture.recorder.options import RecorderOptions
 from capture.recorder.recorder import Recorder
 from capture.recorder.redact import RedactingFilter, Redactor
 from capture.recorder.sharding import subscription_pairs
-from jobs.cli import LOG_DATE_FORMAT, LOG_FORMAT
+from jobs.cli import LogFormatter
 from jobs.config import Config, load_config
 
 
@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     root = logging.getLogger()
     if config.capture.log_file is not None:
         handler = logging.FileHandler(config.capture.log_file)
-        handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_DATE_FORMAT))
+        handler.setFormatter(LogFormatter())
         root.addHandler(handler)
     for handler in root.handlers:
         handler.addFilter(RedactingFilter(redactor))
