@@ -55,12 +55,22 @@ class Disconnect:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Answer:
-    """The server's answer to one registration, as the control response gave it."""
+class _OfPair:
+    """An event about one registration: (tr_id, isin) on connection ``conn``."""
 
     conn: int
     tr_id: str
     isin: str
+
+    @property
+    def pair(self) -> Pair:
+        return (self.tr_id, self.isin)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Answer(_OfPair):
+    """The server's answer to one registration, as the control response gave it."""
+
     msg_cd: str
     msg1: str
 
@@ -80,33 +90,19 @@ class SubError(_Answer):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GapOpen:
+class GapOpen(_OfPair):
     TYPE: ClassVar[str] = "gap_open"
-    conn: int
-    tr_id: str
-    isin: str
     start_ns: int
     reason: str
 
-    @property
-    def pair(self) -> Pair:
-        return (self.tr_id, self.isin)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GapClose:
+class GapClose(_OfPair):
     """``reason`` only when no ack ended the gap (``unsubscribed``: the pair left the config)."""
 
     TYPE: ClassVar[str] = "gap_close"
-    conn: int
-    tr_id: str
-    isin: str
     end_ns: int
     reason: str | None = None
-
-    @property
-    def pair(self) -> Pair:
-        return (self.tr_id, self.isin)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
