@@ -5,11 +5,12 @@ Layout (under ``data_dir/lake``)::
     live/quotes|trades|gaps/date=YYYY-MM-DD/isin=ISIN/part-<seg>-<off>-<seg>-<off>.parquet
     live/gaps/date=D/isin=I/open.parquet      gaps still open after the last batch (replaced)
     live/rejects/date=D/part-....parquet      rejects: by date only (the ISIN is often unknown)
+    hist/TABLE/date=D/[isin=I/]data-<seg>-<off>-<seg>-<off>.parquet   compacted (compaction.py)
     checkpoint.json                           raw Position + carried state + schema version
     pending.json                              files of the batch in flight (crash recovery)
 
-A part's name is the raw range it came from (segment stems, start offset, end offset), so a
-rerun of the same batch rewrites the same names. ``pending.json`` makes that airtight when a
+A part's name is the raw range it came from (segment stems, start offset, end offset; see
+storage/ranges.py), so a rerun of the same batch rewrites the same names. ``pending.json`` makes that airtight when a
 rerun's batch differs (the active segment grew meanwhile): it lists the files a batch is
 about to write before it writes them, and a run that finds it with the checkpoint not moved
 deletes those files first. Every file appears via temporary name, fsync, ``os.replace`` and an
@@ -25,9 +26,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from importlib import metadata
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, BinaryIO
 
 import pyarrow as pa
@@ -37,9 +38,11 @@ from capture.durable import fsync_dir, make_dirs_durably, replace_atomically
 from capture.errors import StorageError
 from capture.filelock import hold_exclusive
 from capture.rawlog import Position
+from storage.ranges import RawRange, covering
 from storage.schemas import SCHEMA_VERSION
 
 OPEN_GAPS_FILE = "open.parquet"
+RAW_RANGES_KEY = b"bondtape.raw_ranges"
 SCHEMA_VERSION_KEY = b"bondtape.schema_version"
 
 
@@ -48,12 +51,6 @@ def bondtape_version() -> str:
         return metadata.version("bondtape")
     except metadata.PackageNotFoundError:
         return "0+unknown"
-
-
-def part_name(first: Position, end: Position) -> str:
-    """``part-<first segment stem>-<first offset>-<last segment stem>-<end offset>.parquet``."""
-    a, b = PurePosixPath(first.segment).stem, PurePosixPath(end.segment).stem
-    return f"part-{a}-{first.offset}-{b}-{end.offset}.parquet"
 
 
 def partition(table: str, date: str, isin: str | None) -> str:
@@ -84,19 +81,24 @@ def _write_durably(path: Path, write: Callable[[BinaryIO], object]) -> None:
         raise StorageError(f"cannot write {path}: {exc}") from exc
 
 
-def write_parquet_durably(path: Path, table: pa.Table, raw_start: str, raw_end: str) -> None:
-    """Write one Parquet file with the version, schema version and raw range in its metadata.
+def write_parquet_durably(
+    path: Path, table: pa.Table, ranges: Sequence[RawRange], *, row_group_size: int | None = None
+) -> None:
+    """Write one Parquet file with the version, schema version and the raw ranges it came from
+    in its metadata (``raw_start``/``raw_end`` of all of them, and each one in ``raw_ranges``).
 
     Raises:
         StorageError: the file cannot be written.
     """
+    whole = covering(ranges)
     meta = dict(table.schema.metadata or {})
     meta.update(
         {
             b"bondtape.version": bondtape_version().encode(),
             SCHEMA_VERSION_KEY: str(SCHEMA_VERSION).encode(),
-            b"bondtape.raw_start": raw_start.encode(),
-            b"bondtape.raw_end": raw_end.encode(),
+            b"bondtape.raw_start": f"{whole.start.segment}:{whole.start.offset}".encode(),
+            b"bondtape.raw_end": f"{whole.end.segment}:{whole.end.offset}".encode(),
+            RAW_RANGES_KEY: json.dumps([r.as_text() for r in ranges]).encode(),
         }
     )
     _write_durably(
@@ -106,6 +108,7 @@ def write_parquet_durably(path: Path, table: pa.Table, raw_start: str, raw_end: 
             f,
             compression="zstd",
             use_dictionary=_dictionary_columns(table.schema),
+            row_group_size=row_group_size,
         ),
     )
 
@@ -140,6 +143,7 @@ class Lake:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.live = root / "live"
+        self.hist = root / "hist"
         self.checkpoint_path = root / "checkpoint.json"
         self.pending_path = root / "pending.json"
 
@@ -182,7 +186,8 @@ class Lake:
         if checkpoint is not None:
             found, source = checkpoint.get("schema_version", 1), self.checkpoint_path
         else:
-            source = next(self.live.rglob("*.parquet"), None)
+            files = (f for tier in (self.live, self.hist) for f in tier.rglob("*.parquet"))
+            source = next(files, None)
             if source is None:
                 return None
             try:
@@ -241,13 +246,13 @@ class Lake:
 
 @contextlib.contextmanager
 def locked(lake_dir: Path) -> Iterator[None]:
-    """Hold the lake's lock: one normalizer (incremental or rebuild) at a time.
+    """Hold the lake's lock: one normalizer (incremental or rebuild) or compaction at a time.
 
     Raises:
-        StorageError: another normalizer holds it.
+        StorageError: another one holds it.
     """
     lake_dir.mkdir(parents=True, exist_ok=True)
-    refusal = f"another normalizer is running on {lake_dir}"
+    refusal = f"another normalizer or compaction is running on {lake_dir}; try again later"
     fd = hold_exclusive(lake_dir / ".lock", refusal, StorageError)
     try:
         yield

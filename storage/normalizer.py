@@ -30,13 +30,13 @@ from storage.lake import (
     OPEN_GAPS_FILE,
     Lake,
     locked,
-    part_name,
     partition,
     position_from_json,
     remove_durably,
     write_parquet_durably,
 )
 from storage.parser import FrameParser, ParsedFrames
+from storage.ranges import LIVE_PREFIX, RawRange
 from storage.schemas import GAPS, KIND_TYPES, REJECTS, TABLES, Kind, instants
 
 log = logging.getLogger(__name__)
@@ -230,13 +230,12 @@ def _run(
                 builder.add(item)
         end, first = batch.end, batch.first
         tables = _outputs(builder, parser, keep_date)
-        name = part_name(first, end)
+        name = RawRange(first, end).file_name(LIVE_PREFIX)
         files = {f"{part}/{name}": t for part, t in tables.items()}
         opens = _open_gap_files(state.open_gaps.values(), keep_date)
         stale = before - {part for part in (p.rsplit("/", 1)[0] for p in opens)}
         lake.begin_batch(position, sorted([*files, *opens]))
-        raw_start, raw_end = f"{first.segment}:{first.offset}", f"{end.segment}:{end.offset}"
-        _write_all(lake, [*files.items(), *opens.items()], raw_start, raw_end)
+        _write_all(lake, [*files.items(), *opens.items()], RawRange(first, end))
         for part in stale:
             remove_durably(lake.live / part / OPEN_GAPS_FILE)
         lake.write_checkpoint(end, state.to_json())
@@ -257,7 +256,7 @@ _WRITE_THREADS = 2
 on 2 threads vs 138 ms on one, codec and file sizes unchanged."""
 
 
-def _write_all(lake: Lake, files: list[tuple[str, pa.Table]], raw_start: str, raw_end: str) -> None:
+def _write_all(lake: Lake, files: list[tuple[str, pa.Table]], raw: RawRange) -> None:
     """Write a batch's files durably, in parallel; returns once all are written.
 
     Raises:
@@ -266,7 +265,7 @@ def _write_all(lake: Lake, files: list[tuple[str, pa.Table]], raw_start: str, ra
     """
     with ThreadPoolExecutor(_WRITE_THREADS) as pool:
         futures = [
-            pool.submit(write_parquet_durably, lake.live / rel, table, raw_start, raw_end)
+            pool.submit(write_parquet_durably, lake.live / rel, table, [raw])
             for rel, table in files
         ]
         for future in futures:
