@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("jobs.cmd_status", "show the recorder's connections and writer"),
     "raw": ("jobs.cmd_raw", "list, dump and verify raw segments"),
     "normalize": ("jobs.cmd_normalize", "turn raw segments into the Parquet lake"),
+    "compact": ("jobs.cmd_compact", "merge the lake's small files (closed days, or hours)"),
+    "catalog": ("jobs.cmd_catalog", "write data_dir/catalog.duckdb: views over the lake"),
 }
 
 

@@ -10,11 +10,11 @@ Layout (under ``data_dir/lake``)::
     pending.json                              files of the batch in flight (crash recovery)
 
 A part's name is the raw range it came from (segment stems, start offset, end offset; see
-storage/ranges.py), so a rerun of the same batch rewrites the same names. ``pending.json`` makes that airtight when a
-rerun's batch differs (the active segment grew meanwhile): it lists the files a batch is
-about to write before it writes them, and a run that finds it with the checkpoint not moved
-deletes those files first. Every file appears via temporary name, fsync, ``os.replace`` and an
-fsync of its directory.
+storage/ranges.py), so a rerun of the same batch rewrites the same names. ``pending.json``
+makes that airtight when a rerun's batch differs (the active segment grew meanwhile): it lists
+the files a batch is about to write before it writes them, and a run that finds it with the
+checkpoint not moved deletes those files first. Every file appears via temporary name, fsync,
+``os.replace`` and an fsync of its directory.
 
 The lake's schema version (storage/schemas.py) is in every file's metadata and in the
 checkpoint; the normalizer refuses to add files of one version to a lake of another, as

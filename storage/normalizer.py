@@ -29,7 +29,6 @@ from storage.batch import BatchBuilder, CarriedState, GapRow, OpenGap, cut_batch
 from storage.lake import (
     OPEN_GAPS_FILE,
     Lake,
-    locked,
     partition,
     position_from_json,
     remove_durably,
@@ -99,10 +98,7 @@ def normalize(
         raise ValueError("--date limits a --rebuild; an incremental run has no date")
     lake_dir, raw_dir = data_dir / "lake", data_dir / "raw"
     started = time.monotonic()
-    with locked(lake_dir):
-        staging.finish(lake_dir)
-        lake = Lake(lake_dir)
-        lake.recover()
+    with staging.exclusive(lake_dir) as lake:
         if not rebuild or date is not None:
             lake.refuse_other_schema()
         parser = FrameParser(threads)

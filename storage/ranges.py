@@ -37,6 +37,9 @@ class RawRange:
     start: Position
     end: Position
 
+    def sort_key(self) -> tuple[tuple[str, int], tuple[str, int]]:
+        return _key(self.start), _key(self.end)
+
     def contains(self, other: RawRange) -> bool:
         return _key(self.start) <= _key(other.start) and _key(other.end) <= _key(self.end)
 

@@ -1,25 +1,44 @@
 """Swapping a rebuilt lake (or one rebuilt date) into place, recoverably.
 
-A rebuild writes into a staging root ``lake/rebuild/`` (same file system), then swaps each
-unit (a table directory, or one ``TABLE/date=D`` partition) with two renames: the old one into
-``rebuild/old/``, the new one into ``live/``. The plan is written to ``rebuild/COMPLETE``
-first, so a crash mid-swap is finished by the next normalizer run (every step checks whether
-it is already done); a staging root without that marker is an abandoned rebuild and goes.
+A rebuild writes into a staging root ``lake/rebuild/`` (same file system), then swaps each unit
+(a table directory, or one ``TABLE/date=D`` partition) with two renames: the old one into
+``rebuild/old/``, the new one into ``live/``; the unit's compacted files under ``hist/`` move
+out too (until they do, they supersede the rebuilt files of the same ranges). The plan is
+written to ``rebuild/COMPLETE`` first, so a crash mid-swap is finished by the next normalizer
+run (every step checks whether it is already done); a staging root without that marker is an
+abandoned rebuild and goes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from capture.durable import fsync_dir
 from capture.errors import StorageError
-from storage.lake import Lake, write_bytes_durably
+from storage.lake import Lake, locked, write_bytes_durably
 
 STAGING = "rebuild"
 MARKER = "COMPLETE"
+
+
+@contextlib.contextmanager
+def exclusive(lake_dir: Path) -> Iterator[Lake]:
+    """The lake, held by this process alone (one normalizer or compaction at a time), with an
+    interrupted rebuild swap finished and an interrupted batch undone first.
+
+    Raises:
+        StorageError: another process holds the lake, or the recovery fails.
+    """
+    with locked(lake_dir):
+        finish(lake_dir)
+        lake = Lake(lake_dir)
+        lake.recover()
+        yield lake
 
 
 def prepare(lake_dir: Path, units: list[str]) -> Lake:
@@ -65,14 +84,21 @@ def finish(lake_dir: Path) -> None:
                 lake_dir / "live" / unit,
                 staging / "old" / unit,
             )
-            if not new.exists():
-                continue  # swapped in by an earlier attempt
-            if live.exists():
-                old.parent.mkdir(parents=True, exist_ok=True)
-                os.rename(live, old)
-            live.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(new, live)
-            fsync_dir(live.parent)
+            if new.exists():  # else swapped in by an earlier attempt
+                if live.exists():
+                    old.parent.mkdir(parents=True, exist_ok=True)
+                    os.rename(live, old)
+                live.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(new, live)
+                fsync_dir(live.parent)
+            # The compacted tier of a rebuilt unit goes too: it was derived from what the
+            # rebuild replaced (an older schema, perhaps), and compaction makes it again.
+            hist = lake_dir / "hist" / unit
+            if hist.exists():
+                gone = staging / "old-hist" / unit
+                gone.parent.mkdir(parents=True, exist_ok=True)
+                os.rename(hist, gone)
+                fsync_dir(hist.parent)
         staged_checkpoint = Lake(staging).checkpoint_path
         if plan["checkpoint"] and staged_checkpoint.exists():
             os.replace(staged_checkpoint, Lake(lake_dir).checkpoint_path)

@@ -29,7 +29,7 @@ from capture.rawlog.reader import (
     verify,
 )
 from capture.rawlog.seal import seal_segment
-from capture.rawlog.writer import RawLogWriter
+from capture.rawlog.writer import RawLogWriter, writers_held_off
 
 __all__ = [
     "FORMAT_VERSION",
@@ -51,4 +51,5 @@ __all__ = [
     "seal_segment",
     "segments_holding",
     "verify",
+    "writers_held_off",
 ]

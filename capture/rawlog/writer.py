@@ -16,14 +16,15 @@ import datetime as dt
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
 from capture.clock import Clock, seoul_hour_key
 from capture.durable import fsync_dir
-from capture.errors import RawLogError
+from capture.errors import RawLogError, RecorderLocked
 from capture.filelock import hold_exclusive
 from capture.rawlog import events
 from capture.rawlog.format import (
@@ -41,6 +42,23 @@ log = logging.getLogger(__name__)
 
 LOCK_NAME = ".lock"  # held while a writer is open, so repair never truncates a live tail
 WRITER_CONN_ID = 0  # conn_id of the EVENT records the writer itself appends
+
+
+@contextmanager
+def writers_held_off(raw_dir: Path) -> Iterator[bool]:
+    """Hold the writers' lock on ``raw_dir`` for the block if no writer holds it; yields
+    whether it does. While held, no writer can open (a recorder starting then is refused and
+    retried by its supervisor), so a caller can seal segments no one will append to.
+    """
+    try:
+        fd = hold_exclusive(raw_dir / LOCK_NAME, "a raw log writer is running")
+    except RecorderLocked:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        os.close(fd)
 
 
 def _no_state() -> list[tuple[int, bytes]]:

@@ -6,15 +6,17 @@ with DuckDB: decimals exact, timestamps the same UTC instants to the microsecond
 integers and bytes equal, and the types the same (a timestamp read as naive, a decimal as a
 float, fails).
 
-Which columns come from the path: Spark reads each table's hive tree (``live/TABLE``), as a
-desk would, and takes ``date`` and, for quotes, trades and gaps, ``isin`` from the directory
-names, so it is compared with DuckDB reading the tree the same way. Polars reads the files
-themselves, with no path columns, and is compared with DuckDB reading the files. Between them
-every column the files hold and every column the paths add is compared.
-"""
+Both tiers: the normalizer's files (live) and the same lake compacted (hist, one sorted file
+per partition). Which columns come from the path: Spark reads each table's hive tree
+(``live/TABLE``), as a desk would, and takes ``date`` and, for quotes, trades and gaps,
+``isin`` from the directory names, so it is compared with DuckDB reading the tree the same
+way. Polars reads the files themselves, with no path columns, and is compared with DuckDB
+reading the files. Between them every column the files hold and every column the paths add is
+compared. """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +26,7 @@ import pyarrow as pa
 import pytest
 from pyspark.sql import SparkSession
 
+from storage.compaction import compact
 from storage.normalizer import normalize
 from tests.storage.rawdata import ISINS, START_NS, RawLog
 
@@ -54,6 +57,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Path:
     log.writer.close()
     normalize(data_dir, batch_records=50)
     return data_dir / "lake" / "live"
+
+
+@pytest.fixture(scope="module")
+def tiers(live: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The lake as the normalizer left it (live), and a copy of it compacted (hist)."""
+    copy = tmp_path_factory.mktemp("compacted") / "data"
+    shutil.copytree(live.parent.parent, copy)
+    assert compact(copy).days  # both days are closed: no writer, all normalized
+    return {"live": live, "hist": copy / "lake" / "hist"}
 
 
 @pytest.fixture(scope="module")
@@ -108,21 +120,25 @@ def _assert_same(got: pa.Table, want: pa.Table) -> None:
     assert _rows(got) == _rows(want)
 
 
+@pytest.mark.parametrize("tier", ["live", "hist"])
 @pytest.mark.parametrize("table", TABLES)
 def test_spark_reads_every_row_of_the_hive_tree_as_duckdb_does(
-    spark: SparkSession, live: Path, table: str
+    spark: SparkSession, tiers: dict[str, Path], table: str, tier: str
 ) -> None:
-    got = spark.read.parquet(str(live / table)).toArrow()
+    got = spark.read.parquet(str(tiers[tier] / table)).toArrow()
     assert "date" in got.column_names  # from the path
-    _assert_same(got, _duckdb(live, table, hive=True))
+    _assert_same(got, _duckdb(tiers[tier], table, hive=True))
 
 
+@pytest.mark.parametrize("tier", ["live", "hist"])
 @pytest.mark.parametrize("table", TABLES)
-def test_polars_reads_every_row_of_the_files_as_duckdb_does(live: Path, table: str) -> None:
-    files = sorted(str(p) for p in (live / table).rglob("*.parquet"))
+def test_polars_reads_every_row_of_the_files_as_duckdb_does(
+    tiers: dict[str, Path], table: str, tier: str
+) -> None:
+    files = sorted(str(p) for p in (tiers[tier] / table).rglob("*.parquet"))
     got = pl.read_parquet(files, hive_partitioning=False).to_arrow()
     assert "date" not in got.column_names  # no path column
-    _assert_same(got, _duckdb(live, table, hive=False))
+    _assert_same(got, _duckdb(tiers[tier], table, hive=False))
 
 
 def test_readers_of_the_tree_take_isin_from_the_path_where_a_gap_of_no_isin_is_unknown(

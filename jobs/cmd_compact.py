@@ -1,0 +1,45 @@
+"""`bondtape compact`: merge the lake's small files, crash-safely (storage/compaction.py).
+
+Without options, every closed day becomes one sorted hist file per (table, date, isin); with
+``--date D``, that day, even today, unless a recorder is still writing it; with
+``--intraday``, the closed hours of the days still open. The lake is brought up to date with
+raw first, so a closed day is compacted whole.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+
+from jobs.cli_options import add_data_dir_options, data_dir_from, raw_dir_of
+from storage.compaction import CompactStats, compact
+from storage.normalizer import normalize
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_data_dir_options(parser)
+    parser.add_argument("--date", type=dt.date.fromisoformat, help="compact this Seoul date")
+    parser.add_argument(
+        "--intraday", action="store_true", help="merge the closed hours of days still open"
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    data_dir = data_dir_from(args)
+    raw_dir_of(data_dir)
+    normalized = normalize(data_dir)
+    stats = compact(data_dir, date=args.date, intraday=args.intraday)
+    print(f"normalized {normalized.records} new records first")
+    print(summary(stats, intraday=args.intraday))
+    return 0
+
+
+def summary(stats: CompactStats, *, intraday: bool) -> str:
+    days = ", ".join(day.isoformat() for day in stats.days) or "none"
+    lines = [
+        f"{'intraday ' if intraday else ''}compacted {days}: {stats.partitions} file(s) "
+        f"written from {stats.files_in}, {stats.files_removed} removed, {stats.rows:,} rows "
+        f"({stats.rows_per_s:,.0f} rows/s); {stats.sealed} raw segment(s) sealed"
+    ]
+    lines += [f"  {day} not closed: {why}" for day, why in sorted(stats.not_closed.items())]
+    return "\n".join(lines)

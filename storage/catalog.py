@@ -1,0 +1,94 @@
+"""``data_dir/catalog.duckdb``: the views ``quotes``, ``trades``, ``gaps``, ``rejects`` (and
+what else ``sql/views/`` defines) over both tiers of the lake, and macros; never data.
+
+The views are the ``.sql`` files of ``sql/views/`` run in name order after defining
+``bondtape_lake()``, the absolute path of the lake, so the file opens from any working
+directory in any DuckDB client. Lake files are found by glob when a query runs: files the
+normalizer or a compaction writes later show without rebuilding the catalog. The file is built
+under a temporary name and renamed into place, so a reader sees the old catalog or the new one,
+and a query command opens it read-only while jobs write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from importlib.resources import files
+from pathlib import Path
+
+import duckdb
+
+from capture.durable import fsync_dir
+from capture.errors import StorageError
+
+CATALOG_NAME = "catalog.duckdb"
+VIEWS_PACKAGE = "sql"
+VIEWS_FOLDER = "views"
+
+
+def view_sql() -> list[tuple[str, str]]:
+    """(file name, SQL) of every view file, in the order they run."""
+    folder = files(VIEWS_PACKAGE).joinpath(VIEWS_FOLDER)
+    found = [(entry.name, entry.read_text(encoding="utf-8")) for entry in folder.iterdir()]
+    return sorted((name, text) for name, text in found if name.endswith(".sql"))
+
+
+def lake_macro(lake_dir: Path) -> str:
+    """The statement defining ``bondtape_lake()`` for ``lake_dir``."""
+    path = str(lake_dir.resolve()).replace("'", "''")
+    return f"CREATE OR REPLACE MACRO bondtape_lake() AS '{path}'"
+
+
+def build_catalog(data_dir: Path) -> Path:
+    """Write ``data_dir/catalog.duckdb`` afresh; its path.
+
+    Raises:
+        StorageError: a view does not compile, or the file cannot be written.
+    """
+    target = data_dir / CATALOG_NAME
+    tmp = data_dir / f".{CATALOG_NAME}.tmp"
+    _remove(tmp)
+    try:
+        con = duckdb.connect(str(tmp))
+        try:
+            con.execute(lake_macro(data_dir / "lake"))
+            for name, text in view_sql():
+                try:
+                    con.execute(text)
+                except duckdb.Error as exc:
+                    raise StorageError(f"sql/views/{name} does not compile: {exc}") from exc
+            con.execute("CHECKPOINT")
+        finally:
+            con.close()
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+        fsync_dir(data_dir)
+    except OSError as exc:
+        raise StorageError(f"cannot write {target}: {exc}") from exc
+    finally:
+        _remove(tmp)
+    return target
+
+
+def connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
+    """The catalog, read-only (jobs may be writing the lake meanwhile).
+
+    Raises:
+        StorageError: there is no catalog yet, or it cannot be opened.
+    """
+    path = data_dir / CATALOG_NAME
+    if not path.exists():
+        raise StorageError(
+            f"no catalog at {path}: run `bondtape catalog --config F` (or --data-dir) first"
+        )
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.Error as exc:
+        raise StorageError(f"cannot open {path}: {exc}") from exc
+
+
+def _remove(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()

@@ -1,0 +1,278 @@
+"""Compaction: a closed day's live files become one sorted hist file per partition, and today's
+small batches become one file per (partition, hour) as the hours close.
+
+Daily: for each closed day (storage/raw_state.py) and each partition (``TABLE/date=D/isin=I``,
+or ``rejects/date=D``), the live files and any earlier hist file are merged, sorted by time,
+into ``hist/.../data-<range>.parquet`` (zstd, row groups sized for scans, every source range in
+the metadata), written under a temporary name, fsynced, renamed, the folder fsynced; only then
+do the sources go. Intraday: within each partition of a day still open, the part files of each
+raw segment already closed and normalized are merged the same way into one live file.
+
+Crash safety comes from the names (storage/ranges.py): the merged file's range contains every
+source's, so from the moment it exists the views read it instead of them, and the next run,
+finding sources it supersedes, deletes them. ``open.parquet`` (the gaps still open) is never
+merged: the normalizer rewrites it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from capture.clock import Clock, SystemClock
+from capture.errors import StorageError
+from capture.rawlog import seal_segment
+from capture.rawlog.writer import writers_held_off
+from storage import staging
+from storage.lake import Lake, position_from_json, remove_durably, write_parquet_durably
+from storage.ranges import HIST_PREFIX, LIVE_PREFIX, RawRange, covering, range_of, superseded
+from storage.raw_state import RawState, read_raw_state
+from storage.schemas import TABLES
+
+log = logging.getLogger(__name__)
+
+ROW_GROUP_ROWS = 122_880
+"""Rows per row group of a hist file: DuckDB's own unit of parallel scan, and large enough
+that min/max statistics on recv_ts skip most of a day when a query asks for an instant."""
+
+SORT_KEYS: dict[str, list[str]] = {
+    "quotes": ["recv_ns", "segment", "offset", "record_index"],
+    "trades": ["recv_ns", "segment", "offset", "record_index"],
+    "gaps": ["start_ts", "segment", "offset"],
+    "rejects": ["segment", "offset", "record_index"],
+}
+
+
+@dataclass(slots=True)
+class CompactStats:
+    """What a run did: partitions rewritten, files merged away, rows written."""
+
+    days: list[dt.date] = field(default_factory=list)
+    not_closed: dict[dt.date, str] = field(default_factory=dict)  # day -> why
+    partitions: int = 0
+    files_in: int = 0
+    files_removed: int = 0
+    rows: int = 0
+    sealed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+
+def compact(
+    data_dir: Path,
+    *,
+    date: dt.date | None = None,
+    intraday: bool = False,
+    clock: Clock | None = None,
+) -> CompactStats:
+    """Compact the closed days (or ``date``, closed or not), or with ``intraday`` the closed
+    hours of the days still open.
+
+    Raises:
+        StorageError: another normalizer or compaction holds the lake, a recorder is still
+            writing ``date``, or a file cannot be read or written.
+    """
+    clock = clock or SystemClock()
+    started = time.monotonic()
+    stats = CompactStats()
+    lake_dir = data_dir / "lake"
+    with staging.exclusive(lake_dir) as lake:
+        lake.refuse_other_schema()
+        checkpoint = position_from_json(lake.read_checkpoint()["position"])
+        raw = read_raw_state(data_dir, checkpoint, clock)
+        days = _days(lake, raw, date, stats, intraday=intraday)
+        if not intraday:
+            stats.sealed = _seal(raw, days)
+        for day in days:
+            stats.days.append(day)
+            for partition in _partitions(lake, day):
+                if intraday:
+                    _merge_hours(lake, partition, raw, stats)
+                else:
+                    _merge_day(lake, partition, stats)
+    stats.seconds = time.monotonic() - started
+    return stats
+
+
+def _days(
+    lake: Lake, raw: RawState, date: dt.date | None, stats: CompactStats, *, intraday: bool
+) -> list[dt.date]:
+    """The days to work on; those skipped, with why, go into ``stats.not_closed``.
+
+    Raises:
+        StorageError: ``date`` is still being written by a recorder.
+    """
+    if date is not None:
+        writing = raw.writing(date)
+        if writing and not intraday:
+            raise StorageError(
+                f"a recorder is still writing {date}: segment {writing[0]} is open and can "
+                f"receive {date}'s records until it rotates; stop the recorder, or let the "
+                "day close and run compact without --date (or use --intraday meanwhile)"
+            )
+        return [date]
+    chosen = []
+    for day in _lake_days(lake):
+        closed = raw.closed(day)
+        if closed != intraday:
+            chosen.append(day)
+        elif not intraday:
+            why = "a recorder is writing it" if raw.writing(day) else "not normalized yet"
+            stats.not_closed[day] = why
+    return chosen
+
+
+def _lake_days(lake: Lake) -> list[dt.date]:
+    """Every date with live files in any table."""
+    days = {
+        dt.date.fromisoformat(folder.name.removeprefix("date="))
+        for table in TABLES
+        for folder in (lake.live / table).glob("date=*")
+    }
+    return sorted(days)
+
+
+@dataclass(frozen=True, slots=True)
+class _Partition:
+    table: str
+    rel: str  # "quotes/date=D/isin=I" or "rejects/date=D"
+
+
+def _partitions(lake: Lake, day: dt.date) -> Iterator[_Partition]:
+    for table, schema in TABLES.items():
+        pattern = f"date={day.isoformat()}" + ("/isin=*" if schema.partition_by_isin else "")
+        found = {
+            str(folder.relative_to(tier / table))
+            for tier in (lake.live, lake.hist)
+            for folder in (tier / table).glob(pattern)
+            if folder.is_dir()
+        }
+        for rel in sorted(found):
+            yield _Partition(table, f"{table}/{rel}")
+
+
+def _merge_day(lake: Lake, partition: _Partition, stats: CompactStats) -> None:
+    """All of a closed day's partition into one hist file."""
+    live_dir, hist_dir = lake.live / partition.rel, lake.hist / partition.rel
+    _clear_temporaries(hist_dir)
+    files = _ranged(live_dir, hist=False) | _ranged(hist_dir, hist=True)
+    if not files:
+        return
+    gone = superseded({path.name: hist for path, hist in files.items()})
+    sources = [path for path in files if path.name not in gone]
+    if len(sources) == 1 and files[sources[0]]:
+        _remove(files, gone, stats)  # one hist file already: only leftovers to clear
+        return
+    _write_merged(partition, sources, hist_dir, HIST_PREFIX, stats)
+    _remove(files, gone | {p.name for p in sources}, stats)
+
+
+def _merge_hours(lake: Lake, partition: _Partition, raw: RawState, stats: CompactStats) -> None:
+    """Within a day still open, one live file per closed and normalized raw segment."""
+    live_dir = lake.live / partition.rel
+    _clear_temporaries(live_dir)
+    files = _ranged(live_dir, hist=False)
+    gone = superseded({path.name: False for path in files})
+    by_segment: dict[str, list[Path]] = {}
+    for path in files:
+        rng = range_of(path.name)
+        if path.name not in gone and rng is not None and rng.start.segment == rng.end.segment:
+            by_segment.setdefault(rng.start.segment, []).append(path)
+    done = _read_segments(raw)
+    for segment, paths in sorted(by_segment.items()):
+        if len(paths) > 1 and segment in done:
+            _write_merged(partition, paths, live_dir, LIVE_PREFIX, stats)
+            gone |= {p.name for p in paths}
+    _remove(files, gone, stats)
+
+
+def _read_segments(raw: RawState) -> set[str]:
+    """Stems (as in file names, ``<stem>.seg``) of segments no writer appends to and the
+    normalizer has read to the end."""
+    done = set()
+    for info in raw.segments:
+        if info.name in raw.open_segments or raw.checkpoint is None:
+            continue
+        if raw.checkpoint.segment > info.name:
+            done.add(Path(info.name).name)
+    return done
+
+
+def _ranged(folder: Path, *, hist: bool) -> dict[Path, bool]:
+    """The files of ``folder`` that carry a raw range (not ``open.parquet``, not temporaries)."""
+    if not folder.is_dir():
+        return {}
+    return {p: hist for p in sorted(folder.glob("*.parquet")) if range_of(p.name) is not None}
+
+
+def _write_merged(
+    partition: _Partition, sources: list[Path], folder: Path, prefix: str, stats: CompactStats
+) -> None:
+    """Merge ``sources`` sorted by time into one file named for the range covering them.
+
+    Raises:
+        StorageError: a source cannot be read, or the file cannot be written.
+    """
+    ranges: list[RawRange] = []
+    for path in sources:
+        rng = range_of(path.name)
+        assert rng is not None, "only ranged files are merged"
+        ranges.append(rng)
+    schema = TABLES[partition.table].schema
+    try:
+        table = pa.concat_tables([pq.read_table(p, schema=schema) for p in sources])
+    except (OSError, pa.ArrowException) as exc:
+        raise StorageError(f"cannot read the files of {partition.rel}: {exc}") from exc
+    table = table.sort_by([(key, "ascending") for key in SORT_KEYS[partition.table]])
+    target = folder / covering(ranges).file_name(prefix)
+    write_parquet_durably(target, table, sorted(ranges, key=RawRange.sort_key),
+                          row_group_size=ROW_GROUP_ROWS)  # fmt: skip
+    stats.partitions += 1
+    stats.files_in += len(sources)
+    stats.rows += table.num_rows
+    log.debug("%s: %d file(s), %d rows -> %s", partition.rel, len(sources), table.num_rows,
+              target.name)  # fmt: skip
+
+
+def _clear_temporaries(folder: Path) -> None:
+    """Remove what a killed compaction left half-written (no view ever reads it)."""
+    for tmp in folder.glob(".*.parquet.tmp"):
+        remove_durably(tmp)
+
+
+def _remove(files: dict[Path, bool], names: set[str], stats: CompactStats) -> None:
+    for path in files:
+        if path.name in names:
+            remove_durably(path)
+            stats.files_removed += 1
+
+
+def _seal(raw: RawState, days: list[dt.date]) -> int:
+    """Seal the closed days' plain segments, holding off writers meanwhile (a recorder that
+    starts then is refused and retried: it must not continue a segment being sealed)."""
+    plain = [
+        info
+        for day in days
+        for info in raw.day_segments(day)
+        if not info.sealed and info.name not in raw.open_segments
+    ]
+    if not plain:
+        return 0
+    sealed = 0
+    with writers_held_off(raw.raw_dir) as held:
+        if not held:
+            return 0  # a writer is running: it seals what it rotates away from itself
+        for info in {i.name: i for i in plain}.values():
+            seal_segment(info.path)
+            sealed += 1
+    return sealed
