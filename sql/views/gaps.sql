@@ -10,11 +10,13 @@ SELECT "conn_id", "tr_id", "isin", "start_ts", "end_ts", "reason", "segment", "o
        regexp_extract(filename, '/date=(\d{4}-\d{2}-\d{2})/', 1)::DATE AS "date"
 FROM (
     FROM read_parquet(
-        bondtape_lake() || '/hist/gaps/*/*/*.parquet', filename = true, allow_empty = true
+        bondtape_lake() || '/hist/gaps/*/*/*.parquet', hive_partitioning = false, filename = true,
+        allow_empty = true
     )
     UNION ALL BY NAME
     FROM read_parquet(
-        bondtape_lake() || '/live/gaps/*/*/*.parquet', filename = true, allow_empty = true
+        bondtape_lake() || '/live/gaps/*/*/*.parquet', hive_partitioning = false, filename = true,
+        allow_empty = true
     )
     UNION ALL BY NAME
     SELECT NULL::BIGINT AS "conn_id",

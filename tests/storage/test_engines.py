@@ -12,7 +12,7 @@ per partition). Which columns come from the path: Spark reads each table's hive 
 ``isin`` from the directory names, so it is compared with DuckDB reading the tree the same
 way. Polars reads the files themselves, with no path columns, and is compared with DuckDB
 reading the files. Between them every column the files hold and every column the paths add is
-compared. """
+compared."""
 
 from __future__ import annotations
 
