@@ -30,7 +30,7 @@ from capture.clock import Clock, SystemClock
 from capture.errors import StorageError
 from capture.rawlog import seal_segment
 from capture.rawlog.writer import writers_held_off
-from storage import staging
+from storage import day_index, staging
 from storage.lake import Lake, position_from_json, remove_durably, write_parquet_durably
 from storage.ranges import HIST_PREFIX, LIVE_PREFIX, RawRange, covering, range_of, superseded
 from storage.raw_state import RawState, read_raw_state
@@ -95,11 +95,16 @@ def compact(
             stats.sealed = _seal(raw, days)
         for day in days:
             stats.days.append(day)
-            for partition in _partitions(lake, day):
-                if intraday:
+            if intraday:
+                for partition in _partitions(lake, day):
                     _merge_hours(lake, partition, raw, stats)
-                else:
-                    _merge_day(lake, partition, stats)
+                continue
+            # Every merged file and the day's indexes first; only then do their sources go.
+            doomed = [p for part in _partitions(lake, day) for p in _merge_day(lake, part, stats)]
+            doomed += _index_day(lake, day, stats)
+            for path in doomed:
+                remove_durably(path)
+                stats.files_removed += 1
     stats.seconds = time.monotonic() - started
     return stats
 
@@ -161,20 +166,55 @@ def _partitions(lake: Lake, day: dt.date) -> Iterator[_Partition]:
             yield _Partition(table, f"{table}/{rel}")
 
 
-def _merge_day(lake: Lake, partition: _Partition, stats: CompactStats) -> None:
-    """All of a closed day's partition into one hist file."""
+def _merge_day(lake: Lake, partition: _Partition, stats: CompactStats) -> list[Path]:
+    """All of a closed day's partition into one hist file; the files it supersedes."""
     live_dir, hist_dir = lake.live / partition.rel, lake.hist / partition.rel
     _clear_temporaries(hist_dir)
     files = _ranged(live_dir, hist=False) | _ranged(hist_dir, hist=True)
-    if not files:
-        return
     gone = superseded({path.name: hist for path, hist in files.items()})
     sources = [path for path in files if path.name not in gone]
-    if len(sources) == 1 and files[sources[0]]:
-        _remove(files, gone, stats)  # one hist file already: only leftovers to clear
-        return
-    _write_merged(partition, sources, hist_dir, HIST_PREFIX, stats)
-    _remove(files, gone | {p.name for p in sources}, stats)
+    if sources and not (len(sources) == 1 and files[sources[0]]):  # else: one hist file already
+        _write_merged(partition.table, sources, hist_dir, HIST_PREFIX, stats)
+        gone |= {p.name for p in sources}
+    return [path for path in files if path.name in gone]
+
+
+def _index_day(lake: Lake, day: dt.date, stats: CompactStats) -> list[Path]:
+    """Write the day's book indexes (storage/day_index.py) from its hist quote files, unless
+    they cover those already; the index files they supersede."""
+    quotes = []
+    for folder in sorted((lake.hist / "quotes").glob(f"date={day.isoformat()}/isin=*")):
+        files = _ranged(folder, hist=True)
+        gone = superseded({path.name: True for path in files})
+        quotes += [path for path in files if path.name not in gone]
+    if not quotes:
+        return []
+    ranges = [_range(path) for path in quotes]
+    name = covering(ranges).file_name(HIST_PREFIX)
+    doomed: list[Path] = []
+    table: pa.Table | None = None
+    for index in day_index.INDEXES:
+        folder = lake.hist / index / f"date={day.isoformat()}"
+        _clear_temporaries(folder)
+        existing = _ranged(folder, hist=True)
+        if (folder / name) in existing:
+            continue
+        if table is None:
+            table = _read(quotes, TABLES["quotes"].schema, "quotes")
+        built = (
+            day_index.by_time(table)
+            if index == day_index.QUOTES_BY_TIME
+            else day_index.books_by_minute(table, day)
+        )
+        rows = (
+            day_index.TIME_ROW_GROUP
+            if index == day_index.QUOTES_BY_TIME
+            else day_index.MINUTE_ROW_GROUP
+        )
+        write_parquet_durably(folder / name, built, ranges, row_group_size=rows)
+        stats.rows += built.num_rows
+        doomed += [path for path in existing if path.name != name]
+    return doomed
 
 
 def _merge_hours(lake: Lake, partition: _Partition, raw: RawState, stats: CompactStats) -> None:
@@ -191,7 +231,7 @@ def _merge_hours(lake: Lake, partition: _Partition, raw: RawState, stats: Compac
     done = _read_segments(raw)
     for segment, paths in sorted(by_segment.items()):
         if len(paths) > 1 and segment in done:
-            _write_merged(partition, paths, live_dir, LIVE_PREFIX, stats)
+            _write_merged(partition.table, paths, live_dir, LIVE_PREFIX, stats)
             gone |= {p.name for p in paths}
     _remove(files, gone, stats)
 
@@ -216,32 +256,37 @@ def _ranged(folder: Path, *, hist: bool) -> dict[Path, bool]:
 
 
 def _write_merged(
-    partition: _Partition, sources: list[Path], folder: Path, prefix: str, stats: CompactStats
+    table_name: str, sources: list[Path], folder: Path, prefix: str, stats: CompactStats
 ) -> None:
     """Merge ``sources`` sorted by time into one file named for the range covering them.
 
     Raises:
         StorageError: a source cannot be read, or the file cannot be written.
     """
-    ranges: list[RawRange] = []
-    for path in sources:
-        rng = range_of(path.name)
-        assert rng is not None, "only ranged files are merged"
-        ranges.append(rng)
-    schema = TABLES[partition.table].schema
-    try:
-        table = pa.concat_tables([pq.read_table(p, schema=schema) for p in sources])
-    except (OSError, pa.ArrowException) as exc:
-        raise StorageError(f"cannot read the files of {partition.rel}: {exc}") from exc
-    table = table.sort_by([(key, "ascending") for key in SORT_KEYS[partition.table]])
+    ranges = [_range(path) for path in sources]
+    table = _read(sources, TABLES[table_name].schema, table_name)
+    table = table.sort_by([(key, "ascending") for key in SORT_KEYS[table_name]])
     target = folder / covering(ranges).file_name(prefix)
     write_parquet_durably(target, table, sorted(ranges, key=RawRange.sort_key),
                           row_group_size=ROW_GROUP_ROWS)  # fmt: skip
     stats.partitions += 1
     stats.files_in += len(sources)
     stats.rows += table.num_rows
-    log.debug("%s: %d file(s), %d rows -> %s", partition.rel, len(sources), table.num_rows,
-              target.name)  # fmt: skip
+    log.debug("%s: %d file(s), %d rows -> %s", folder, len(sources), table.num_rows, target.name)
+
+
+def _range(path: Path) -> RawRange:
+    rng = range_of(path.name)
+    assert rng is not None, "only files named for their range are merged"
+    return rng
+
+
+def _read(paths: list[Path], schema: pa.Schema, what: str) -> pa.Table:
+    """Raises: StorageError: a file cannot be read as ``schema``."""
+    try:
+        return pa.concat_tables([pq.read_table(p, schema=schema) for p in paths])
+    except (OSError, pa.ArrowException) as exc:
+        raise StorageError(f"cannot read {what} files {paths[0].parent}: {exc}") from exc
 
 
 def _clear_temporaries(folder: Path) -> None:

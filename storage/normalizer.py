@@ -26,6 +26,7 @@ from capture.clock import seoul_date
 from capture.rawlog import Position, RecordRun, list_segments, read_runs, segments_holding
 from storage import staging
 from storage.batch import BatchBuilder, CarriedState, GapRow, OpenGap, cut_batches
+from storage.day_index import INDEXES
 from storage.lake import (
     OPEN_GAPS_FILE,
     Lake,
@@ -154,7 +155,7 @@ def _rebuild_all(
     # holds no record, and an old position never outlives the files it described.
     stage.write_checkpoint(None, CarriedState().to_json())
     stats = _run(stage, raw_dir, parser, batch, on_batch)
-    staging.commit(lake_dir, units, with_checkpoint=True)
+    staging.commit(lake_dir, units, with_checkpoint=True, hist_units=units + list(INDEXES))
     return stats
 
 
@@ -182,7 +183,9 @@ def _rebuild_date(
         day = _Day(date, last_segment=holding[-1].name)
         stats = _run(stage, raw_dir, parser, batch, on_batch, Position(holding[0].name, 0),
                      day, stop_at)  # fmt: skip
-    staging.commit(lake_dir, units, with_checkpoint=False)
+    day = f"date={date.isoformat()}"
+    hist_units = units + [f"{index}/{day}" for index in INDEXES]
+    staging.commit(lake_dir, units, with_checkpoint=False, hist_units=hist_units)
     return stats
 
 

@@ -50,13 +50,16 @@ def prepare(lake_dir: Path, units: list[str]) -> Lake:
     return Lake(staging)
 
 
-def commit(lake_dir: Path, units: list[str], *, with_checkpoint: bool) -> None:
-    """Mark the staged rebuild complete, then swap it in.
+def commit(
+    lake_dir: Path, units: list[str], *, with_checkpoint: bool, hist_units: list[str]
+) -> None:
+    """Mark the staged rebuild complete, then swap it in; ``hist_units`` are the compacted
+    folders derived from what is rebuilt (the units' own, and their day indexes).
 
     Raises:
         StorageError: a rename fails (the next run retries the swap).
     """
-    plan = {"units": units, "checkpoint": with_checkpoint}
+    plan = {"units": units, "checkpoint": with_checkpoint, "hist_units": hist_units}
     write_bytes_durably(lake_dir / STAGING / MARKER, json.dumps(plan).encode())
     finish(lake_dir)
 
@@ -91,8 +94,10 @@ def finish(lake_dir: Path) -> None:
                 live.parent.mkdir(parents=True, exist_ok=True)
                 os.rename(new, live)
                 fsync_dir(live.parent)
-            # The compacted tier of a rebuilt unit goes too: it was derived from what the
-            # rebuild replaced (an older schema, perhaps), and compaction makes it again.
+
+        # The compacted tier of what was rebuilt goes too: it was derived from what the
+        # rebuild replaced (an older schema, perhaps), and compaction makes it again.
+        for unit in plan["hist_units"]:
             hist = lake_dir / "hist" / unit
             if hist.exists():
                 gone = staging / "old-hist" / unit

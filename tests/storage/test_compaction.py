@@ -63,7 +63,10 @@ def view_rows(data_dir: Path) -> dict[str, list[tuple]]:
 
 
 def files(data_dir: Path, tier: str, day: dt.date) -> list[Path]:
-    return sorted((data_dir / "lake" / tier).glob(f"*/date={day}/**/*.parquet"))
+    """The files of ``day`` in ``tier``, of the four tables (not the day's book indexes)."""
+    return sorted(
+        p for t in TABLES for p in (data_dir / "lake" / tier / t).glob(f"date={day}/**/*.parquet")
+    )
 
 
 class Crash(Exception):
@@ -98,6 +101,8 @@ def test_a_closed_day_becomes_one_sorted_hist_file_per_partition_and_every_row_s
         assert metadata.row_group(0).column(0).compression == "ZSTD"
         recorded |= set(json.loads(metadata.metadata[RAW_RANGES_KEY]))
     assert recorded == {r.as_text() for r in sources if r is not None}  # where rows came from
+    for index in ("quotes_by_time", "books_by_minute"):  # the day's book indexes
+        assert len(list((tmp_path / "lake" / "hist" / index).glob(f"date={DAY1}/*"))) == 1
     # The day's raw segments are sealed now that the day is closed.
     assert all(s.sealed for s in list_segments(tmp_path / "raw") if s.name.startswith(str(DAY1)))
 
@@ -224,6 +229,8 @@ def test_a_rebuild_after_compaction_rederives_the_day_and_drops_its_hist_files(
     normalize(tmp_path, rebuild=True, date=DAY1)
     assert files(tmp_path, "hist", DAY1) == []
     assert view_rows(tmp_path) == before
+    assert list((tmp_path / "lake" / "hist" / "books_by_minute").glob(f"date={DAY2}/*"))
+    assert not list((tmp_path / "lake" / "hist" / "books_by_minute").glob(f"date={DAY1}/*"))
     normalize(tmp_path, rebuild=True)
     assert not list((tmp_path / "lake" / "hist").rglob("*.parquet"))
     assert view_rows(tmp_path) == before
