@@ -154,15 +154,15 @@ def crash_at(monkeypatch: pytest.MonkeyPatch, step: str) -> None:
         monkeypatch.setattr(storage.compaction, "write_parquet_durably", half_write)
         return
     left = [{"after the rename": 0, "mid-deletes": 3}[step]]  # removals before the crash
-    remove = storage.compaction.remove_durably
+    delete = storage.compaction.delete
 
-    def remove_until_crash(path: Path) -> None:
+    def delete_until_crash(path: Path) -> None:
         if left[0] == 0:
             raise Crash
         left[0] -= 1
-        remove(path)
+        delete(path)
 
-    monkeypatch.setattr(storage.compaction, "remove_durably", remove_until_crash)
+    monkeypatch.setattr(storage.compaction, "delete", delete_until_crash)
 
 
 def test_intraday_merges_each_closed_hour_into_one_file_and_leaves_the_open_hour(
