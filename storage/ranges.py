@@ -84,16 +84,29 @@ def covering(ranges: Iterable[RawRange]) -> RawRange:
 
 def superseded(names: dict[str, bool]) -> set[str]:
     """Of the file names of one partition (name -> is a hist file), those another file's
-    range contains; files without a range are never superseded."""
-    ranged = [(n, r, hist) for n, hist in names.items() if (r := range_of(n)) is not None]
-    return {
-        name
-        for name, inner, in_hist in ranged
-        for other, outer, out_hist in ranged
-        if other != name and outer.contains(inner) and (outer != inner or out_hist > in_hist)
-    }
+    range contains; files without a range are never superseded.
+
+    One sort and a sweep: in order of start, longest first and hist before live on equal
+    ranges, a file is inside an earlier one exactly when an earlier one ends at or after it.
+    """
+    ranged = [
+        (_key(r.start), _key(r.end), hist, name)
+        for name, hist in names.items()
+        if (r := range_of(name)) is not None
+    ]
+    ranged.sort(key=lambda f: not f[2])  # stable sorts, the last one first in rank
+    ranged.sort(key=lambda f: f[1], reverse=True)
+    ranged.sort(key=lambda f: f[0])
+    gone: set[str] = set()
+    furthest: tuple[str, int] | None = None
+    for _, end, _, name in ranged:
+        if furthest is not None and end <= furthest:
+            gone.add(name)
+        else:
+            furthest = end
+    return gone
 
 
 def _key(position: Position) -> tuple[str, int]:
-    """Read order of a position, using the segment's stem (date folders sort the same way)."""
-    return PurePosixPath(position.segment).name, position.offset
+    """Read order of a position, using the segment's name (date folders sort the same way)."""
+    return position.segment.rsplit("/", 1)[-1], position.offset
