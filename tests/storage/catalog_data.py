@@ -1,0 +1,183 @@
+"""A stand-in catalog for query tests: quotes, trades, gaps and rejects as DuckDB tables with
+exactly the columns and types the catalog's views have (storage/schemas.py's table, plus the
+Seoul ``date``), filled with hand-made rows; and the real ``bonds`` view over ``lake/ref``.
+
+Rows are written in the user's terms: a Seoul wall time for when a record was received, prices
+and yields as the feed's text. Everything not given gets a plain, distinct value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from capture.clock import SEOUL
+from storage.schemas import TABLES
+
+GOV, CORP = "KR103502GD31", "KR101501DD41"
+DAY = "2026-11-26"
+NEXT_DAY = "2026-11-27"
+SEGMENT = "2026-11-26/1795650000000000000-rec1.seg"
+
+
+def contract_schema(name: str) -> pa.Schema:
+    """The catalog view ``name``'s columns: its lake table's, then ``date``."""
+    return TABLES[name].schema.append(pa.field("date", pa.date32()))
+
+
+def seoul_ns(wall: str) -> int:
+    """UTC nanoseconds of a Seoul wall time ``'2026-11-26 10:30:00[.ffffff]'``."""
+    local = dt.datetime.fromisoformat(wall).replace(tzinfo=SEOUL)
+    return int(local.timestamp()) * 10**9 + local.microsecond * 1000
+
+
+def instant(ns: int) -> dt.datetime:
+    """The UTC microsecond timestamp a lake row holds for ``ns`` (cut, never rounded)."""
+    return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=ns // 1000)
+
+
+def _received(wall: str, extra_ns: int) -> dict[str, Any]:
+    """The time columns of a record received at Seoul ``wall`` plus ``extra_ns``."""
+    ns = seoul_ns(wall) + extra_ns
+    seoul = instant(ns).astimezone(SEOUL)
+    return {
+        "recv_ts": instant(ns),
+        "recv_ns": ns,
+        "exch_time": seoul.strftime("%H%M%S"),
+        "exch_ts": seoul.replace(microsecond=0),
+        "date": seoul.date(),
+    }
+
+
+def _lineage(offset: int, record_index: int, segment: str) -> dict[str, Any]:
+    return {"segment": segment, "offset": offset, "record_index": record_index, "conn_id": 1}
+
+
+def quote(
+    isin: str,
+    wall: str,
+    *,
+    bid: tuple[str, str, int] = ("10560.00", "3.020", 100),
+    ask: tuple[str, str, int] = ("10575.00", "3.012", 200),
+    bid_qty: tuple[int, int, int, int] = (10, 20, 30, 40),
+    ask_qty: tuple[int, int, int, int] = (11, 21, 31, 41),
+    extra_ns: int = 0,
+    offset: int = 0,
+    record_index: int = 0,
+    segment: str = SEGMENT,
+) -> dict[str, Any]:
+    """A quotes row: level 1 is (price, yield, qty) per side; levels 2-5 step one won away
+    from the touch with the quantities given."""
+    row = {"isin": isin, **_received(wall, extra_ns), **_lineage(offset, record_index, segment)}
+    for side, (price, yld, qty), deeper, away in (
+        ("bid", bid, bid_qty, -1), ("ask", ask, ask_qty, 1)
+    ):  # fmt: skip
+        for level, level_qty in enumerate((qty, *deeper), start=1):
+            row[f"{side}_price_{level}"] = Decimal(price) + away * (level - 1)
+            row[f"{side}_yield_{level}"] = Decimal(yld) - away * Decimal("0.001") * (level - 1)
+            row[f"{side}_qty_{level}"] = level_qty
+    row["total_bid_qty"] = bid[2] + sum(bid_qty)
+    row["total_ask_qty"] = ask[2] + sum(ask_qty)
+    return row
+
+
+def trade(
+    isin: str,
+    wall: str,
+    price: str,
+    qty: int,
+    yld: str = "3.015",
+    *,
+    extra_ns: int = 0,
+    offset: int = 0,
+    record_index: int = 0,
+    segment: str = SEGMENT,
+) -> dict[str, Any]:
+    """A trades row; the fields KIS repeats with every trade (open, high, ...) are filler."""
+    filler = Decimal("10000.00")
+    return {
+        "isin": isin,
+        "bond_name": "국고03250-5303(23-2)",
+        "change_sign": 3,
+        "change": Decimal("0.00"),
+        "change_rate": Decimal("0.000"),
+        "trade_price": Decimal(price),
+        "trade_qty": qty,
+        "open_price": filler,
+        "high_price": filler,
+        "low_price": filler,
+        "prev_close_price": filler,
+        "trade_yield": Decimal(yld),
+        "open_yield": Decimal("9.999"),
+        "high_yield": Decimal("9.999"),
+        "low_yield": Decimal("9.999"),
+        "cum_volume": 0,
+        "prev_volume": 0,
+        "trade_type_code": "2",
+        **_received(wall, extra_ns),
+        **_lineage(offset, record_index, segment),
+    }
+
+
+def gap(
+    isin: str, start: str, end: str | None, tr_id: str = "H0BJASP0", *, offset: int = 0
+) -> dict[str, Any]:
+    """A gaps row from Seoul ``start`` to ``end`` (None: still open); dated by its start,
+    which here is also when its gap_open was recorded."""
+    start_ns = seoul_ns(start)
+    return {
+        "conn_id": 1,
+        "tr_id": tr_id,
+        "isin": isin,
+        "start_ts": instant(start_ns),
+        "end_ts": None if end is None else instant(seoul_ns(end)),
+        "reason": "connection closed",
+        "segment": SEGMENT,
+        "offset": offset,
+        "close_segment": None if end is None else SEGMENT,
+        "close_offset": None if end is None else offset + 1,
+        "date": instant(start_ns).astimezone(SEOUL).date(),
+    }
+
+
+def arrow(name: str, rows: list[dict[str, Any]]) -> pa.Table:
+    """``rows`` as an Arrow table of the view ``name``'s columns."""
+    return pa.Table.from_pylist(rows, schema=contract_schema(name))
+
+
+def make_test_catalog(path: Path, tables: Mapping[str, pa.Table]) -> Path:
+    """A DuckDB file at ``path`` in which quotes, trades, gaps and rejects are tables (empty
+    unless given) of the views' exact columns and types, with the ``bondtape_lake()`` macro
+    (``path``'s folder ``/lake``) and the real ``bonds`` view over it.
+
+    Named queries must not care whether these are views or tables.
+    """
+    con = duckdb.connect(str(path))
+    try:
+        for name in TABLES:
+            rows = tables.get(name, arrow(name, []))
+            assert rows.schema.equals(contract_schema(name)), name
+            con.register("rows", rows)
+            con.execute(f"CREATE TABLE {name} AS SELECT * FROM rows")
+            con.unregister("rows")
+        lake = (path.parent / "lake").resolve()
+        con.execute(f"CREATE MACRO bondtape_lake() AS '{lake}'")
+        con.execute(files("sql").joinpath("views", "bonds.sql").read_text(encoding="utf-8"))
+    finally:
+        con.close()
+    return path
+
+
+def catalog_dir(data_dir: Path, **rows: list[dict[str, Any]]) -> Path:
+    """``data_dir`` with a test catalog holding ``rows`` per view name; returns ``data_dir``."""
+    make_test_catalog(
+        data_dir / "catalog.duckdb", {name: arrow(name, table) for name, table in rows.items()}
+    )
+    return data_dir
