@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from capture.clock import SEOUL
+from storage.queries import named_query, open_catalog, run_query
 from storage.schemas import TABLES
 
 GOV, CORP = "KR103502GD31", "KR101501DD41"
@@ -181,3 +182,9 @@ def catalog_dir(data_dir: Path, **rows: list[dict[str, Any]]) -> Path:
         data_dir / "catalog.duckdb", {name: arrow(name, table) for name, table in rows.items()}
     )
     return data_dir
+
+
+def query_rows(data_dir: Path, name: str, **params: str) -> list[dict[str, Any]]:
+    """The rows of named query ``name`` over ``data_dir``'s catalog, as the command runs it."""
+    with open_catalog(data_dir) as con:
+        return run_query(con, named_query(name), params).to_pylist()
