@@ -31,6 +31,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("jobs.cmd_status", "show the recorder's connections and writer"),
     "raw": ("jobs.cmd_raw", "list, dump and verify raw segments"),
     "normalize": ("jobs.cmd_normalize", "turn raw segments into the Parquet lake"),
+    "query": ("jobs.cmd_query", "run a named query (sql/queries/) over the catalog"),
+    "sql": ("jobs.cmd_sql", "run any SQL over the catalog's views"),
 }
 
 

@@ -38,6 +38,19 @@ def data_dir_from(args: argparse.Namespace) -> Path:
     return load_config(args.config, read_credentials=False).data_dir
 
 
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """``--format`` and ``-o FILE``, for commands that print query results."""
+    from storage.results import FORMATS  # here: `bondtape record` must not load Arrow
+
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table: for reading; csv; json: JSON Lines, decimals as strings; parquet: needs -o",
+    )
+    parser.add_argument("-o", "--output", type=Path, help="write to FILE instead of stdout")
+
+
 def raw_dir_of(data_dir: Path, option: str = "--data-dir") -> Path:
     """``data_dir/raw``, which must exist: a typo must not read as an empty, healthy log.
 
