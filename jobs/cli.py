@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "normalize": ("jobs.cmd_normalize", "turn raw segments into the Parquet lake"),
     "compact": ("jobs.cmd_compact", "merge the lake's small files (closed days, or hours)"),
     "catalog": ("jobs.cmd_catalog", "write data_dir/catalog.duckdb: views over the lake"),
+    "query": ("jobs.cmd_query", "run a named query (sql/queries/) over the catalog"),
+    "sql": ("jobs.cmd_sql", "run any SQL over the catalog's views"),
 }
 
 

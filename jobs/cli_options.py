@@ -13,9 +13,13 @@ from jobs.config import load_config
 N = TypeVar("N", int, float)
 
 
-def add_data_dir_options(parser: argparse.ArgumentParser) -> None:
-    """``--config F`` or ``--data-dir D``: commands that only read data need no credentials."""
-    group = parser.add_mutually_exclusive_group(required=True)
+def add_data_dir_options(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """``--config F`` or ``--data-dir D``: commands that only read data need no credentials.
+
+    A command that needs them only sometimes passes ``required=False`` and calls
+    :func:`data_dir_from` only when it does.
+    """
+    group = parser.add_mutually_exclusive_group(required=required)
     group.add_argument("--config", type=Path, help="bondtape TOML config (its data_dir is used)")
     group.add_argument("--data-dir", type=Path, help="bondtape data directory")
 
@@ -24,12 +28,27 @@ def data_dir_from(args: argparse.Namespace) -> Path:
     """The data directory named by :func:`add_data_dir_options`.
 
     Raises:
-        ConfigError: the config file is invalid; its credential variables need not be set,
-            since these commands only read and write data_dir.
+        ConfigError: neither option is given, or the config file is invalid; its credential
+            variables need not be set, since these commands only read and write data_dir.
     """
     if args.data_dir is not None:
         return Path(args.data_dir)
+    if args.config is None:
+        raise ConfigError("--config", None, "give --config F or --data-dir D")
     return load_config(args.config, read_credentials=False).data_dir
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """``--format`` and ``-o FILE``, for commands that print query results."""
+    from storage.results import FORMATS  # here: `bondtape record` must not load Arrow
+
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table: for reading; csv; json: JSON Lines, decimals as strings; parquet: needs -o",
+    )
+    parser.add_argument("-o", "--output", type=Path, help="write to FILE instead of stdout")
 
 
 def raw_dir_of(data_dir: Path, option: str = "--data-dir") -> Path:

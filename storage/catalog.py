@@ -78,14 +78,15 @@ def connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
         StorageError: there is no catalog yet, or it cannot be opened.
     """
     path = data_dir / CATALOG_NAME
-    if not path.exists():
+    if not path.is_file():
         raise StorageError(
-            f"no catalog at {path}: run `bondtape catalog --config F` (or --data-dir) first"
+            f"no catalog at {path}: build it first with `bondtape catalog --config F` "
+            "(or --data-dir D)"
         )
     try:
         return duckdb.connect(str(path), read_only=True)
     except duckdb.Error as exc:
-        raise StorageError(f"cannot open {path}: {exc}") from exc
+        raise StorageError(f"cannot open the catalog {path} read-only: {exc}") from exc
 
 
 def _remove(path: Path) -> None:

@@ -277,8 +277,13 @@ def _gap_date(gap: OpenGap) -> dt.date:
 
 def _gap_partition(gap: OpenGap) -> str:
     """Gaps go by the Seoul date of their gap_open record, and their ISIN when it is one."""
-    isin = gap.isin if _ISIN.fullmatch(gap.isin) else "_unknown"
-    return partition(GAPS.name, _gap_date(gap).isoformat(), isin)
+    return partition(GAPS.name, _gap_date(gap).isoformat(), gap_partition_isin(gap.isin))
+
+
+def gap_partition_isin(isin: str) -> str:
+    """The ``isin=`` folder of a gap: its code when shaped like an ISIN, else ``_unknown``
+    (a code from the wire must not become a path)."""
+    return isin if _ISIN.fullmatch(isin) else "_unknown"
 
 
 def _gap_table(rows: list[GapRow]) -> pa.Table:

@@ -162,3 +162,22 @@ REJECTS = Table(
 )
 
 TABLES: dict[str, Table] = {t.name: t for t in (QUOTES, TRADES, GAPS, REJECTS)}
+"""The tables the normalizer derives from raw, by name."""
+
+BONDS = Table(
+    "bonds",
+    (
+        Column("isin", pa.string(), "bond ISIN, the master's [4:16]"),
+        Column("name", pa.string(), "bond name (Korean)"),
+        Column("issuer_kind", pa.string(), "government, municipal, special, corporate or other"),
+        Column("bond_type", pa.string(), "type code, the master's [0:2]"),
+        Column("bond_class", pa.string(), "class code, the master's [2:4]"),
+        Column("interest_class", pa.string(), "interest class code"),
+        Column("listed", pa.date32(), "listing date; null: blank in the master", nullable=True),
+        Column("issued", pa.date32(), "issue date; null: blank in the master", nullable=True),
+        Column("maturity", pa.date32(), "maturity date; null: blank in the master", nullable=True),
+    ),
+    partition_by_isin=False,
+)
+"""KIS's bond master (capture/kis/bond_master.py) as ``lake/ref/bonds.parquet``: reference
+data saved by ``bondtape bonds --save``, not derived from raw, so a rebuild leaves it alone."""

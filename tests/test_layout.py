@@ -123,7 +123,7 @@ SURFACES = {
     ],
     "storage": ["SCHEMA_VERSION", "TABLES", "NormalizeStats", "follow", "normalize"],
     "jobs": [],
-    "sql": ["query"],
+    "sql": ["named_queries", "query"],
 }  # fmt: skip
 
 

@@ -43,3 +43,111 @@ JOIN ranged AS outer_file
  AND inner_file.hi <= outer_file.hi
  AND (outer_file.lo < inner_file.lo OR inner_file.hi < outer_file.hi
       OR outer_file.tier > inner_file.tier);
+
+-- bondtape_empty_<table>(): the table's columns, typed, and no row. A view unions it with
+-- its tiers, so its columns stay when a tier has no file yet (a glob that matches nothing
+-- reads as one BOOLEAN column named empty).
+CREATE OR REPLACE MACRO bondtape_empty_quotes() AS TABLE
+SELECT NULL::TIMESTAMPTZ AS "recv_ts",
+    NULL::BIGINT AS "recv_ns",
+    NULL::VARCHAR AS "exch_time",
+    NULL::TIMESTAMPTZ AS "exch_ts",
+    NULL::VARCHAR AS "isin",
+    NULL::DECIMAL(8,3) AS "ask_yield_1",
+    NULL::DECIMAL(8,3) AS "bid_yield_1",
+    NULL::DECIMAL(12,2) AS "ask_price_1",
+    NULL::DECIMAL(12,2) AS "bid_price_1",
+    NULL::BIGINT AS "ask_qty_1",
+    NULL::BIGINT AS "bid_qty_1",
+    NULL::DECIMAL(8,3) AS "ask_yield_2",
+    NULL::DECIMAL(8,3) AS "bid_yield_2",
+    NULL::DECIMAL(12,2) AS "ask_price_2",
+    NULL::DECIMAL(12,2) AS "bid_price_2",
+    NULL::BIGINT AS "ask_qty_2",
+    NULL::BIGINT AS "bid_qty_2",
+    NULL::DECIMAL(8,3) AS "ask_yield_3",
+    NULL::DECIMAL(8,3) AS "bid_yield_3",
+    NULL::DECIMAL(12,2) AS "ask_price_3",
+    NULL::DECIMAL(12,2) AS "bid_price_3",
+    NULL::BIGINT AS "ask_qty_3",
+    NULL::BIGINT AS "bid_qty_3",
+    NULL::DECIMAL(8,3) AS "ask_yield_4",
+    NULL::DECIMAL(8,3) AS "bid_yield_4",
+    NULL::DECIMAL(12,2) AS "ask_price_4",
+    NULL::DECIMAL(12,2) AS "bid_price_4",
+    NULL::BIGINT AS "ask_qty_4",
+    NULL::BIGINT AS "bid_qty_4",
+    NULL::DECIMAL(8,3) AS "ask_yield_5",
+    NULL::DECIMAL(8,3) AS "bid_yield_5",
+    NULL::DECIMAL(12,2) AS "ask_price_5",
+    NULL::DECIMAL(12,2) AS "bid_price_5",
+    NULL::BIGINT AS "ask_qty_5",
+    NULL::BIGINT AS "bid_qty_5",
+    NULL::BIGINT AS "total_ask_qty",
+    NULL::BIGINT AS "total_bid_qty",
+    NULL::VARCHAR AS "segment",
+    NULL::BIGINT AS "offset",
+    NULL::INTEGER AS "record_index",
+    NULL::BIGINT AS "conn_id",
+    NULL::DATE AS "date",
+    NULL::VARCHAR AS filename
+WHERE false;
+
+CREATE OR REPLACE MACRO bondtape_empty_trades() AS TABLE
+SELECT NULL::TIMESTAMPTZ AS "recv_ts",
+    NULL::BIGINT AS "recv_ns",
+    NULL::VARCHAR AS "exch_time",
+    NULL::TIMESTAMPTZ AS "exch_ts",
+    NULL::VARCHAR AS "isin",
+    NULL::VARCHAR AS "bond_name",
+    NULL::TINYINT AS "change_sign",
+    NULL::DECIMAL(12,2) AS "change",
+    NULL::DECIMAL(8,3) AS "change_rate",
+    NULL::DECIMAL(12,2) AS "trade_price",
+    NULL::BIGINT AS "trade_qty",
+    NULL::DECIMAL(12,2) AS "open_price",
+    NULL::DECIMAL(12,2) AS "high_price",
+    NULL::DECIMAL(12,2) AS "low_price",
+    NULL::DECIMAL(12,2) AS "prev_close_price",
+    NULL::DECIMAL(8,3) AS "trade_yield",
+    NULL::DECIMAL(8,3) AS "open_yield",
+    NULL::DECIMAL(8,3) AS "high_yield",
+    NULL::DECIMAL(8,3) AS "low_yield",
+    NULL::BIGINT AS "cum_volume",
+    NULL::BIGINT AS "prev_volume",
+    NULL::VARCHAR AS "trade_type_code",
+    NULL::VARCHAR AS "segment",
+    NULL::BIGINT AS "offset",
+    NULL::INTEGER AS "record_index",
+    NULL::BIGINT AS "conn_id",
+    NULL::DATE AS "date",
+    NULL::VARCHAR AS filename
+WHERE false;
+
+CREATE OR REPLACE MACRO bondtape_empty_gaps() AS TABLE
+SELECT NULL::BIGINT AS "conn_id",
+    NULL::VARCHAR AS "tr_id",
+    NULL::VARCHAR AS "isin",
+    NULL::TIMESTAMPTZ AS "start_ts",
+    NULL::TIMESTAMPTZ AS "end_ts",
+    NULL::VARCHAR AS "reason",
+    NULL::VARCHAR AS "segment",
+    NULL::BIGINT AS "offset",
+    NULL::VARCHAR AS "close_segment",
+    NULL::BIGINT AS "close_offset",
+    NULL::DATE AS "date",
+    NULL::VARCHAR AS filename
+WHERE false;
+
+CREATE OR REPLACE MACRO bondtape_empty_rejects() AS TABLE
+SELECT NULL::VARCHAR AS "segment",
+    NULL::BIGINT AS "offset",
+    NULL::TIMESTAMPTZ AS "recv_ts",
+    NULL::BIGINT AS "recv_ns",
+    NULL::BIGINT AS "conn_id",
+    NULL::INTEGER AS "record_index",
+    NULL::BLOB AS "raw",
+    NULL::VARCHAR AS "reason",
+    NULL::DATE AS "date",
+    NULL::VARCHAR AS filename
+WHERE false;

@@ -19,18 +19,7 @@ FROM (
         allow_empty = true
     )
     UNION ALL BY NAME
-    SELECT NULL::BIGINT AS "conn_id",
-        NULL::VARCHAR AS "tr_id",
-        NULL::VARCHAR AS "isin",
-        NULL::TIMESTAMPTZ AS "start_ts",
-        NULL::TIMESTAMPTZ AS "end_ts",
-        NULL::VARCHAR AS "reason",
-        NULL::VARCHAR AS "segment",
-        NULL::BIGINT AS "offset",
-        NULL::VARCHAR AS "close_segment",
-        NULL::BIGINT AS "close_offset",
-        NULL::VARCHAR AS filename
-    WHERE false
+    FROM bondtape_empty_gaps()  -- typed: the columns stay when a tier has no file
 )
 WHERE filename NOT IN (FROM bondtape_superseded('gaps'))
 QUALIFY row_number() OVER (

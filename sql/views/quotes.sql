@@ -24,49 +24,6 @@ FROM (
         filename = true, allow_empty = true
     )
     UNION ALL BY NAME
-    -- typed and empty: the columns stay, also when a tier has no file yet
-    SELECT NULL::TIMESTAMPTZ AS "recv_ts",
-        NULL::BIGINT AS "recv_ns",
-        NULL::VARCHAR AS "exch_time",
-        NULL::TIMESTAMPTZ AS "exch_ts",
-        NULL::VARCHAR AS "isin",
-        NULL::DECIMAL(8,3) AS "ask_yield_1",
-        NULL::DECIMAL(8,3) AS "bid_yield_1",
-        NULL::DECIMAL(12,2) AS "ask_price_1",
-        NULL::DECIMAL(12,2) AS "bid_price_1",
-        NULL::BIGINT AS "ask_qty_1",
-        NULL::BIGINT AS "bid_qty_1",
-        NULL::DECIMAL(8,3) AS "ask_yield_2",
-        NULL::DECIMAL(8,3) AS "bid_yield_2",
-        NULL::DECIMAL(12,2) AS "ask_price_2",
-        NULL::DECIMAL(12,2) AS "bid_price_2",
-        NULL::BIGINT AS "ask_qty_2",
-        NULL::BIGINT AS "bid_qty_2",
-        NULL::DECIMAL(8,3) AS "ask_yield_3",
-        NULL::DECIMAL(8,3) AS "bid_yield_3",
-        NULL::DECIMAL(12,2) AS "ask_price_3",
-        NULL::DECIMAL(12,2) AS "bid_price_3",
-        NULL::BIGINT AS "ask_qty_3",
-        NULL::BIGINT AS "bid_qty_3",
-        NULL::DECIMAL(8,3) AS "ask_yield_4",
-        NULL::DECIMAL(8,3) AS "bid_yield_4",
-        NULL::DECIMAL(12,2) AS "ask_price_4",
-        NULL::DECIMAL(12,2) AS "bid_price_4",
-        NULL::BIGINT AS "ask_qty_4",
-        NULL::BIGINT AS "bid_qty_4",
-        NULL::DECIMAL(8,3) AS "ask_yield_5",
-        NULL::DECIMAL(8,3) AS "bid_yield_5",
-        NULL::DECIMAL(12,2) AS "ask_price_5",
-        NULL::DECIMAL(12,2) AS "bid_price_5",
-        NULL::BIGINT AS "ask_qty_5",
-        NULL::BIGINT AS "bid_qty_5",
-        NULL::BIGINT AS "total_ask_qty",
-        NULL::BIGINT AS "total_bid_qty",
-        NULL::VARCHAR AS "segment",
-        NULL::BIGINT AS "offset",
-        NULL::INTEGER AS "record_index",
-        NULL::BIGINT AS "conn_id",
-        NULL::DATE AS "date", NULL::VARCHAR AS filename
-    WHERE false
+    FROM bondtape_empty_quotes()  -- typed: the columns stay when a tier has no file
 )
 WHERE filename NOT IN (FROM bondtape_superseded('quotes'));

@@ -20,16 +20,6 @@ FROM (
         filename = true, allow_empty = true
     )
     UNION ALL BY NAME
-    -- typed and empty: the columns stay, also when a tier has no file yet
-    SELECT NULL::VARCHAR AS "segment",
-        NULL::BIGINT AS "offset",
-        NULL::TIMESTAMPTZ AS "recv_ts",
-        NULL::BIGINT AS "recv_ns",
-        NULL::BIGINT AS "conn_id",
-        NULL::INTEGER AS "record_index",
-        NULL::BLOB AS "raw",
-        NULL::VARCHAR AS "reason",
-        NULL::DATE AS "date", NULL::VARCHAR AS filename
-    WHERE false
+    FROM bondtape_empty_rejects()  -- typed: the columns stay when a tier has no file
 )
 WHERE filename NOT IN (FROM bondtape_superseded('rejects'));

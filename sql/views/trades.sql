@@ -22,34 +22,6 @@ FROM (
         filename = true, allow_empty = true
     )
     UNION ALL BY NAME
-    -- typed and empty: the columns stay, also when a tier has no file yet
-    SELECT NULL::TIMESTAMPTZ AS "recv_ts",
-        NULL::BIGINT AS "recv_ns",
-        NULL::VARCHAR AS "exch_time",
-        NULL::TIMESTAMPTZ AS "exch_ts",
-        NULL::VARCHAR AS "isin",
-        NULL::VARCHAR AS "bond_name",
-        NULL::TINYINT AS "change_sign",
-        NULL::DECIMAL(12,2) AS "change",
-        NULL::DECIMAL(8,3) AS "change_rate",
-        NULL::DECIMAL(12,2) AS "trade_price",
-        NULL::BIGINT AS "trade_qty",
-        NULL::DECIMAL(12,2) AS "open_price",
-        NULL::DECIMAL(12,2) AS "high_price",
-        NULL::DECIMAL(12,2) AS "low_price",
-        NULL::DECIMAL(12,2) AS "prev_close_price",
-        NULL::DECIMAL(8,3) AS "trade_yield",
-        NULL::DECIMAL(8,3) AS "open_yield",
-        NULL::DECIMAL(8,3) AS "high_yield",
-        NULL::DECIMAL(8,3) AS "low_yield",
-        NULL::BIGINT AS "cum_volume",
-        NULL::BIGINT AS "prev_volume",
-        NULL::VARCHAR AS "trade_type_code",
-        NULL::VARCHAR AS "segment",
-        NULL::BIGINT AS "offset",
-        NULL::INTEGER AS "record_index",
-        NULL::BIGINT AS "conn_id",
-        NULL::DATE AS "date", NULL::VARCHAR AS filename
-    WHERE false
+    FROM bondtape_empty_trades()  -- typed: the columns stay when a tier has no file
 )
 WHERE filename NOT IN (FROM bondtape_superseded('trades'));

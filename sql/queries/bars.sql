@@ -1,0 +1,74 @@
+-- Bars per ISIN: open, high, low and close of the mid price, with the trades' VWAP and
+-- volume, per interval of receive time.
+--
+-- A bar holds the records with bar_start <= recv_ts < bar_start + interval, intervals
+-- aligned on Seoul midnight. The mid is (bid_price_1 + ask_price_1) / 2 of quotes with both
+-- sides present (level-1 quantity above 0; KIS sends an empty level as zeros); open and
+-- close are the first and last such quote by recv_ns, then lineage. vwap = sum(price * qty)
+-- / sum(qty), rounded half up to 4 decimals in integer arithmetic (DuckDB would divide
+-- DECIMALs as DOUBLE). A bar with quotes but no trades has trades 0, volume 0 and a NULL
+-- vwap; one with trades but no two-sided quote has quotes 0 and a NULL mid. By ISIN, then
+-- time.
+--
+-- Parameters (the text given is cast to the type shown; one left out is NULL):
+--   $date DATE, default every day: the Seoul trading date, or the first of a range.
+--   $to_date DATE, default $date: the last date of the range, included.
+--   $interval INTERVAL, default '1 minute': the bar width, e.g. '5 minutes', '1 hour'.
+--   $isins VARCHAR[], default all ISINs: the ISINs to show (comma-separated on the
+--       command line: isins=KR103502GD31,KR101501DD41).
+WITH
+mids AS (
+    SELECT
+        isin,
+        time_bucket(
+            coalesce(CAST($interval AS INTERVAL), INTERVAL '1 minute'), recv_ts, 'Asia/Seoul'
+        ) AS bar_start,
+        (bid_price_1 + ask_price_1) * 0.5 AS mid_price,
+        recv_ns, segment, "offset", record_index
+    FROM quotes
+    WHERE bid_qty_1 > 0 AND ask_qty_1 > 0
+        AND date >= coalesce(CAST($date AS DATE), DATE '0001-01-01')
+        AND date <= coalesce(CAST($to_date AS DATE), CAST($date AS DATE), DATE '9999-12-31')
+        AND (CAST($isins AS VARCHAR[]) IS NULL OR list_contains(CAST($isins AS VARCHAR[]), isin))
+),
+quote_bars AS (
+    SELECT
+        isin, bar_start,
+        count(*) AS quotes,
+        first(mid_price ORDER BY recv_ns, segment, "offset", record_index) AS mid_open,
+        max(mid_price) AS mid_high,
+        min(mid_price) AS mid_low,
+        last(mid_price ORDER BY recv_ns, segment, "offset", record_index) AS mid_close
+    FROM mids
+    GROUP BY isin, bar_start
+),
+trade_bars AS (
+    SELECT
+        isin,
+        time_bucket(
+            coalesce(CAST($interval AS INTERVAL), INTERVAL '1 minute'), recv_ts, 'Asia/Seoul'
+        ) AS bar_start,
+        count(*) AS trades,
+        CAST(sum(trade_qty) AS BIGINT) AS volume,
+        -- in units of 0.0001: (100 * sum(cents * qty) + sum(qty) // 2) // sum(qty)
+        CAST(
+            ((100 * sum(CAST(trade_price * 100 AS HUGEINT) * trade_qty) + sum(trade_qty) // 2)
+                // sum(trade_qty)) * 0.0001
+            AS DECIMAL(18, 4)
+        ) AS vwap
+    FROM trades
+    WHERE date >= coalesce(CAST($date AS DATE), DATE '0001-01-01')
+        AND date <= coalesce(CAST($to_date AS DATE), CAST($date AS DATE), DATE '9999-12-31')
+        AND (CAST($isins AS VARCHAR[]) IS NULL OR list_contains(CAST($isins AS VARCHAR[]), isin))
+    GROUP BY isin, bar_start
+)
+SELECT
+    isin, bar_start,
+    coalesce(q.quotes, 0) AS quotes,
+    q.mid_open, q.mid_high, q.mid_low, q.mid_close,
+    coalesce(t.trades, 0) AS trades,
+    coalesce(t.volume, 0) AS volume,
+    t.vwap
+FROM quote_bars AS q
+FULL OUTER JOIN trade_bars AS t USING (isin, bar_start)
+ORDER BY isin, bar_start

@@ -1,0 +1,53 @@
+-- bondtape_books_asof(instant): every ISIN's book at `instant` (TIMESTAMPTZ): its latest quote
+-- of `instant`'s Seoul trading day received at or before `instant` (the largest recv_ns not
+-- after it; a tie goes to the last record by lineage). Books do not carry over from earlier
+-- days: each session builds its book afresh. Columns: those of quotes.
+--
+-- It reads a few thousand rows, not the day. A compacted day has book indexes (see
+-- storage/day_index.py): the snapshot of every ISIN's book at the start of `instant`'s minute
+-- (books_by_minute) and the day's quotes by receive time, of which only that minute's are read
+-- (quotes_by_time). Whatever the live tier holds of the day (all of it for a day not
+-- compacted, what was normalized since for one that was) is read too. A row read twice (a
+-- compaction in progress) is the same row, so the latest is the same.
+CREATE OR REPLACE MACRO bondtape_books_asof(instant) AS TABLE
+WITH candidates AS (
+    SELECT * EXCLUDE (minute)
+    FROM (
+        FROM read_parquet(
+            bondtape_lake() || '/hist/books_by_minute/date='
+                || strftime(timezone('Asia/Seoul', instant), '%Y-%m-%d') || '/*.parquet',
+            hive_partitioning = true, hive_types = {'date': DATE}, allow_empty = true
+        )
+        UNION ALL BY NAME
+        SELECT NULL::TIMESTAMPTZ AS minute, * FROM bondtape_empty_quotes()
+    )
+    WHERE minute = time_bucket(INTERVAL 1 minute, instant)
+    UNION ALL BY NAME
+    FROM (
+        FROM read_parquet(
+            bondtape_lake() || '/hist/quotes_by_time/date='
+                || strftime(timezone('Asia/Seoul', instant), '%Y-%m-%d') || '/*.parquet',
+            hive_partitioning = true, hive_types = {'date': DATE}, allow_empty = true
+        )
+        UNION ALL BY NAME
+        FROM bondtape_empty_quotes()
+    )
+    WHERE recv_ts >= time_bucket(INTERVAL 1 minute, instant) AND recv_ns <= epoch_ns(instant)
+    UNION ALL BY NAME
+    FROM (
+        FROM read_parquet(
+            bondtape_lake() || '/live/quotes/date='
+                || strftime(timezone('Asia/Seoul', instant), '%Y-%m-%d') || '/*/*.parquet',
+            hive_partitioning = true, hive_types = {'date': DATE, 'isin': VARCHAR},
+            allow_empty = true
+        )
+        UNION ALL BY NAME
+        FROM bondtape_empty_quotes()
+    )
+    WHERE recv_ns <= epoch_ns(instant)
+)
+SELECT * EXCLUDE (filename)
+FROM candidates
+QUALIFY row_number() OVER (
+    PARTITION BY isin ORDER BY recv_ns DESC, segment DESC, "offset" DESC, record_index DESC
+) = 1;
