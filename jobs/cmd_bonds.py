@@ -3,7 +3,7 @@
 Prints one ``ISIN  # name, maturity`` line per bond, which is the format of
 ``capture.isins_file``, so ``bondtape bonds ... > isins.txt`` makes a recording list. With
 ``--save`` (and ``--config F`` or ``--data-dir D``) it also saves the whole master, whatever
-the filters chose, as ``data_dir/lake/ref/bonds.parquet``: the catalog's view ``bonds``, which
+the filters chose, as ``data_dir/ref/bonds.parquet``: the catalog's view ``bonds``, which
 gives queries (``curve``) each bond's name and maturity.
 """
 
@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--save",
         action="store_true",
-        help="also save every bond of the master as data_dir/lake/ref/bonds.parquet (the "
+        help="also save every bond of the master as data_dir/ref/bonds.parquet (the "
         "catalog's view bonds); needs --config or --data-dir",
     )
     add_data_dir_options(parser, required=False)
@@ -65,7 +65,7 @@ def _save(bonds: list[Bond], args: argparse.Namespace) -> None:
     if not bonds:
         raise ConfigError("--master", str(args.master), "holds no bond: nothing saved")
     table, repeated = bonds_table(bonds)
-    path = save_bonds(data_dir_from(args) / "lake", table)
+    path = save_bonds(data_dir_from(args), table)
     note = f" (left out {repeated} later line(s) of an ISIN listed before)" if repeated else ""
     print(f"bondtape bonds: saved {table.num_rows} bonds to {path}{note}", file=sys.stderr)
 

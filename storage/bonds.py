@@ -1,4 +1,5 @@
-"""The bond master in the lake: ``lake/ref/bonds.parquet``, which the catalog's view ``bonds``
+"""The bond master beside the lake: ``data_dir/ref/bonds.parquet`` (not in it, as everything
+in the lake is rebuilt from raw and this is reference data), which the catalog's view ``bonds``
 reads (sql/views/bonds.sql), so that queries can name bonds and know their maturities.
 
 It is reference data, not derived from raw: ``bondtape bonds --master F --save`` writes it,
@@ -20,7 +21,7 @@ from storage.lake import write_bytes_durably
 from storage.schemas import BONDS
 
 BONDS_FILE = "ref/bonds.parquet"
-"""Where the master goes, relative to ``data_dir/lake``; the view reads the same path."""
+"""Where the master goes, relative to ``data_dir``; the view reads the same path."""
 
 
 def bonds_table(bonds: Iterable[Bond]) -> tuple[pa.Table, int]:
@@ -46,13 +47,13 @@ def bonds_table(bonds: Iterable[Bond]) -> tuple[pa.Table, int]:
     return pa.Table.from_pylist(rows, schema=BONDS.schema), lines - len(first)
 
 
-def save_bonds(lake_dir: Path, table: pa.Table) -> Path:
-    """Write :func:`bonds_table`'s table as ``lake_dir/ref/bonds.parquet``; return its path.
+def save_bonds(data_dir: Path, table: pa.Table) -> Path:
+    """Write :func:`bonds_table`'s table as ``data_dir/ref/bonds.parquet``; return its path.
 
     Raises:
         StorageError: the file cannot be written.
     """
-    path = lake_dir / BONDS_FILE
+    path = data_dir / BONDS_FILE
     buffer = io.BytesIO()
     pq.write_table(table, buffer, compression="zstd")
     write_bytes_durably(path, buffer.getvalue())

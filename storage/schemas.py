@@ -179,5 +179,5 @@ BONDS = Table(
     ),
     partition_by_isin=False,
 )
-"""KIS's bond master (capture/kis/bond_master.py) as ``lake/ref/bonds.parquet``: reference
+"""KIS's bond master (capture/kis/bond_master.py) as ``data_dir/ref/bonds.parquet``: reference
 data saved by ``bondtape bonds --save``, not derived from raw, so a rebuild leaves it alone."""

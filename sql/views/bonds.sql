@@ -1,5 +1,5 @@
 -- View bonds: KIS's bond master as `bondtape bonds --master F --save` left it in
--- lake/ref/bonds.parquet, one row per ISIN (storage/schemas.py BONDS). Before any master is
+-- data_dir/ref/bonds.parquet, one row per ISIN (storage/schemas.py BONDS). Before any master is
 -- saved it has the same columns and no rows: read_parquet(..., allow_empty) then gives one
 -- BOOLEAN column `empty`, so the file is united by name with a typed empty row set and the
 -- columns are picked by name. Columns are bound when queried, so a master saved after the
@@ -28,5 +28,5 @@ FROM (
         CAST(NULL AS DATE) AS maturity
     WHERE false
     UNION ALL BY NAME
-    SELECT * FROM read_parquet(bondtape_lake() || '/ref/bonds.parquet', allow_empty = true)
+    SELECT * FROM read_parquet(bondtape_lake() || '/../ref/bonds.parquet', allow_empty = true)
 )

@@ -1,4 +1,4 @@
-"""The bond master in the catalog: `bondtape bonds --save` writes lake/ref/bonds.parquet, the
+"""The bond master in the catalog: `bondtape bonds --save` writes data_dir/ref/bonds.parquet, the
 view ``bonds`` (sql/views/bonds.sql) reads it, with or without the file, and ``curve`` uses it."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def test_the_bonds_view_has_its_columns_and_no_rows_before_a_master_is_saved(
     tmp_path: Path,
 ) -> None:
     data = catalog_dir(tmp_path)
-    assert not (data / "lake" / BONDS_FILE).exists()
+    assert not (data / BONDS_FILE).exists()
     assert view_rows(data) == (BOND_TYPES, [])
     assert [name for name, _ in BOND_TYPES] == BONDS.column_names
 
@@ -72,7 +72,7 @@ def test_a_saved_master_shows_in_a_catalog_built_before_it_with_the_same_types(
     ]
     assert save_master(data, *lines) == 0
     err = capsys.readouterr().err
-    assert f"saved 2 bonds to {data / 'lake' / BONDS_FILE}" in err
+    assert f"saved 2 bonds to {data / BONDS_FILE}" in err
     assert "left out 1 later line(s) of an ISIN listed before" in err
     columns, rows = view_rows(data)
     assert columns == BOND_TYPES
@@ -83,7 +83,7 @@ def test_a_saved_master_shows_in_a_catalog_built_before_it_with_the_same_types(
         (OTHER, "한국전력1234", "corporate", "01", "01", "01", listed, listed,
          dt.date(2028, 1, 15)),
     ]  # fmt: skip
-    assert pq.read_schema(data / "lake" / BONDS_FILE).equals(BONDS.schema, check_metadata=False)
+    assert pq.read_schema(data / BONDS_FILE).equals(BONDS.schema, check_metadata=False)
 
 
 def test_saving_a_master_needs_a_data_dir_and_a_data_dir_needs_save(
