@@ -2,11 +2,11 @@
 what else ``sql/views/`` defines) over both tiers of the lake, and macros; never data.
 
 The views are the ``.sql`` files of ``sql/views/`` run in name order after defining
-``bondtape_lake()``, the absolute path of the lake, so the file opens from any working
-directory in any DuckDB client. Lake files are found by glob when a query runs: files the
-normalizer or a compaction writes later show without rebuilding the catalog. The file is built
-under a temporary name and renamed into place, so a reader sees the old catalog or the new one,
-and a query command opens it read-only while jobs write.
+``bondtape_lake()`` and ``bondtape_ref()``, the absolute paths of the lake and of ``ref/``, so
+the file opens from any working directory in any DuckDB client. Lake files are found by glob
+when a query runs: files the normalizer or a compaction writes later show without rebuilding
+the catalog. The file is built under a temporary name and renamed into place, so a reader sees
+the old catalog or the new one, and a query command opens it read-only while jobs write.
 """
 
 from __future__ import annotations
@@ -33,10 +33,17 @@ def view_sql() -> list[tuple[str, str]]:
     return sorted((name, text) for name, text in found if name.endswith(".sql"))
 
 
-def lake_macro(lake_dir: Path) -> str:
-    """The statement defining ``bondtape_lake()`` for ``lake_dir``."""
-    path = str(lake_dir.resolve()).replace("'", "''")
-    return f"CREATE OR REPLACE MACRO bondtape_lake() AS '{path}'"
+def folder_macros(data_dir: Path) -> list[str]:
+    """The statements defining ``bondtape_lake()`` and ``bondtape_ref()``: the absolute paths
+    of ``data_dir/lake`` and of ``data_dir/ref`` (reference data, such as the bond master)."""
+    return [
+        f"CREATE OR REPLACE MACRO bondtape_{name}() AS '{_quoted(data_dir / name)}'"
+        for name in ("lake", "ref")
+    ]
+
+
+def _quoted(path: Path) -> str:
+    return str(path.resolve()).replace("'", "''")
 
 
 def build_catalog(data_dir: Path) -> Path:
@@ -51,7 +58,8 @@ def build_catalog(data_dir: Path) -> Path:
     try:
         con = duckdb.connect(str(tmp))
         try:
-            con.execute(lake_macro(data_dir / "lake"))
+            for statement in folder_macros(data_dir):
+                con.execute(statement)
             for name, text in view_sql():
                 try:
                     con.execute(text)

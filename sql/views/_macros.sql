@@ -1,6 +1,7 @@
--- Macros the views share. bondtape_lake() is the lake folder: `bondtape catalog` defines it
--- from data_dir; in a session of your own, define it first:
+-- Macros the views share. bondtape_lake() and bondtape_ref() are the lake and reference
+-- folders of data_dir: `bondtape catalog` defines them; in a session of your own, first
 --   CREATE MACRO bondtape_lake() AS '/path/to/data/lake';
+--   CREATE MACRO bondtape_ref() AS '/path/to/data/ref';
 --
 -- bondtape_superseded(table_name): the files of a table (both tiers) that the views leave
 -- out. Every lake file is named for the raw range it holds (part-<from>-<to>.parquet live,

@@ -28,5 +28,5 @@ FROM (
         CAST(NULL AS DATE) AS maturity
     WHERE false
     UNION ALL BY NAME
-    SELECT * FROM read_parquet(bondtape_lake() || '/../ref/bonds.parquet', allow_empty = true)
+    SELECT * FROM read_parquet(bondtape_ref() || '/bonds.parquet', allow_empty = true)
 )
