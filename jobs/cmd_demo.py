@@ -9,27 +9,35 @@ DuckDB. The data directory is kept afterwards for the user to explore.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 from rich.box import SIMPLE_HEAD
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from capture.clock import seoul_date
 from capture.errors import BondtapeError, ConfigError
 from capture.kis.isin import check_digit
 from jobs.cli_options import positive_float
 from sql import query
+from storage.catalog import build_catalog
+from storage.compaction import compact
 from storage.normalizer import normalize
+from storage.queries import named_query, open_catalog, run_query
+from storage.results import cell_text
 
 DEMO_MARKER = ".bondtape-demo"
 # A government, a municipal, a special and a corporate bond: the simulator names each kind.
@@ -64,6 +72,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     console = Console()
+    if not args.verbose:  # the screen is for the books; the children log to files
+        logging.getLogger().setLevel(logging.WARNING)
     data_dir = _fresh_data_dir(args.data_dir)
     env = {**os.environ, **DEMO_ENV}
     with ExitStack() as stack:
@@ -98,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
                 console.print(books)
         _stop(recorder)
     normalize(data_dir)
-    _summarise(console, data_dir)
+    _close_the_day(console, data_dir)
     return 0 if recorder.returncode == 0 else 1
 
 
@@ -200,42 +210,88 @@ def _books(data_dir: Path) -> Table | Text:
     if not files:
         return Text("waiting for the first books...", style="dim")
     rows = duckdb.connect().execute(query("latest_books"), [files]).fetchall()
+    table = _table("latest books, read back from the lake", BOOK_COLUMNS)
+    for isin, hhmmss, *book in rows:
+        table.add_row(isin, f"{hhmmss[:2]}:{hhmmss[2:4]}:{hhmmss[4:]}", *map(str, book))
+    return table
+
+
+def _table(title: str, labels: Iterable[str]) -> Table:
+    """A narrow table (fits 80 columns): ISINs left, numbers right."""
     table = Table(
-        title="latest books, read back from the lake",
+        title=title,
         title_justify="left",
         box=SIMPLE_HEAD,
         padding=(0, 0),  # with the box's own separator: fits 80 columns
         pad_edge=False,
         show_edge=False,
     )
-    for column in BOOK_COLUMNS:
-        table.add_column(column, justify="left" if column == "ISIN" else "right", no_wrap=True)
-    for isin, hhmmss, *book in rows:
-        table.add_row(isin, f"{hhmmss[:2]}:{hhmmss[2:4]}:{hhmmss[4:]}", *map(str, book))
+    for label in labels:
+        table.add_column(label, justify="left" if label == "ISIN" else "right", no_wrap=True)
     return table
 
 
-def _summarise(console: Console, data_dir: Path) -> None:
-    con = duckdb.connect()
-    counts = {}
-    for name in ("quotes", "trades", "rejects"):
-        files = _lake_files(data_dir, name)
-        counts[name] = con.execute(_COUNT, [files]).fetchone()[0] if files else 0
-    gap_files = _lake_files(data_dir, "gaps")
-    closed, still_open = con.execute(_GAP_COUNTS, [gap_files]).fetchone() if gap_files else (0, 0)
+def _close_the_day(console: Console, data_dir: Path) -> None:
+    """What the end of a trading day does: compact the day, build the catalog, then ask it."""
+    today = seoul_date(time.time_ns())
+    stats = compact(data_dir, date=today)
+    catalog = build_catalog(data_dir)
     console.print(
-        f"\n[bold]lake[/] {data_dir / 'lake'}: {counts['quotes']} quotes, {counts['trades']} "
-        f"trades, {counts['rejects']} rejects; gaps: {closed} closed by a reconnect, "
-        f"{still_open} open since the recorder stopped"
+        f"\n[bold]compacted[/] {today}: {stats.files_in} small files into {stats.partitions} "
+        f"sorted files ({stats.rows:,} rows); [bold]catalog[/] {catalog}"
     )
-    console.print(f"logs in {data_dir}/*.log; explore the raw log with")
-    console.print(f"  .venv/bin/bondtape raw ls --data-dir {data_dir}")
+    with open_catalog(data_dir) as con:
+        (quotes, trades, rejects, closed, still_open) = con.sql(_COUNTS).fetchall()[0]
+        console.print(
+            f"[bold]lake[/] {quotes} quotes, {trades} trades, {rejects} rejects; gaps: "
+            f"{closed} closed by a reconnect, {still_open} open since the recorder stopped"
+        )
+        last = con.sql("SELECT max(recv_ts) FROM quotes").fetchall()[0][0]
+        if last is not None:
+            books = run_query(con, named_query("book_asof"), {"at": last.isoformat()})
+            console.print(_result("book_asof at the last book received", books, BOOK_ASOF))
+            isin = con.sql(_BUSIEST).fetchall()[0][0]
+            hits = run_query(con, named_query("trades_with_quote"), {"isin": isin})
+            console.print(_result(f"trades_with_quote {isin}, the last 5", hits.slice(
+                max(0, hits.num_rows - 5)), TRADE_WITH_QUOTE))  # fmt: skip
+    console.print(f"logs in {data_dir}/*.log; query the day with any DuckDB client:")
+    console.print(f"  duckdb {catalog}")
+    console.print(f"  .venv/bin/bondtape query book_asof --data-dir {data_dir} "
+                  f"--param at='{today} 15:30:00'")  # fmt: skip
+    console.print("  .venv/bin/bondtape query --list")
 
 
-_COUNT = "SELECT count(*) FROM read_parquet(?, union_by_name = true)"
-# A gap that closed is in a part file and may briefly still be in open.parquet: count it once.
-_GAP_COUNTS = """
-SELECT count(*) FILTER (WHERE closed), count(*) FILTER (WHERE NOT closed)
-FROM (SELECT bool_or(end_ts IS NOT NULL) AS closed
-      FROM read_parquet(?, union_by_name = true) GROUP BY tr_id, isin, start_ts)
+BOOK_ASOF = dict(
+    zip(
+        ("isin", "exch_time", "bid_qty_1", "bid_yield_1", "bid_price_1", "ask_price_1",
+         "ask_yield_1", "ask_qty_1"),
+        BOOK_COLUMNS,
+        strict=True,
+    )
+)  # fmt: skip
+TRADE_WITH_QUOTE = {
+    "exch_time": "KST", "trade_price": "price", "trade_qty": "qty",
+    "bid_price_1": "bid before", "ask_price_1": "ask before", "side": "hit",
+}  # fmt: skip
+
+
+def _result(title: str, rows: pa.Table, columns: dict[str, str]) -> Table:
+    """A query result as a table of the named columns, under their short labels."""
+    table = _table(title, columns.values())
+    for row in rows.select(list(columns)).to_pylist():
+        table.add_row(*(_shown(name, row[name]) for name in columns))
+    return table
+
+
+def _shown(column: str, value: object) -> str:
+    text = cell_text(value)
+    return f"{text[:2]}:{text[2:4]}:{text[4:]}" if column == "exch_time" else text
+
+
+_COUNTS = """
+SELECT (SELECT count(*) FROM quotes), (SELECT count(*) FROM trades),
+       (SELECT count(*) FROM rejects),
+       (SELECT count(*) FILTER (WHERE end_ts IS NOT NULL) FROM gaps),
+       (SELECT count(*) FILTER (WHERE end_ts IS NULL) FROM gaps)
 """
+_BUSIEST = "SELECT isin FROM trades GROUP BY isin ORDER BY count(*) DESC, isin LIMIT 1"

@@ -211,7 +211,6 @@ def _index_day(lake: Lake, day: dt.date, stats: CompactStats) -> list[Path]:
             else day_index.MINUTE_ROW_GROUP
         )
         write_parquet_durably(folder / name, built, ranges, row_group_size=rows)
-        stats.rows += built.num_rows
         doomed += [path for path in existing if path.name != name]
     return doomed
 

@@ -26,16 +26,21 @@ def run_demo(data_dir: Path, seconds: str = "5") -> subprocess.CompletedProcess[
     )
 
 
-def test_demo_shows_books_for_every_isin_and_leaves_a_queryable_lake(tmp_path: Path) -> None:
+def test_demo_records_compacts_catalogs_and_asks_the_day_for_its_books_and_trades(
+    tmp_path: Path,
+) -> None:
     data_dir = tmp_path / "demo"
     result = run_demo(data_dir)
     assert result.returncode == 0, result.stderr
     assert "latest books" in result.stdout
     assert all(isin in result.stdout for isin in DEMO_ISINS)
-    quotes = duckdb.sql(
-        f"SELECT DISTINCT isin FROM read_parquet('{data_dir}/lake/live/quotes/**/*.parquet', "
-        "hive_partitioning = false)"
-    ).fetchall()
+    for shown in ("compacted", "book_asof", "trades_with_quote"):
+        assert shown in result.stdout
+    catalog = data_dir / "catalog.duckdb"
+    assert f"duckdb {catalog}" in result.stdout.replace("\n", "")
+    assert list((data_dir / "lake" / "hist" / "quotes").rglob("data-*.parquet"))
+    with duckdb.connect(str(catalog), read_only=True) as con:
+        quotes = con.sql("SELECT DISTINCT isin FROM quotes").fetchall()
     assert sorted(row[0] for row in quotes) == sorted(DEMO_ISINS)
     assert (data_dir / "recorder.log").stat().st_size > 0
 
