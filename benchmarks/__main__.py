@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 
-BENCHMARKS = ("benchmarks.bench_recorder", "benchmarks.bench_normalize")
+BENCHMARKS = ("benchmarks.bench_recorder", "benchmarks.bench_normalize", "benchmarks.bench_query")
 
 
 def main() -> int:
