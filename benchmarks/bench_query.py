@@ -80,11 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quotes", type=int, default=2_000_000)
     parser.add_argument("--trades", type=int, default=500_000)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--keep", type=Path, help="build the day in this new folder, and keep it")
     args = parser.parse_args(argv)
     spec = DaySpec(isins=args.isins, quotes=args.quotes, trades=args.trades)
     isin = isins(spec.isins)[0]
     with tempfile.TemporaryDirectory(prefix="bench-query-") as tmp:
-        data_dir = Path(tmp)
+        data_dir = args.keep or Path(tmp)
         writer, wrote_s = write_day(data_dir, spec, keep_open=True)
         files = sum(1 for _ in (data_dir / "lake" / "live").rglob("*.parquet"))
         print(

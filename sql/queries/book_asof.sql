@@ -2,7 +2,8 @@
 --
 -- An ISIN's book at `at` is its latest quote of that Seoul trading day received at or
 -- before `at`: the largest recv_ns not after it (recv_ns is exact; recv_ts is cut to the
--- microsecond), a tie going to the last record by lineage (segment, offset, record_index).
+-- microsecond), a tie going to the larger raw offset and record index (records of one ISIN
+-- received in the same nanosecond are of one frame).
 -- Books do not carry over from earlier days (each session builds its book afresh); `recv_ts`
 -- says how old a book is. An ISIN with no quote that day by then has no row. One row per
 -- ISIN, by ISIN; each level reads outwards from the middle (bid qty, yield, price | ask

@@ -2,14 +2,13 @@
 -- yield, with its maturity when the bond master is loaded.
 --
 -- The book is the ISIN's book at `at` as book_asof gives it (that Seoul day's latest quote
--- received at or before `at`: largest recv_ns, then lineage), mid_yield = (bid_yield_1 + ask_yield_1) / 2,
--- exact, NULL while a side is empty (level-1 quantity 0: KIS sends an empty level as
--- zeros). The last trade is the latest received at or before `at` the same way, on any day
--- (a bond may not trade for days). name and
--- maturity come from the view bonds (`bondtape bonds --master F --save`), NULL for an ISIN
--- it does not list; days_to_maturity counts from the Seoul date of `at`, and
--- years_to_maturity = days / 365 (ACT/365, a DOUBLE). An ISIN with neither a quote nor a
--- trade by then has no row. By maturity (unknown last), then ISIN.
+-- received at or before `at`), mid_yield = (bid_yield_1 + ask_yield_1) / 2, exact, NULL while
+-- a side is empty (level-1 quantity 0: KIS sends an empty level as zeros). The last trade is
+-- the latest received at or before `at` the same way, on any day (a bond may not trade for
+-- days). name and maturity come from the view bonds (`bondtape bonds --master F --save`), NULL
+-- for an ISIN it does not list; days_to_maturity counts from the Seoul date of `at`, and
+-- years_to_maturity = days / 365 (ACT/365, a DOUBLE). An ISIN with neither a quote nor a trade
+-- by then has no row. By maturity (unknown last), then ISIN.
 --
 -- Parameters (the text given is cast to the type shown; one left out is NULL):
 --   $at TIMESTAMPTZ, required: the instant, e.g. '2026-11-26 15:30:00+09:00'; text

@@ -1,6 +1,7 @@
 -- bondtape_books_asof(instant): every ISIN's book at `instant` (TIMESTAMPTZ): its latest quote
 -- of `instant`'s Seoul trading day received at or before `instant` (the largest recv_ns not
--- after it; a tie goes to the last record by lineage). Books do not carry over from earlier
+-- after it; a tie goes to the larger raw offset and record index: two records of one ISIN
+-- received in the same nanosecond are of one frame). Books do not carry over from earlier
 -- days: each session builds its book afresh. Columns: those of quotes.
 --
 -- It reads a few thousand rows, not the day. A compacted day has book indexes (see
@@ -46,8 +47,14 @@ WITH candidates AS (
     )
     WHERE recv_ns <= epoch_ns(instant)
 )
-SELECT * EXCLUDE (filename)
-FROM candidates
-QUALIFY row_number() OVER (
-    PARTITION BY isin ORDER BY recv_ns DESC, segment DESC, "offset" DESC, record_index DESC
-) = 1;
+-- One pass keeping each ISIN's latest row: of a day not compacted it reads every row so far,
+-- and a hash aggregate over them costs half of what sorting them by ISIN and time did.
+SELECT latest.* EXCLUDE (filename, received)
+FROM (
+    SELECT arg_max(candidates, received) AS latest
+    FROM (
+        SELECT *, (CAST(recv_ns AS HUGEINT) << 48) + ("offset" << 16) + record_index AS received
+        FROM candidates
+    ) AS candidates
+    GROUP BY isin
+);
