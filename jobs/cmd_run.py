@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         handler = logging.FileHandler(config.data_dir / LOGS / "daemon.log")
         handler.setFormatter(LogFormatter())
         logging.getLogger().addHandler(handler)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per job run
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())

@@ -15,6 +15,7 @@ missed work once.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 STATE_NAME = "daemon.json"
 LOGS = "logs"
 LOOKBACK_DAYS = 7  # how far back a start looks for end-of-day work left undone
+KEEP_DAYS = 31  # end-of-day results kept in daemon.json
 EOD_STEPS = ("normalize", "compact", "catalog", "report")
 NEEDS = {"compact": "normalize", "report": "normalize"}  # a step runs once its need is ok
 
@@ -71,7 +73,7 @@ class Daemon:
         self.recorder = RecorderState()
         self.backoff = Backoff(rng=random.Random(), base_s=1.0, cap_s=60.0, stable_after_s=60.0)
         self.state = self._load()
-        self.eod_queue: list[str] = []  # days whose steps are to run now
+        self.eod_queue: list[str] = []  # days whose steps are to run now; the first runs
         self.failed_this_run: set[tuple[str, str]] = set()
         self.next_jobs: dict[str, int] = {}  # job -> next fire (UTC ns), for the state file
 
@@ -175,8 +177,8 @@ class Daemon:
             state="ok" if ok else "failed", last_end_ns=now, exit_status=code,
             seconds=(now - child.started_ns) / 1e9, detail=None if ok else child.tail(),
         )  # fmt: skip
-        if child.name.startswith("eod-"):
-            day, step = child.name.removeprefix("eod-").rsplit("-", 1)
+        if child.name.startswith("eod-") and self.eod_queue:
+            day, step = self.eod_queue[0], child.name.removeprefix("eod-")
             result = "ok" if ok else ("interrupted" if interrupted else "failed")
             entry = self.state.eod.setdefault(day, {}).setdefault(step, {"attempts": 0})
             entry.update(result=result, at_ns=now, attempts=entry["attempts"] + 1)
@@ -194,7 +196,7 @@ class Daemon:
             if step is None:
                 self.eod_queue.pop(0)
                 continue
-            self._run(f"eod-{day}-{step}", _step_args(step, day, self.args), now)
+            self._run(f"eod-{step}", _step_args(step, day, self.args), now)
             return
 
     def _next_step(self, day: str) -> str | None:
@@ -225,7 +227,11 @@ class Daemon:
             started_ns=now,
             first_day=str(saved.get("first_day", first)),
             jobs={k: v for k, v in saved.get("jobs", {}).items() if isinstance(v, dict)},
-            eod={k: v for k, v in saved.get("end_of_day", {}).items() if isinstance(v, dict)},
+            eod={
+                day: steps
+                for day, steps in saved.get("end_of_day", {}).items()
+                if isinstance(steps, dict) and day >= _days_before(first, KEEP_DAYS)
+            },
         )
 
     def write_state(self, *, stopping: bool = False) -> None:
@@ -251,6 +257,10 @@ class Daemon:
         }
         data = json.dumps(body, indent=1, sort_keys=True).encode()
         replace_atomically(self.data_dir / STATE_NAME, lambda f: f.write(data))
+
+
+def _days_before(day: str, days: int) -> str:
+    return (dt.date.fromisoformat(day) - dt.timedelta(days=days)).isoformat()
 
 
 def _step_args(step: str, day: str, config: list[str]) -> list[str]:
