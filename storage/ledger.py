@@ -31,14 +31,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import NamedTuple
 
 from capture.clock import seoul_date
-from capture.errors import BadEvent, DecryptError, MalformedFrame
+from capture.errors import BadEvent, DecryptError, MalformedFrame, StorageError
 from capture.kis import aes
 from capture.kis.layouts import LAYOUTS, Kind, Layout
 from capture.kis.protocol import ControlResponse, Outcome, Pair, classify
@@ -51,8 +51,10 @@ from capture.rawlog import (
     read_runs,
     segments_holding,
 )
-from storage.schemas import KIND_TYPES, REJECTS
+from storage.schemas import FEED_TABLES, KIND_TYPES, REJECTS
 
+FEEDS = tuple(table.name for table in FEED_TABLES.values())
+"""quotes and trades: the tables of rows, partitioned by ISIN."""
 REJECTS_TABLE = REJECTS.name
 _COUNT = re.compile(r"[0-9]+")
 
@@ -226,31 +228,45 @@ class Owed(NamedTuple):
     accounting: Accounting
 
 
-def owed(raw_dir: Path, day: dt.date) -> Iterator[Owed]:
-    """The day's raw records and corrupt regions, in read order, with what each owes.
+def holding(raw_dir: Path, day: dt.date) -> list[str]:
+    """The segments that can hold the day's records, in read order.
 
     Raises:
-        OSError: a segment cannot be opened.
+        StorageError: raw cannot be listed.
     """
-    holding = segments_holding(list_segments(raw_dir), day)
-    if not holding:
+    try:
+        return [info.name for info in segments_holding(list_segments(raw_dir), day)]
+    except OSError as exc:
+        raise StorageError(f"cannot list the raw log {raw_dir}: {exc}") from exc
+
+
+def owed(raw_dir: Path, day: dt.date, segments: Sequence[str]) -> Iterator[Owed]:
+    """The day's raw records and corrupt regions, in read order, with what each owes: from
+    the first of ``segments`` (:func:`holding`) through the last.
+
+    Raises:
+        StorageError: a segment cannot be opened.
+    """
+    if not segments:
         return
-    last, name = holding[-1].name, day.isoformat()
     ledger = Ledger()
-    for item in read_runs(raw_dir, Position(holding[0].name, 0)):
-        if item.segment > last:
-            return
-        if isinstance(item, CorruptRegion):
-            if item.segment[:10] == name:
-                yield Owed(item.segment, item.offset, CORRUPT)
-            continue
-        columns = zip(
-            item.offsets, item.recv_ns, item.conn_ids, item.kinds, item.payloads, strict=True
-        )
-        for offset, recv_ns, conn_id, kind, payload in columns:
-            accounting = ledger.account(kind, conn_id, payload)
-            if seoul_date(recv_ns) == day:
-                yield Owed(item.segment, offset, accounting)
+    try:
+        for item in read_runs(raw_dir, Position(segments[0], 0)):
+            if item.segment > segments[-1]:
+                return
+            if isinstance(item, CorruptRegion):
+                if item.segment[:10] == day.isoformat():
+                    yield Owed(item.segment, item.offset, CORRUPT)
+                continue
+            columns = zip(
+                item.offsets, item.recv_ns, item.conn_ids, item.kinds, item.payloads, strict=True
+            )
+            for offset, recv_ns, conn_id, kind, payload in columns:
+                accounting = ledger.account(kind, conn_id, payload)
+                if seoul_date(recv_ns) == day:
+                    yield Owed(item.segment, offset, accounting)
+    except OSError as exc:
+        raise StorageError(f"cannot read the raw log {raw_dir}: {exc}") from exc
 
 
 Partition = tuple[str, str | None]
@@ -284,10 +300,10 @@ def tally(raw_dir: Path, day: dt.date) -> RawTally:
     """Count what the day's raw records owe the lake.
 
     Raises:
-        OSError: a segment cannot be opened.
+        StorageError: a segment cannot be opened.
     """
-    result = RawTally(segments=[s.name for s in segments_holding(list_segments(raw_dir), day)])
-    for item in owed(raw_dir, day):
+    result = RawTally(segments=holding(raw_dir, day))
+    for item in owed(raw_dir, day, result.segments):
         result.add(item)
     return result
 
@@ -297,15 +313,16 @@ Lineage = tuple[str, int, int | None]
 
 
 def owed_lineage(
-    raw_dir: Path, day: dt.date, partitions: Iterable[Partition]
+    raw_dir: Path, day: dt.date, segments: Sequence[str], partitions: Iterable[Partition]
 ) -> dict[Partition, Counter[Lineage]]:
-    """The lineage of every entry the day owes to ``partitions``: for locating a mismatch.
+    """The lineage of every entry the day owes to ``partitions``, reading ``segments`` as
+    :func:`owed` does: for locating a mismatch.
 
     Raises:
-        OSError: a segment cannot be opened.
+        StorageError: a segment cannot be opened.
     """
     wanted: dict[Partition, Counter[Lineage]] = {p: Counter() for p in partitions}
-    for item in owed(raw_dir, day):
+    for item in owed(raw_dir, day, segments):
         for entry in item.accounting.entries:
             found = wanted.get((entry.table, entry.isin))
             if found is not None:
