@@ -313,10 +313,12 @@ def _show_the_day(console: Console, data_dir: Path, day: dt.date) -> None:
             console.print(_result(f"trades_with_quote {isin}, the last 5", hits.slice(
                 max(0, hits.num_rows - 5)), TRADE_WITH_QUOTE))  # fmt: skip
     console.print(f"logs in {data_dir}/logs/; query the day with any DuckDB client:")
-    console.print(f"  duckdb {catalog}")
-    console.print(f"  .venv/bin/bondtape query book_asof --data-dir {data_dir} "
-                  f"--param at='{day} 15:30:00'")  # fmt: skip
-    console.print("  .venv/bin/bondtape query --list")
+    for command in (  # whole lines, however narrow the terminal, to be pasted as they are
+        f"duckdb {catalog}",
+        f".venv/bin/bondtape query book_asof --data-dir {data_dir} --param at='{day} 23:59:59'",
+        ".venv/bin/bondtape query --list",
+    ):
+        console.print(f"  {command}", soft_wrap=True)
 
 
 BOOK_ASOF = dict(

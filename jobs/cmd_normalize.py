@@ -56,6 +56,11 @@ def run(args: argparse.Namespace) -> int:
             data_dir, rebuild=args.rebuild, date=args.date, batch_records=args.batch_records
         )
     print(_summary(stats))
+    if args.rebuild:
+        print(
+            "the compacted (hist) files of what was rebuilt were removed with it: "
+            "`bondtape compact` compacts the closed days again"
+        )
     return 0
 
 

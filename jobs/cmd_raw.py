@@ -83,7 +83,7 @@ def _verify(directory: Path) -> int:
             records += 1
     if regions:
         return 1
-    print(f"ok: {records} records in {len(list_segments(directory))} segments, no corruption")
+    print(f"ok: {records} records in {len(list_segments(directory))} segment(s), no corruption")
     return 0
 
 

@@ -79,9 +79,18 @@ def write_csv(table: pa.Table, out: TextIO) -> None:
 
 def write_json_lines(table: pa.Table, out: TextIO) -> None:
     """One JSON object per row, keys in column order; decimals as strings."""
-    for row in _rows(table):
-        plain = {name: _plain(value) for name, value in zip(table.column_names, row, strict=True)}
-        out.write(json.dumps(plain, ensure_ascii=False) + "\n")
+    for row in json_rows(table):
+        out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def json_rows(table: pa.Table) -> list[dict[str, object]]:
+    """The rows as JSON holds them exactly, keys in column order: decimals as strings,
+    instants in ISO 8601 with their offset, bytes as hex."""
+    names = table.column_names
+    return [
+        {name: _plain(value) for name, value in zip(names, row, strict=True)}
+        for row in _rows(table)
+    ]
 
 
 def cell_text(value: object) -> str:

@@ -7,6 +7,7 @@ all in the mix, and the comparison is digit for digit.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import subprocess
 from decimal import Decimal
@@ -15,8 +16,12 @@ from typing import Any
 
 import duckdb
 
+from capture.clock import SystemClock
 from capture.kis.layouts import LAYOUTS, Kind
+from capture.rawlog import list_segments
+from jobs.config import MarketConfig
 from storage.normalizer import normalize
+from storage.report import ReportSettings, build_report
 from tests.capture.recorder.helpers import (
     events,
     isins,
@@ -96,6 +101,16 @@ def test_every_record_the_simulator_sent_is_in_the_lake_with_every_digit(tmp_pat
     ).fetchall()
     assert rejects == len(sent_malformed) > 0
     assert stats.rejects >= len(sent_malformed)
+
+    # The integrity report of each day recorded balances raw against the lake.
+    market = MarketConfig()
+    settings = ReportSettings(session_open=market.session_open, session_close=market.session_close)
+    held = 0
+    for day in sorted({segment.name[:10] for segment in list_segments(data / "raw")}):
+        report = build_report(data, dt.date.fromisoformat(day), settings, SystemClock())
+        assert report.balanced, report.failure()
+        held += sum(p.found for p in report.partitions)
+    assert held >= len(sent_records) + len(sent_malformed)
 
 
 def _frame_sizes(data_dir: Path) -> list[int]:

@@ -1,14 +1,15 @@
 -- The 5-level order book of every ISIN, or of the ISINs given, at an instant.
 --
 -- An ISIN's book at `at` is its latest quote of that Seoul trading day received at or
--- before `at`: the largest recv_ns not after it (recv_ns is exact; recv_ts is cut to the
--- microsecond), a tie going to the larger raw offset and record index (records of one ISIN
--- received in the same nanosecond are of one frame).
+-- before `at`, to the microsecond (a quote received within `at`'s microsecond counts, so a
+-- `recv_ts` copied from a row finds that row): the largest recv_ns, a tie going to the larger
+-- raw offset and record index (records of one ISIN received in the same nanosecond are of one
+-- frame).
 -- Books do not carry over from earlier days (each session builds its book afresh); `recv_ts`
 -- says how old a book is. An ISIN with no quote that day by then has no row. One row per
 -- ISIN, by ISIN; each level reads outwards from the middle (bid qty, yield, price | ask
 -- price, yield, qty). A compacted day is read through its book indexes: milliseconds, not
--- the whole day (macro bondtape_books_asof, sql/views/quotes_asof.sql).
+-- the whole day (macro bondtape_books_asof, sql/views/_quotes_asof.sql).
 --
 -- Parameters (the text given is cast to the type shown; one left out is NULL):
 --   $at TIMESTAMPTZ, required: the instant, e.g. '2026-11-26 10:30:00+09:00'; text

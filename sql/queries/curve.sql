@@ -29,7 +29,7 @@ books AS (
 last_trades AS (
     SELECT isin, recv_ts AS trade_recv_ts, trade_price, trade_yield
     FROM trades
-    WHERE recv_ns <= epoch_ns(CAST($at AS TIMESTAMPTZ))
+    WHERE recv_ts <= CAST($at AS TIMESTAMPTZ)
         AND date <= CAST(timezone('Asia/Seoul', CAST($at AS TIMESTAMPTZ)) AS DATE)
         AND (CAST($isins AS VARCHAR[]) IS NULL OR list_contains(CAST($isins AS VARCHAR[]), isin))
     QUALIFY row_number() OVER (

@@ -59,7 +59,7 @@ def test_verify_reports_the_corrupt_segment_and_offset_and_exits_1(
 ) -> None:
     positions = _log(tmp_path)
     assert main(["raw", "verify", "--data-dir", str(tmp_path)]) == 0
-    assert "ok: 3 records in 1 segments" in capsys.readouterr().out
+    assert "ok: 3 records in 1 segment(s)" in capsys.readouterr().out
     path = tmp_path / "raw" / positions[1].segment
     data = bytearray(path.read_bytes())
     data[positions[1].offset + 30] ^= 0x01

@@ -111,7 +111,7 @@ def curve_data(tmp_path: Path) -> Path:
         ],
         trades=[
             trade(GOV, f"{DAY} 15:10:00", "10570.00", 1, "3.015"),
-            trade(GOV, f"{DAY} 15:30:00", "10400.00", 1, "3.999", extra_ns=1),
+            trade(GOV, f"{DAY} 15:30:00", "10400.00", 1, "3.999", extra_ns=1_000),
             trade(CORP, f"{DAY} 11:00:00", "10500.00", 1, "3.300"),
         ],
     )

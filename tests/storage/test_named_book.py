@@ -48,15 +48,17 @@ def as_book(row: dict[str, Any]) -> dict[str, Any]:
 
 def book_rows() -> dict[str, dict[str, Any]]:
     """GOV's latest by `AT` is ``tie_late``: same recv_ns as ``tie_early`` but a later offset
-    (though a lower record_index); ``after`` is 1 ns past `AT`, in the same microsecond."""
+    (though a lower record_index); ``after`` is 1 µs past `AT`; ``other_same_us`` 999 ns
+    past `AT`, within its microsecond."""
     return {
         "older": quote(GOV, f"{DAY} 10:29:00", bid=("10559.00", "3.021", 7)),
         "tie_early": quote(GOV, AT, bid=("10561.00", "3.019", 8), offset=100, record_index=1),
         "tie_late": quote(GOV, AT, bid=("10562.00", "3.018", 9), offset=200, record_index=0),
-        "after": quote(GOV, AT, bid=("10563.00", "3.017", 6), extra_ns=1, offset=300),
+        "after": quote(GOV, AT, bid=("10563.00", "3.017", 6), extra_ns=1_000, offset=300),
         "corp_yesterday": quote(CORP, "2026-11-25 15:00:00", ask=("10400.00", "3.500", 5)),
         "corp_later": quote(CORP, f"{DAY} 11:00:00"),
         "other_later": quote(OTHER, f"{DAY} 10:30:01"),
+        "other_same_us": quote(OTHER, AT, extra_ns=999, offset=50),
     }
 
 
@@ -67,9 +69,9 @@ def test_book_asof_gives_each_isins_latest_book_received_at_or_before_the_instan
     data = catalog_dir(tmp_path, quotes=list(reversed(rows.values())))
     got = query_rows(data, "book_asof", at=f"{AT}+09:00")
     assert list(got[0]) == book_columns()
-    # CORP quoted yesterday, not yet today: books do not carry over days. OTHER has not
-    # quoted by then.
-    assert got == [as_book(rows["tie_late"])]
+    # CORP quoted yesterday, not yet today: books do not carry over days. OTHER's book came
+    # within AT's microsecond: at or before AT, to the microsecond (its recv_ts is AT).
+    assert got == [as_book(rows["tie_late"]), as_book(rows["other_same_us"])]
     assert got[0]["recv_ts"] == instant(seoul_ns(AT))
 
 
@@ -85,9 +87,8 @@ def test_book_asof_reads_a_time_without_offset_as_seoul_and_can_pick_isins(
     assert query_rows(data, "book_asof", at="2026-11-25 15:00:00", isins=CORP) == [
         as_book(rows["corp_yesterday"])
     ]
-    assert query_rows(data, "book_asof", at=AT, isins=OTHER) == []
-    # `after` came 1 ns past AT, in AT's microsecond (so its recv_ts equals AT) yet not at
-    # or before AT; by the next microsecond it is the book.
+    assert query_rows(data, "book_asof", at=f"{DAY} 10:29:59.999999", isins=OTHER) == []
+    # `after` came 1 µs past AT: not at or before AT; at the next microsecond it is the book.
     assert query_rows(data, "book_asof", at=f"{DAY} 10:30:00.000001", isins=GOV) == [
         as_book(rows["after"])
     ]
@@ -123,8 +124,8 @@ def test_book_asof_gives_the_same_books_from_a_compacted_days_indexes_as_from_it
 
 def latest_books(rows: list[dict[str, Any]], at: dt.datetime) -> list[dict[str, Any]]:
     """The definition, in Python: per ISIN the last row of ``at``'s Seoul day received at or
-    before it (recv_ns, then lineage)."""
-    limit = (at - instant(0)) // dt.timedelta(microseconds=1) * 1000
+    before it, to the microsecond (recv_ns, then lineage)."""
+    limit = (at - instant(0)) // dt.timedelta(microseconds=1) * 1000 + 999  # to the µs
     day = at.astimezone(SEOUL).date()
     latest: dict[str, dict[str, Any]] = {}
     order = ("recv_ns", "segment", "offset", "record_index")

@@ -1,7 +1,8 @@
 -- bondtape_books_asof(instant): every ISIN's book at `instant` (TIMESTAMPTZ): its latest quote
--- of `instant`'s Seoul trading day received at or before `instant` (the largest recv_ns not
--- after it; a tie goes to the larger raw offset and record index: two records of one ISIN
--- received in the same nanosecond are of one frame). Books do not carry over from earlier
+-- of `instant`'s Seoul trading day received at or before `instant`, to the microsecond (a
+-- book received within `instant`'s microsecond counts: a `recv_ts` copied from a row finds
+-- that row); the latest is the largest recv_ns, a tie going to the larger raw offset and
+-- record index (two records of one ISIN received in the same nanosecond are of one frame). Books do not carry over from earlier
 -- days: each session builds its book afresh. Columns: those of quotes.
 --
 -- It reads a few thousand rows, not the day. A compacted day has book indexes (see
@@ -33,7 +34,7 @@ WITH candidates AS (
         UNION ALL BY NAME
         FROM bondtape_empty_quotes()
     )
-    WHERE recv_ts >= time_bucket(INTERVAL 1 minute, instant) AND recv_ns <= epoch_ns(instant)
+    WHERE recv_ts >= time_bucket(INTERVAL 1 minute, instant) AND recv_ts <= instant
     UNION ALL BY NAME
     FROM (
         FROM read_parquet(
@@ -45,7 +46,7 @@ WITH candidates AS (
         UNION ALL BY NAME
         FROM bondtape_empty_quotes()
     )
-    WHERE recv_ns <= epoch_ns(instant)
+    WHERE recv_ts <= instant
 )
 -- One pass keeping each ISIN's latest row: of a day not compacted it reads every row so far,
 -- and a hash aggregate over them costs half of what sorting them by ISIN and time did.
