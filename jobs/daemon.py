@@ -26,6 +26,7 @@ from typing import Any
 
 from capture.clock import Clock, seoul_datetime
 from capture.durable import replace_atomically
+from capture.rawlog import list_segments
 from capture.recorder.backoff import Backoff
 from jobs.calendar import TradingCalendar
 from jobs.children import Child, Workers, start
@@ -39,6 +40,7 @@ LOOKBACK_DAYS = 7  # how far back a start looks for end-of-day work left undone
 KEEP_DAYS = 31  # end-of-day results kept in daemon.json
 EOD_STEPS = ("normalize", "compact", "catalog", "report")
 NEEDS = {"compact": "normalize", "report": "normalize"}  # a step runs once its need is ok
+DONE = ("ok", "skipped")  # the results that end a step for good
 
 
 @dataclass
@@ -103,9 +105,13 @@ class Daemon:
         now = self.clock.now_ns()
         for day in self.calendar.closed_days(now, LOOKBACK_DAYS):
             name = day.isoformat()
-            if name >= self.state.first_day and name not in self.eod_queue and not self._done(name):
-                self.eod_queue.append(name)
-                self.failed_this_run -= {(name, step) for step in EOD_STEPS}
+            if name < self.state.first_day or name in self.eod_queue or self._done(name):
+                continue
+            if not self._recorded(name):
+                self._skip_day(name, now)
+                continue
+            self.eod_queue.append(name)
+            self.failed_this_run -= {(name, step) for step in EOD_STEPS}
         self._advance_end_of_day(now)
 
     def stop(self) -> None:
@@ -212,7 +218,21 @@ class Daemon:
 
     def _done(self, day: str) -> bool:
         steps = self.state.eod.get(day, {})
-        return all(steps.get(step, {}).get("result") == "ok" for step in EOD_STEPS)
+        return all(steps.get(step, {}).get("result") in DONE for step in EOD_STEPS)
+
+    def _recorded(self, day: str) -> bool:
+        """Whether raw holds a segment opened on ``day`` (a trading day's recorder opens
+        one at the window's start, so a day without one recorded nothing)."""
+        return any(info.name.startswith(day) for info in list_segments(self.data_dir / "raw"))
+
+    def _skip_day(self, day: str, now: int) -> None:
+        """A trading day the recorder never ran (the daemon was down, or first started after
+        the close): noted in the state file, once, and no step is run on an empty raw."""
+        log.warning("end of day %s: nothing was recorded; no step to run", day)
+        self.state.eod[day] = {
+            step: {"result": "skipped", "why": "nothing was recorded", "at_ns": now, "attempts": 0}
+            for step in EOD_STEPS
+        }
 
     # --- the state file ---------------------------------------------------------------------
 

@@ -73,6 +73,16 @@ def step_until(
     return result
 
 
+def record_a_little(config: Path) -> None:
+    """A daemon up mid-session until the recorder's first acks, then down."""
+    daemon, _, _ = daemon_on(config, at(11, 0))
+    try:
+        data = load_config(config).data_dir
+        wait_until(lambda: events(data, "sub_ack"), 30, "the first acks")
+    finally:
+        daemon.stop()
+
+
 def eod_done(data: Path) -> bool:
     steps = state(data).get("end_of_day", {}).get(TODAY.isoformat(), {})
     return all(steps.get(s, {}).get("result") == "ok" for s in EOD_STEPS)
@@ -132,6 +142,7 @@ def test_a_daemon_started_after_the_close_does_the_days_end_once(
 ) -> None:
     config = setup()
     data = load_config(config).data_dir
+    record_a_little(config)
     daemon, scheduler, clock = daemon_on(config, at(20, 0))
     try:
         assert state(data)["recorder"]["pid"] is None
@@ -141,6 +152,27 @@ def test_a_daemon_started_after_the_close_does_the_days_end_once(
         daemon.stop()
     steps = state(data)["end_of_day"][TODAY.isoformat()]
     assert {step: steps[step]["attempts"] for step in EOD_STEPS} == dict.fromkeys(EOD_STEPS, 1)
+    report = json.loads((data / "reports" / f"{TODAY.isoformat()}.json").read_text())
+    assert report["balanced"] is True
+
+
+def test_a_trading_day_with_nothing_recorded_is_noted_and_runs_no_step(
+    setup: Callable[..., Path],
+) -> None:
+    config = setup()
+    data = load_config(config).data_dir
+    daemon, scheduler, _ = daemon_on(config, at(20, 0))  # the first start, after the close
+    started: list[str] = []
+    try:
+        scheduler.run_until(at(23, 59), 60.0, each=lambda: started.extend(state(data)["running"]))
+    finally:
+        daemon.stop()
+    assert started == []
+    steps = state(data)["end_of_day"][TODAY.isoformat()]
+    assert {step: steps[step]["result"] for step in EOD_STEPS} == dict.fromkeys(
+        EOD_STEPS, "skipped"
+    )
+    assert all(steps[step]["why"] == "nothing was recorded" for step in EOD_STEPS)
 
 
 def test_a_daemon_started_mid_session_starts_the_recorder_at_once(
@@ -160,6 +192,7 @@ def test_a_stop_in_the_middle_of_the_days_end_is_finished_by_the_next_start(
 ) -> None:
     config = setup()
     data = load_config(config).data_dir
+    record_a_little(config)
     daemon, scheduler, clock = daemon_on(config, at(16, 30))
     step_until(scheduler, clock, lambda: state(data)["end_of_day"].get(
         TODAY.isoformat(), {}).get("normalize", {}).get("result") == "ok", 60)  # fmt: skip
