@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import math
 import os
@@ -43,6 +44,7 @@ from jobs.daemon import STATE_NAME as DAEMON_STATE
 from sql import query
 from storage.catalog import CATALOG_NAME
 from storage.queries import named_query, open_catalog, run_query
+from storage.report import REPORTS_FOLDER
 from storage.results import cell_text
 
 DEMO_MARKER = ".bondtape-demo"
@@ -295,13 +297,8 @@ def _await_end_of_day(
 
 
 def _show_the_day(console: Console, data_dir: Path, day: dt.date) -> None:
-    """The day's report, and the catalog asked for its last books and trades."""
-    report = subprocess.run(
-        [sys.executable, "-m", "jobs.cli", "report", "--data-dir", str(data_dir),
-         "--date", day.isoformat()],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
-    console.print(report.stdout.rstrip())
+    """The gist of the report the daemon wrote, and the catalog asked for books and trades."""
+    _show_report(console, data_dir / REPORTS_FOLDER / f"{day.isoformat()}.json")
     catalog = data_dir / CATALOG_NAME
     with open_catalog(data_dir) as con:
         last = con.sql("SELECT max(recv_ts) FROM quotes").fetchall()[0][0]
@@ -315,6 +312,7 @@ def _show_the_day(console: Console, data_dir: Path, day: dt.date) -> None:
     console.print(f"logs in {data_dir}/logs/; query the day with any DuckDB client:")
     for command in (  # whole lines, however narrow the terminal, to be pasted as they are
         f"duckdb {catalog}",
+        f".venv/bin/bondtape report --config {data_dir}/bondtape.toml --date {day}",
         f".venv/bin/bondtape query book_asof --data-dir {data_dir} --param at='{day} 23:59:59'",
         ".venv/bin/bondtape query --list",
     ):
@@ -329,10 +327,28 @@ BOOK_ASOF = dict(
         strict=True,
     )
 )  # fmt: skip
+VOLUME = {"table": "table", "isin": "ISIN", "frames": "frames", "records": "records",
+          "rows": "lake rows"}  # fmt: skip
 TRADE_WITH_QUOTE = {
     "exch_time": "KST", "trade_price": "price", "trade_qty": "qty",
     "bid_price_1": "bid before", "ask_price_1": "ask before", "side": "hit",
 }  # fmt: skip
+
+
+def _show_report(console: Console, path: Path) -> None:
+    """Volumes per table and ISIN and whether raw balances the lake; the rest is in the file."""
+    report = json.loads(path.read_text(encoding="utf-8"))
+    volume = pa.Table.from_pylist(report["volume"])
+    console.print(_result(f"integrity report of {report['date']}", volume, VOLUME))
+    totals = report["reconciliation"]
+    verdict = "balance" if report["balanced"] else "[bold red]DO NOT BALANCE[/]"
+    gaps = report["gaps"]
+    console.print(
+        f"raw and lake {verdict}: raw owes {totals['expected']} rows, the lake holds "
+        f"{totals['found']}; {sum(r['rejects'] for r in report['rejects'])} rejected, "
+        f"{len(gaps)} gaps ({sum(1 for g in gaps if g['is_open'])} open at the close)"
+    )
+    console.print(f"the whole report is in {path}", soft_wrap=True)
 
 
 def _result(title: str, rows: pa.Table, columns: dict[str, str]) -> Table:
