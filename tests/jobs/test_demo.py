@@ -39,7 +39,12 @@ def test_demo_runs_the_daemons_day_and_ends_with_the_report_and_the_catalogs_ans
                   "trades_with_quote"):  # fmt: skip
         assert shown in result.stdout, shown
     day = next((data_dir / "reports").glob("*.json"))
-    assert json.loads(day.read_text())["balanced"] is True
+    report = json.loads(day.read_text())
+    assert report["balanced"] is True
+    totals = report["reconciliation"]
+    assert f"raw and lake balance: raw owes {totals['expected']} rows" in result.stdout
+    # the demo shows the daemon's own report, made with the demo session's hours
+    assert report["settings"]["session_close"] != "15:30:00"
     catalog = data_dir / "catalog.duckdb"
     assert f"duckdb {catalog}" in result.stdout.replace("\n", "")
     assert list((data_dir / "lake" / "hist" / "quotes").rglob("data-*.parquet"))
