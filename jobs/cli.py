@@ -27,6 +27,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("jobs.cmd_simulate", "run a loopback KIS exchange with synthetic bonds"),
     "check-config": ("jobs.cmd_check_config", "validate a config file"),
     "bonds": ("jobs.cmd_bonds", "list bonds from KIS's bond_code.mst, to choose ISINs"),
+    "run": (
+        "jobs.cmd_run",
+        "the overnight daemon: recorder, lake and end of day on the KRX calendar",
+    ),
     "record": ("jobs.cmd_record", "record the live feed into data_dir/raw"),
     "status": ("jobs.cmd_status", "show the recorder's connections and writer"),
     "raw": ("jobs.cmd_raw", "list, dump and verify raw segments"),

@@ -1,15 +1,20 @@
-"""`bondtape demo`: the whole pipeline on the built-in simulator, no account, no config.
+"""`bondtape demo`: the daemon's day in miniature on the built-in simulator, no account.
 
-It runs what a desk runs, as separate processes: the simulator (`bondtape simulate`), the
-recorder (`bondtape record`) writing raw segments, and the normalizer turning them into the
-Parquet lake every couple of seconds, then shows the latest books straight from the lake with
-DuckDB. The data directory is kept afterwards for the user to explore.
+It runs what a desk runs, as separate processes: the simulator (`bondtape simulate`) and the
+daemon (`bondtape run`) over a session of seconds starting now, which records, normalizes
+every couple of seconds and compacts closed hours, then, after the close, normalizes to the
+end, compacts the day, builds the catalog and writes the report. The demo shows the books as
+they land, the end-of-day steps, the report, and what the catalog answers. The data directory
+is kept afterwards for the user to explore.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
 import logging
+import math
 import os
 import shutil
 import signal
@@ -18,6 +23,7 @@ import sys
 import time
 from collections.abc import Iterable
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -28,15 +34,17 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from capture.clock import seoul_date
+from capture.clock import SEOUL
 from capture.errors import BondtapeError, ConfigError
 from capture.kis.isin import check_digit
+from capture.recorder.status import read_status
 from jobs.cli_options import positive_float
+from jobs.daemon import EOD_STEPS
+from jobs.daemon import STATE_NAME as DAEMON_STATE
 from sql import query
-from storage.catalog import build_catalog
-from storage.compaction import compact
-from storage.normalizer import normalize
+from storage.catalog import CATALOG_NAME
 from storage.queries import named_query, open_catalog, run_query
+from storage.report import REPORTS_FOLDER
 from storage.results import cell_text
 
 DEMO_MARKER = ".bondtape-demo"
@@ -61,6 +69,7 @@ SIMULATOR_ARGS = (
 BOOK_COLUMNS = ("ISIN", "KST", "bid qty", "bid yld", "bid", "ask", "ask yld", "ask qty")
 # The simulator accepts any non-empty pair; these are not secrets.
 DEMO_ENV = {"BONDTAPE_DEMO_APP_KEY": "demo-app-key", "BONDTAPE_DEMO_APP_SECRET": "demo-secret"}
+END_OF_DAY_TIMEOUT_S = 90.0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,30 +95,33 @@ def run(args: argparse.Namespace) -> int:
             )
         )
         urls = _read_urls(simulator, data_dir / "simulator.log")
-        config = _write_config(data_dir, urls)
+        session = Session.starting_now(args.seconds)
+        config = _write_config(data_dir, urls, session)
         console.print(f"[bold]simulator[/] {urls['ws']}  (approval {urls['rest']})")
-        recorder = stack.enter_context(
-            _process(["record", "--config", str(config)], env, log=data_dir / "recorder.log")
+        daemon = stack.enter_context(
+            _process(["run", "--config", str(config)], env, log=data_dir / "daemon.log")
         )
         console.print(
-            f"[bold]recorder[/] writing {data_dir / 'raw'}; books below are read back "
-            "from the Parquet lake\n"
+            f"[bold]daemon[/] a session of {args.seconds:g} s ({session.open:%H:%M:%S}-"
+            f"{session.close:%H:%M:%S} Seoul): it records into {data_dir / 'raw'}, normalizes "
+            "every 2 s and compacts closed hours; books below are read back from the lake\n"
         )
         # On a terminal the table refreshes in place; piped, each refresh is printed.
         live = stack.enter_context(Live(console=console, auto_refresh=False, transient=False))
-        deadline = time.monotonic() + args.seconds
-        while time.monotonic() < deadline and recorder.poll() is None:
+        while dt.datetime.now(SEOUL) < session.close and daemon.poll() is None:
             time.sleep(2.0)  # the demo's refresh period, not synchronisation
-            normalize(data_dir)
             books = _books(data_dir)
             if console.is_terminal:
                 live.update(books, refresh=True)
             else:
                 console.print(books)
-        _stop(recorder)
-    normalize(data_dir)
-    _close_the_day(console, data_dir)
-    return 0 if recorder.returncode == 0 else 1
+        live.stop()
+        done = _await_end_of_day(console, data_dir, session.open.date(), daemon)
+        _stop(daemon)
+    if not done:
+        raise BondtapeError(f"the daemon did not close the day: see {data_dir}/logs/")
+    _show_the_day(console, data_dir, session.open.date())
+    return 0 if daemon.returncode == 0 else 1
 
 
 def _fresh_data_dir(data_dir: Path) -> Path:
@@ -175,11 +187,30 @@ def _read_urls(simulator: subprocess.Popen[str], log: Path) -> dict[str, str]:
     return urls
 
 
-def _write_config(data_dir: Path, urls: dict[str, str]) -> Path:
+@dataclass(frozen=True)
+class Session:
+    """A compressed trading day: a session of seconds, then its end of day."""
+
+    open: dt.datetime
+    close: dt.datetime
+    end_of_day: dt.datetime
+
+    @classmethod
+    def starting_now(cls, seconds: float) -> Session:
+        """Raises: BondtapeError: it would cross Seoul midnight (a day is one date)."""
+        start = dt.datetime.now(SEOUL).replace(microsecond=0) + dt.timedelta(seconds=2)
+        close = start + dt.timedelta(seconds=math.ceil(seconds))
+        session = cls(start, close, close + dt.timedelta(seconds=2))
+        if session.end_of_day.date() != start.date():
+            raise BondtapeError("the demo's day would cross Seoul midnight: run it in a minute")
+        return session
+
+
+def _write_config(data_dir: Path, urls: dict[str, str], session: Session) -> Path:
     path = data_dir / "bondtape.toml"
     isins = ", ".join(f'"{isin}"' for isin in DEMO_ISINS)
     path.write_text(
-        f"""# Written by `bondtape demo`: the recorder pointed at the local simulator.
+        f"""# Written by `bondtape demo`: the daemon's day, compressed, on the local simulator.
 data_dir = "."
 
 [kis]
@@ -194,6 +225,17 @@ app_secret_env = "BONDTAPE_DEMO_APP_SECRET"
 isins = [{isins}]
 subscribe_interval_s = 0.05
 recorder_id = "demo"
+
+[market]  # a session of seconds, whatever the calendar says of today
+session_open = "{session.open:%H:%M:%S}"
+session_close = "{session.close:%H:%M:%S}"
+record_margin_min = 0
+extra_trading_days = ["{session.open.date()}"]
+
+[jobs]
+normalize_interval_s = 2
+intraday_compact_interval_s = 6
+end_of_day = "{session.end_of_day:%H:%M:%S}"
 """,
         encoding="utf-8",
     )
@@ -231,21 +273,34 @@ def _table(title: str, labels: Iterable[str]) -> Table:
     return table
 
 
-def _close_the_day(console: Console, data_dir: Path) -> None:
-    """What the end of a trading day does: compact the day, build the catalog, then ask it."""
-    today = seoul_date(time.time_ns())
-    stats = compact(data_dir, date=today)
-    catalog = build_catalog(data_dir)
+def _await_end_of_day(
+    console: Console, data_dir: Path, day: dt.date, daemon: subprocess.Popen[str]
+) -> bool:
+    """Follow the daemon's end-of-day steps in daemon.json as they finish; whether all did."""
     console.print(
-        f"\n[bold]compacted[/] {today}: {stats.files_in} small files into {stats.partitions} "
-        f"sorted files ({stats.rows:,} rows); [bold]catalog[/] {catalog}"
+        "\n[bold]session closed[/]: the daemon stops the recorder, then runs the end of day"
     )
+    shown: set[str] = set()
+    deadline = time.monotonic() + END_OF_DAY_TIMEOUT_S
+    while time.monotonic() < deadline and daemon.poll() is None:
+        state = read_status(data_dir / DAEMON_STATE) or {}
+        steps = state.get("end_of_day", {}).get(day.isoformat(), {})
+        for step in EOD_STEPS:
+            result = steps.get(step, {}).get("result")
+            if result is not None and step not in shown:
+                shown.add(step)
+                console.print(f"  {step:10} {result}")
+        if all(steps.get(s, {}).get("result") == "ok" for s in EOD_STEPS):
+            return True
+        time.sleep(0.5)  # polling the daemon's state file
+    return False
+
+
+def _show_the_day(console: Console, data_dir: Path, day: dt.date) -> None:
+    """The gist of the report the daemon wrote, and the catalog asked for books and trades."""
+    _show_report(console, data_dir / REPORTS_FOLDER / f"{day.isoformat()}.json")
+    catalog = data_dir / CATALOG_NAME
     with open_catalog(data_dir) as con:
-        (quotes, trades, rejects, closed, still_open) = con.sql(_COUNTS).fetchall()[0]
-        console.print(
-            f"[bold]lake[/] {quotes} quotes, {trades} trades, {rejects} rejects; gaps: "
-            f"{closed} closed by a reconnect, {still_open} open since the recorder stopped"
-        )
         last = con.sql("SELECT max(recv_ts) FROM quotes").fetchall()[0][0]
         if last is not None:
             books = run_query(con, named_query("book_asof"), {"at": last.isoformat()})
@@ -254,10 +309,11 @@ def _close_the_day(console: Console, data_dir: Path) -> None:
             hits = run_query(con, named_query("trades_with_quote"), {"isin": isin})
             console.print(_result(f"trades_with_quote {isin}, the last 5", hits.slice(
                 max(0, hits.num_rows - 5)), TRADE_WITH_QUOTE))  # fmt: skip
-    console.print(f"logs in {data_dir}/*.log; query the day with any DuckDB client:")
+    console.print(f"logs in {data_dir}/logs/; query the day with any DuckDB client:")
     for command in (  # whole lines, however narrow the terminal, to be pasted as they are
         f"duckdb {catalog}",
-        f".venv/bin/bondtape query book_asof --data-dir {data_dir} --param at='{today} 15:30'",
+        f".venv/bin/bondtape report --config {data_dir}/bondtape.toml --date {day}",
+        f".venv/bin/bondtape query book_asof --data-dir {data_dir} --param at='{day} 23:59:59'",
         ".venv/bin/bondtape query --list",
     ):
         console.print(f"  {command}", soft_wrap=True)
@@ -271,10 +327,28 @@ BOOK_ASOF = dict(
         strict=True,
     )
 )  # fmt: skip
+VOLUME = {"table": "table", "isin": "ISIN", "frames": "frames", "records": "records",
+          "rows": "lake rows"}  # fmt: skip
 TRADE_WITH_QUOTE = {
     "exch_time": "KST", "trade_price": "price", "trade_qty": "qty",
     "bid_price_1": "bid before", "ask_price_1": "ask before", "side": "hit",
 }  # fmt: skip
+
+
+def _show_report(console: Console, path: Path) -> None:
+    """Volumes per table and ISIN and whether raw balances the lake; the rest is in the file."""
+    report = json.loads(path.read_text(encoding="utf-8"))
+    volume = pa.Table.from_pylist(report["volume"])
+    console.print(_result(f"integrity report of {report['date']}", volume, VOLUME))
+    totals = report["reconciliation"]
+    verdict = "balance" if report["balanced"] else "[bold red]DO NOT BALANCE[/]"
+    gaps = report["gaps"]
+    console.print(
+        f"raw and lake {verdict}: raw owes {totals['expected']} rows, the lake holds "
+        f"{totals['found']}; {sum(r['rejects'] for r in report['rejects'])} rejected, "
+        f"{len(gaps)} gaps ({sum(1 for g in gaps if g['is_open'])} open at the close)"
+    )
+    console.print(f"the whole report is in {path}", soft_wrap=True)
 
 
 def _result(title: str, rows: pa.Table, columns: dict[str, str]) -> Table:
@@ -290,10 +364,4 @@ def _shown(column: str, value: object) -> str:
     return f"{text[:2]}:{text[2:4]}:{text[4:]}" if column == "exch_time" else text
 
 
-_COUNTS = """
-SELECT (SELECT count(*) FROM quotes), (SELECT count(*) FROM trades),
-       (SELECT count(*) FROM rejects),
-       (SELECT count(*) FILTER (WHERE end_ts IS NOT NULL) FROM gaps),
-       (SELECT count(*) FILTER (WHERE end_ts IS NULL) FROM gaps)
-"""
 _BUSIEST = "SELECT isin FROM trades GROUP BY isin ORDER BY count(*) DESC, isin LIMIT 1"

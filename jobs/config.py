@@ -73,11 +73,13 @@ class MarketConfig:
     record_margin_min: int = 10
     holiday_calendar: str = "XKRX"
     extra_closed_days: tuple[dt.date, ...] = ()
+    extra_trading_days: tuple[dt.date, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JobsConfig:
     normalize_interval_s: float = 60.0
+    intraday_compact_interval_s: float = 1800.0
     end_of_day: dt.time = dt.time(16, 0)
 
 
@@ -142,7 +144,7 @@ def parse_config(
     market = _market(
         Section("market", top.take("market", dict), MarketConfig, removed=REMOVED_MARKET_KEYS)
     )
-    jobs = _jobs(Section("jobs", top.take("jobs", dict), JobsConfig))
+    jobs = _jobs(Section("jobs", top.take("jobs", dict), JobsConfig), market)
     # Refused here, before any connection: the recorder shards the same way.
     shard(subscription_pairs(capture.isins, capture.trs), len(kis.credentials))
     return Config(
@@ -292,15 +294,25 @@ def _read_isins_file(key: str, path: Path) -> list[str]:
     return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
 
 
-def _market(section: Section) -> MarketConfig:
+def _dates(section: Section, name: str) -> tuple[dt.date, ...]:
     days = []
-    for text in section.take("extra_closed_days", list):
+    for text in section.take(name, list):
         try:
             days.append(text if isinstance(text, dt.date) else dt.date.fromisoformat(text))
         except (TypeError, ValueError):
-            raise ConfigError(
-                section.key("extra_closed_days"), text, 'write dates as "YYYY-MM-DD"'
-            ) from None
+            raise ConfigError(section.key(name), text, 'write dates as "YYYY-MM-DD"') from None
+    return tuple(days)
+
+
+def _market(section: Section) -> MarketConfig:
+    closed, extra = _dates(section, "extra_closed_days"), _dates(section, "extra_trading_days")
+    both = sorted(set(closed) & set(extra))
+    if both:
+        raise ConfigError(
+            section.key("extra_trading_days"),
+            both[0].isoformat(),
+            "is also in extra_closed_days: a day is either closed or open, keep it in one",
+        )
     session_open = section.time("session_open")
     session_close = section.time("session_close")
     if session_close <= session_open:
@@ -315,7 +327,8 @@ def _market(section: Section) -> MarketConfig:
         session_close=session_close,
         record_margin_min=margin,
         holiday_calendar=_holiday_calendar(section),
-        extra_closed_days=tuple(days),
+        extra_closed_days=closed,
+        extra_trading_days=extra,
     )
     return market
 
@@ -333,9 +346,20 @@ def _holiday_calendar(section: Section) -> str:
     return name
 
 
-def _jobs(section: Section) -> JobsConfig:
+def _jobs(section: Section, market: MarketConfig) -> JobsConfig:
     jobs = JobsConfig(
         normalize_interval_s=section.positive("normalize_interval_s"),
+        intraday_compact_interval_s=section.positive("intraday_compact_interval_s"),
         end_of_day=section.time("end_of_day"),
     )
+    stop = dt.datetime.combine(dt.date.min, market.session_close) + dt.timedelta(
+        minutes=market.record_margin_min
+    )
+    if jobs.end_of_day < stop.time() or stop.date() > dt.date.min:
+        raise ConfigError(
+            section.key("end_of_day"),
+            str(jobs.end_of_day),
+            f"must be at or after the recorder stops ({stop.time()}: session_close plus "
+            "record_margin_min), the same day",
+        )
     return jobs

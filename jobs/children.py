@@ -1,0 +1,111 @@
+"""The daemon's child processes: the recorder, and one-shot workers, each a `bondtape` command.
+
+Heavy work never shares the daemon's process (or the recorder's): every job is a child
+`python -m jobs.cli ...` with its output appended to a log under ``data_dir/logs/``. A worker
+name runs at most once at a time: asked again while it runs, it is skipped, not stacked.
+Stopping is SIGTERM, then SIGKILL after ``STOP_TIMEOUT_S``: every bondtape command stops
+cleanly on SIGTERM well within it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+STOP_TIMEOUT_S = 10.0
+TAIL_BYTES = 400  # of a failed worker's log, kept in the daemon's state
+
+
+@dataclass
+class Child:
+    """One running `bondtape` command."""
+
+    name: str
+    argv: list[str]
+    log: Path
+    started_ns: int
+    process: subprocess.Popen[bytes]
+    log_start: int = 0  # where this run's output begins in the log
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def exit_code(self) -> int | None:
+        return self.process.poll()
+
+    def tail(self) -> str:
+        """The end of this run's output (why it failed, usually)."""
+        try:
+            with self.log.open("rb") as f:
+                f.seek(max(self.log_start, self.log.stat().st_size - TAIL_BYTES))
+                return f.read().decode("utf-8", "replace").strip()
+        except OSError:
+            return ""
+
+    def stop(self) -> int:
+        """SIGTERM, wait, SIGKILL if it must; the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                return self.process.wait(STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        return self.process.wait()
+
+
+def start(name: str, args: Sequence[str], logs: Path, now_ns: int) -> Child:
+    """Run ``bondtape ARGS`` in the background, its output appended to ``logs/NAME.log``.
+
+    Raises:
+        OSError: the process cannot be started or its log opened.
+    """
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / f"{name}.log"
+    argv = [sys.executable, "-m", "jobs.cli", *args]
+    with log.open("ab") as out:
+        position = out.tell()
+        process = subprocess.Popen(
+            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONPATH": _python_path()},
+        )  # fmt: skip
+    return Child(name, argv, log, now_ns, process, position)
+
+
+@dataclass
+class Workers:
+    """One-shot jobs by name, each at most once at a time."""
+
+    logs: Path
+    running: dict[str, Child] = field(default_factory=dict)
+
+    def start(self, name: str, args: Sequence[str], now_ns: int) -> Child | None:
+        """Start ``name`` unless it still runs (then None: skipped, not stacked)."""
+        if name in self.running:
+            return None
+        child = start(name, args, self.logs, now_ns)
+        self.running[name] = child
+        return child
+
+    def finished(self) -> list[Child]:
+        """The workers that have ended since the last call."""
+        done = [c for c in self.running.values() if c.exit_code() is not None]
+        for child in done:
+            del self.running[child.name]
+        return done
+
+    def stop_all(self) -> None:
+        for child in self.running.values():
+            child.stop()
+        self.running.clear()
+
+
+def _python_path() -> str:
+    """The folder the `jobs` package is in first, so a child imports this very code."""
+    root = str(Path(__file__).resolve().parents[1])
+    return os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)

@@ -1,0 +1,55 @@
+"""`bondtape run --config F`: the overnight daemon (jobs/daemon.py), until SIGTERM or SIGINT.
+
+On KRX trading days it runs the recorder from `record_margin_min` before the session to as
+long after it, normalizes every `normalize_interval_s` and compacts the closed hours meanwhile;
+after `end_of_day` it normalizes to the end, compacts the day, rebuilds the catalog and
+writes the report. Its state is `data_dir/daemon.json` (`bondtape status` shows it); its
+children log to `data_dir/logs/`. One daemon per data_dir (a second one exits with 3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+
+from capture.clock import SystemClock
+from capture.filelock import hold_exclusive
+from jobs.cli import LogFormatter
+from jobs.config import load_config
+from jobs.daemon import LOGS, Daemon
+from jobs.schedule import run_scheduled
+
+LOCK_NAME = "daemon.lock"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, required=True, help="bondtape TOML config")
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config)  # the recorder needs the credentials: check them now
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = hold_exclusive(
+        config.data_dir / LOCK_NAME,
+        f"another daemon is running on {config.data_dir} (it holds {LOCK_NAME}); stop it "
+        "first, or give this one its own data_dir",
+    )
+    try:
+        (config.data_dir / LOGS).mkdir(exist_ok=True)
+        handler = logging.FileHandler(config.data_dir / LOGS / "daemon.log")
+        handler.setFormatter(LogFormatter())
+        logging.getLogger().addHandler(handler)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per job run
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+        daemon = Daemon(config, args.config, clock=SystemClock())
+        logging.getLogger(__name__).info("daemon started on %s", config.data_dir)
+        run_scheduled(daemon, stop)
+    finally:
+        os.close(lock)
+    return 0

@@ -1,0 +1,293 @@
+"""The overnight daemon's decisions: what runs when, on the KRX calendar in Seoul time.
+
+:class:`Daemon` holds no scheduler of its own: its jobs (jobs/schedule.py) call it, and each
+looks at the injected clock and decides. ``supervise`` (every second) keeps the recorder up
+in the recording window of a trading day and down outside it, restarts one that died with
+backoff, collects finished workers and writes ``daemon.json``; ``normalize`` and
+``compact_intraday`` start their worker while the recorder should run; ``end_of_day`` queues
+every closed trading day whose end-of-day steps are not all done, which ``supervise`` then
+runs one worker at a time: normalize to the end, compact (which seals the day's raw), catalog,
+report. A step that fails is retried at the next ``end_of_day`` (the daily trigger, or the
+daemon's next start), and the steps that do not depend on it run meanwhile. What is done is
+kept in ``daemon.json``, so a restart after a crash, or a start after the close, does the
+missed work once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from capture.clock import Clock, seoul_datetime
+from capture.durable import replace_atomically
+from capture.rawlog import list_segments
+from capture.recorder.backoff import Backoff
+from jobs.calendar import TradingCalendar
+from jobs.children import Child, Workers, start
+from jobs.config import Config
+
+log = logging.getLogger(__name__)
+
+STATE_NAME = "daemon.json"
+LOGS = "logs"
+LOOKBACK_DAYS = 7  # how far back a start looks for end-of-day work left undone
+KEEP_DAYS = 31  # end-of-day results kept in daemon.json
+EOD_STEPS = ("normalize", "compact", "catalog", "report")
+NEEDS = {"compact": "normalize", "report": "normalize"}  # a step runs once its need is ok
+DONE = ("ok", "skipped")  # the results that end a step for good
+
+
+@dataclass
+class RecorderState:
+    child: Child | None = None
+    restarts: int = 0
+    last_exit: dict[str, Any] | None = None
+    retry_at: float | None = None  # monotonic: a restart waits for its backoff
+
+
+@dataclass
+class DaemonState:
+    """What ``daemon.json`` holds besides the live processes."""
+
+    started_ns: int
+    first_day: str  # Seoul date of the first start: end-of-day work is not owed before it
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    eod: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+
+class Daemon:
+    """See the module docstring. ``args`` are the recorder's and workers' ``--config F``."""
+
+    def __init__(self, config: Config, config_path: Path, *, clock: Clock) -> None:
+        self.config = config
+        self.calendar = TradingCalendar(config.market, config.jobs)
+        self.clock = clock
+        self.args = ["--config", str(config_path.resolve())]
+        self.data_dir = config.data_dir
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.workers = Workers(self.data_dir / LOGS)
+        self.recorder = RecorderState()
+        self.backoff = Backoff(rng=random.Random(), base_s=1.0, cap_s=60.0, stable_after_s=60.0)
+        self.state = self._load()
+        self.eod_queue: list[str] = []  # days whose steps are to run now; the first runs
+        self.failed_this_run: set[tuple[str, str]] = set()
+        self.next_jobs: dict[str, int] = {}  # job -> next fire (UTC ns), for the state file
+
+    # --- the scheduled jobs ----------------------------------------------------------------
+
+    def supervise(self) -> None:
+        """Recorder up or down as the calendar says; finished workers noted; state written."""
+        now = self.clock.now_ns()
+        self._keep_recorder(now)
+        for child in self.workers.finished():
+            self._finished(child, now)
+        self._advance_end_of_day(now)
+        self.write_state()
+
+    def normalize(self) -> None:
+        """Bring the lake up to date while the recorder should run."""
+        if self._recording(self.clock.now_ns()):
+            self._run("normalize", ["normalize", *self.args])
+
+    def compact_intraday(self) -> None:
+        """Merge the closed hours' small files while the recorder should run."""
+        if self._recording(self.clock.now_ns()):
+            self._run("compact-intraday", ["compact", "--intraday", *self.args])
+
+    def end_of_day(self) -> None:
+        """Queue every closed trading day (since the first start) with a step not done."""
+        now = self.clock.now_ns()
+        for day in self.calendar.closed_days(now, LOOKBACK_DAYS):
+            name = day.isoformat()
+            if name < self.state.first_day or name in self.eod_queue or self._done(name):
+                continue
+            if not self._recorded(name):
+                self._skip_day(name, now)
+                continue
+            self.eod_queue.append(name)
+            self.failed_this_run -= {(name, step) for step in EOD_STEPS}
+        self._advance_end_of_day(now)
+
+    def stop(self) -> None:
+        """SIGTERM every child and wait for them (a few seconds), then write the state."""
+        if self.recorder.child is not None:
+            self._record_exit(self.recorder.child, "stopped: daemon stopping", self.clock.now_ns())
+            self.recorder.child = None
+        for child in list(self.workers.running.values()):
+            code = child.stop()
+            self._finished(child, self.clock.now_ns(), interrupted=code != 0)
+        self.workers.running.clear()
+        self.write_state(stopping=True)
+
+    # --- the recorder -----------------------------------------------------------------------
+
+    def _recording(self, now: int) -> bool:
+        window = self.calendar.today(now)
+        return window is not None and window.recording(now)
+
+    def _keep_recorder(self, now: int) -> None:
+        rec, should_run = self.recorder, self._recording(now)
+        if rec.child is not None and rec.child.exit_code() is not None:
+            why = f"exited with status {rec.child.exit_code()}" + (
+                " during hours" if should_run else ""
+            )
+            log.warning("recorder %s; its last output: %s", why, rec.child.tail()[-200:])
+            self._record_exit(rec.child, why, now)
+            rec.child = None
+            if should_run:
+                rec.restarts += 1
+                rec.retry_at = self.clock.monotonic() + self.backoff.next_delay(
+                    self.clock.monotonic()
+                )
+        if should_run and rec.child is None:
+            if rec.retry_at is None or self.clock.monotonic() >= rec.retry_at:
+                rec.child = start("recorder", ["record", *self.args], self.data_dir / LOGS, now)
+                rec.retry_at = None
+                self.backoff.connected(self.clock.monotonic())
+                log.info("recorder started, pid %d", rec.child.pid)
+        elif not should_run and rec.child is not None:
+            self._record_exit(rec.child, "stopped: the recording window is over", now)
+            rec.child = None
+
+    def _record_exit(self, child: Child, why: str, now: int) -> None:
+        code = child.stop()
+        self.recorder.last_exit = {"status": code, "at_ns": now, "why": why, "pid": child.pid}
+
+    # --- workers and the end of day ---------------------------------------------------------
+
+    def _run(self, job: str, args: list[str], now: int | None = None) -> bool:
+        """Start a lake job unless one runs: they take the lake's lock in turn, so a second
+        would only fail; it is skipped, not stacked, and counted."""
+        now = self.clock.now_ns() if now is None else now
+        record = self.state.jobs.setdefault(job, {})
+        busy = next(iter(self.workers.running), None)
+        if busy is not None:
+            record["skipped"] = record.get("skipped", 0) + 1
+            log.info("%s skipped: %s is still running", job, busy)
+            return False
+        self.workers.start(job, args, now)
+        record.update(last_start_ns=now, state="running")
+        return True
+
+    def _finished(self, child: Child, now: int, *, interrupted: bool = False) -> None:
+        code = child.exit_code()
+        ok = code == 0 and not interrupted
+        record = self.state.jobs.setdefault(child.name, {})
+        record.update(
+            state="ok" if ok else "failed", last_end_ns=now, exit_status=code,
+            seconds=(now - child.started_ns) / 1e9, detail=None if ok else child.tail(),
+        )  # fmt: skip
+        if child.name.startswith("eod-") and self.eod_queue:
+            day, step = self.eod_queue[0], child.name.removeprefix("eod-")
+            result = "ok" if ok else ("interrupted" if interrupted else "failed")
+            entry = self.state.eod.setdefault(day, {}).setdefault(step, {"attempts": 0})
+            entry.update(result=result, at_ns=now, attempts=entry["attempts"] + 1)
+            if not ok:
+                self.failed_this_run.add((day, step))
+                log.warning("end of day %s: %s %s", day, step, result)
+
+    def _advance_end_of_day(self, now: int) -> None:
+        """Start the next end-of-day step of the oldest queued day, once no job runs."""
+        if self.workers.running:
+            return
+        while self.eod_queue:
+            day = self.eod_queue[0]
+            step = self._next_step(day)
+            if step is None:
+                self.eod_queue.pop(0)
+                continue
+            self._run(f"eod-{step}", _step_args(step, day, self.args), now)
+            return
+
+    def _next_step(self, day: str) -> str | None:
+        steps = self.state.eod.get(day, {})
+        for step in EOD_STEPS:
+            if steps.get(step, {}).get("result") == "ok" or (day, step) in self.failed_this_run:
+                continue
+            need = NEEDS.get(step)
+            if need is not None and steps.get(need, {}).get("result") != "ok":
+                continue  # its need failed this run: retried with it next time
+            return step
+        return None
+
+    def _done(self, day: str) -> bool:
+        steps = self.state.eod.get(day, {})
+        return all(steps.get(step, {}).get("result") in DONE for step in EOD_STEPS)
+
+    def _recorded(self, day: str) -> bool:
+        """Whether raw holds a segment opened on ``day`` (a trading day's recorder opens
+        one at the window's start, so a day without one recorded nothing)."""
+        return any(info.name.startswith(day) for info in list_segments(self.data_dir / "raw"))
+
+    def _skip_day(self, day: str, now: int) -> None:
+        """A trading day the recorder never ran (the daemon was down, or first started after
+        the close): noted in the state file, once, and no step is run on an empty raw."""
+        log.warning("end of day %s: nothing was recorded; no step to run", day)
+        self.state.eod[day] = {
+            step: {"result": "skipped", "why": "nothing was recorded", "at_ns": now, "attempts": 0}
+            for step in EOD_STEPS
+        }
+
+    # --- the state file ---------------------------------------------------------------------
+
+    def _load(self) -> DaemonState:
+        now = self.clock.now_ns()
+        first = seoul_datetime(now).date().isoformat()
+        try:
+            saved = json.loads((self.data_dir / STATE_NAME).read_text())
+        except (OSError, ValueError):
+            return DaemonState(started_ns=now, first_day=first)
+        return DaemonState(
+            started_ns=now,
+            first_day=str(saved.get("first_day", first)),
+            jobs={k: v for k, v in saved.get("jobs", {}).items() if isinstance(v, dict)},
+            eod={
+                day: steps
+                for day, steps in saved.get("end_of_day", {}).items()
+                if isinstance(steps, dict) and day >= _days_before(first, KEEP_DAYS)
+            },
+        )
+
+    def write_state(self, *, stopping: bool = False) -> None:
+        now = self.clock.now_ns()
+        rec = self.recorder
+        body = {
+            "pid": os.getpid(),
+            "state": "stopped" if stopping else "running",
+            "started_ns": self.state.started_ns,
+            "updated_ns": now,
+            "first_day": self.state.first_day,
+            "recorder": {
+                "pid": rec.child.pid if rec.child else None,
+                "since_ns": rec.child.started_ns if rec.child else None,
+                "uptime_s": (now - rec.child.started_ns) / 1e9 if rec.child else None,
+                "restarts": rec.restarts,
+                "last_exit": rec.last_exit,
+            },
+            "running": {name: c.pid for name, c in sorted(self.workers.running.items())},
+            "next_jobs": {k: v for k, v in sorted(self.next_jobs.items())},
+            "jobs": self.state.jobs,
+            "end_of_day": self.state.eod,
+        }
+        data = json.dumps(body, indent=1, sort_keys=True).encode()
+        replace_atomically(self.data_dir / STATE_NAME, lambda f: f.write(data))
+
+
+def _days_before(day: str, days: int) -> str:
+    return (dt.date.fromisoformat(day) - dt.timedelta(days=days)).isoformat()
+
+
+def _step_args(step: str, day: str, config: list[str]) -> list[str]:
+    if step == "normalize":
+        return ["normalize", *config]
+    if step == "compact":
+        return ["compact", "--date", day, *config]
+    if step == "catalog":
+        return ["catalog", *config]
+    return ["report", "--date", day, *config]

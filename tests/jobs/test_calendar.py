@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from capture.clock import NS_PER_S, SEOUL
+from jobs.calendar import TradingCalendar
+from jobs.config import JobsConfig, MarketConfig
+
+
+def seoul(day: dt.date, hh: int, mm: int) -> int:
+    return int(dt.datetime.combine(day, dt.time(hh, mm), tzinfo=SEOUL).timestamp()) * NS_PER_S
+
+
+def calendar(**market: object) -> TradingCalendar:
+    return TradingCalendar(MarketConfig(**market), JobsConfig())  # type: ignore[arg-type]
+
+
+def test_weekdays_trade_and_weekends_krx_holidays_and_the_closing_day_do_not() -> None:
+    cal = calendar()
+    assert cal.trades(dt.date(2026, 11, 26))  # a Thursday
+    assert not cal.trades(dt.date(2026, 11, 28))  # Saturday
+    assert not cal.trades(dt.date(2026, 9, 25))  # Chuseok
+    assert not cal.trades(dt.date(2026, 12, 31))  # the year-end closing day
+    assert not cal.trades(dt.date(2027, 12, 31))
+
+
+def test_extra_closed_and_extra_trading_days_override_the_calendar() -> None:
+    cal = calendar(
+        extra_closed_days=(dt.date(2026, 11, 26),), extra_trading_days=(dt.date(2026, 11, 28),)
+    )
+    assert not cal.trades(dt.date(2026, 11, 26))
+    assert cal.trades(dt.date(2026, 11, 28))
+
+
+def test_the_recorder_runs_from_the_margin_before_open_to_the_margin_after_close() -> None:
+    day = dt.date(2026, 11, 26)
+    window = calendar(record_margin_min=10).window(day)
+    assert (window.record_from_ns, window.record_until_ns) == (
+        seoul(day, 7, 50),
+        seoul(day, 15, 40),
+    )
+    assert window.end_of_day_ns == seoul(day, 16, 0)
+    assert window.recording(seoul(day, 7, 50)) and not window.recording(seoul(day, 15, 40))
+
+
+def test_closed_days_are_the_trading_days_whose_end_of_day_has_come() -> None:
+    cal = calendar()
+    friday, monday = dt.date(2026, 11, 27), dt.date(2026, 11, 30)
+    assert cal.closed_days(seoul(monday, 15, 59), 3) == [friday]
+    assert cal.closed_days(seoul(monday, 16, 0), 3) == [friday, monday]

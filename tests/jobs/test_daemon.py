@@ -1,0 +1,213 @@
+"""The daemon's day on a test clock: real recorder and worker processes, a real simulator, and
+a clock that moves through a whole trading day in seconds. The test clock keeps today's Seoul
+date, so what the recorder writes (on the wall clock) belongs to the day the daemon closes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from capture.clock import NS_PER_S, SEOUL, ManualClock
+from jobs.config import load_config
+from jobs.daemon import EOD_STEPS, STATE_NAME, Daemon
+from jobs.schedule import SteppedScheduler
+from tests.capture.recorder.helpers import events, isins, simulator, wait_until, write_config
+
+TODAY = dt.datetime.now(SEOUL).date()
+
+
+def at(hh: int, mm: int, day: dt.date = TODAY) -> int:
+    return int(dt.datetime.combine(day, dt.time(hh, mm), tzinfo=SEOUL).timestamp()) * NS_PER_S
+
+
+@pytest.fixture
+def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Path]]:
+    """A config for a simulator; ``trading`` makes today a trading day whatever the date."""
+    with simulator(tmp_path, rate=20) as sim:
+
+        def make(*, trading: bool = True, closed: bool = False) -> Path:
+            config, env = write_config(tmp_path, sim, isins(2))
+            for name, value in env.items():
+                monkeypatch.setenv(name, value)
+            day = f'["{TODAY.isoformat()}"]'
+            config.write_text(
+                config.read_text()
+                + "[market]\n"
+                + (f"extra_trading_days = {day}\n" if trading else "")
+                + (f"extra_closed_days = {day}\n" if closed else "")
+                + "[jobs]\nnormalize_interval_s = 3600\nintraday_compact_interval_s = 7200\n"
+            )
+            return config
+
+        yield make
+
+
+def state(data: Path) -> dict[str, Any]:
+    return json.loads((data / STATE_NAME).read_text())
+
+
+def daemon_on(config: Path, start_ns: int) -> tuple[Daemon, SteppedScheduler, ManualClock]:
+    clock = ManualClock(start_ns)
+    daemon = Daemon(load_config(config), config, clock=clock)
+    return daemon, SteppedScheduler(daemon, clock), clock
+
+
+def step_until(
+    scheduler: SteppedScheduler, clock: ManualClock, done: Callable[[], Any], timeout: float
+) -> Any:
+    """Move the test clock a second at a time until ``done()`` (real processes need real
+    time meanwhile); fail after ``timeout`` real seconds."""
+    deadline = time.monotonic() + timeout
+    while not (result := done()):
+        assert time.monotonic() < deadline, "timed out stepping the daemon's day"
+        scheduler.run_until(clock.now_ns() + NS_PER_S, 1.0)
+        time.sleep(0.05)  # real time for the children; the condition is what we wait on
+    return result
+
+
+def record_a_little(config: Path) -> None:
+    """A daemon up mid-session until the recorder's first acks, then down."""
+    daemon, _, _ = daemon_on(config, at(11, 0))
+    try:
+        data = load_config(config).data_dir
+        wait_until(lambda: events(data, "sub_ack"), 30, "the first acks")
+    finally:
+        daemon.stop()
+
+
+def eod_done(data: Path) -> bool:
+    steps = state(data).get("end_of_day", {}).get(TODAY.isoformat(), {})
+    return all(steps.get(s, {}).get("result") == "ok" for s in EOD_STEPS)
+
+
+def test_on_a_closed_day_the_recorder_never_starts(setup: Callable[..., Path]) -> None:
+    config = setup(trading=False, closed=True)
+    data = load_config(config).data_dir
+    daemon, scheduler, _ = daemon_on(config, at(7, 0))
+    seen: list[Any] = []
+    scheduler.run_until(at(23, 0), 60.0, each=lambda: seen.append(state(data)["recorder"]["pid"]))
+    daemon.stop()
+    assert seen and set(seen) == {None}
+    assert not (data / "logs" / "recorder.log").exists()
+    assert state(data)["end_of_day"] == {}
+
+
+def test_a_trading_day_records_restarts_a_killed_recorder_and_closes_the_day_once(
+    setup: Callable[..., Path],
+) -> None:
+    config = setup()
+    data = load_config(config).data_dir
+    daemon, scheduler, clock = daemon_on(config, at(7, 0))
+    try:
+        scheduler.run_until(at(7, 49), 60.0)
+        assert state(data)["recorder"]["pid"] is None
+        scheduler.run_until(at(7, 51), 60.0)
+        first = state(data)["recorder"]["pid"]
+        assert first is not None
+        wait_until(lambda: events(data, "sub_ack"), 30, "the recorder's first acks")
+        os.kill(first, signal.SIGKILL)
+        second = step_until(
+            scheduler, clock, lambda: state(data)["recorder"]["pid"] not in (None, first), 60
+        )
+        assert state(data)["recorder"]["restarts"] == 1
+        assert "during hours" in state(data)["recorder"]["last_exit"]["why"]
+        acks = len(events(data, "sub_ack"))
+        wait_until(lambda: len(events(data, "sub_ack")) > acks, 30, "the restarted recorder's acks")
+        scheduler.run_until(at(15, 41), 60.0)
+        assert state(data)["recorder"]["pid"] is None
+        assert state(data)["recorder"]["last_exit"]["why"].startswith("stopped")
+        assert second != first
+        scheduler.run_until(at(16, 0), 60.0)
+        step_until(scheduler, clock, lambda: eod_done(data), 120)
+        scheduler.run_until(at(23, 0), 60.0)  # nothing more to do today
+    finally:
+        daemon.stop()
+    steps = state(data)["end_of_day"][TODAY.isoformat()]
+    assert {step: steps[step]["attempts"] for step in EOD_STEPS} == dict.fromkeys(EOD_STEPS, 1)
+    report = json.loads((data / "reports" / f"{TODAY.isoformat()}.json").read_text())
+    assert report["balanced"] is True
+    assert list((data / "lake" / "hist" / "quotes").rglob("data-*.parquet"))
+
+
+def test_a_daemon_started_after_the_close_does_the_days_end_once(
+    setup: Callable[..., Path],
+) -> None:
+    config = setup()
+    data = load_config(config).data_dir
+    record_a_little(config)
+    daemon, scheduler, clock = daemon_on(config, at(20, 0))
+    try:
+        assert state(data)["recorder"]["pid"] is None
+        step_until(scheduler, clock, lambda: eod_done(data), 120)
+        scheduler.run_until(at(23, 59), 60.0)
+    finally:
+        daemon.stop()
+    steps = state(data)["end_of_day"][TODAY.isoformat()]
+    assert {step: steps[step]["attempts"] for step in EOD_STEPS} == dict.fromkeys(EOD_STEPS, 1)
+    report = json.loads((data / "reports" / f"{TODAY.isoformat()}.json").read_text())
+    assert report["balanced"] is True
+
+
+def test_a_trading_day_with_nothing_recorded_is_noted_and_runs_no_step(
+    setup: Callable[..., Path],
+) -> None:
+    config = setup()
+    data = load_config(config).data_dir
+    daemon, scheduler, _ = daemon_on(config, at(20, 0))  # the first start, after the close
+    started: list[str] = []
+    try:
+        scheduler.run_until(at(23, 59), 60.0, each=lambda: started.extend(state(data)["running"]))
+    finally:
+        daemon.stop()
+    assert started == []
+    steps = state(data)["end_of_day"][TODAY.isoformat()]
+    assert {step: steps[step]["result"] for step in EOD_STEPS} == dict.fromkeys(
+        EOD_STEPS, "skipped"
+    )
+    assert all(steps[step]["why"] == "nothing was recorded" for step in EOD_STEPS)
+
+
+def test_a_daemon_started_mid_session_starts_the_recorder_at_once(
+    setup: Callable[..., Path],
+) -> None:
+    config = setup()
+    data = load_config(config).data_dir
+    daemon, _, _ = daemon_on(config, at(11, 0))
+    try:
+        assert state(data)["recorder"]["pid"] is not None  # before the clock moved at all
+    finally:
+        daemon.stop()
+
+
+def test_a_stop_in_the_middle_of_the_days_end_is_finished_by_the_next_start(
+    setup: Callable[..., Path],
+) -> None:
+    config = setup()
+    data = load_config(config).data_dir
+    record_a_little(config)
+    daemon, scheduler, clock = daemon_on(config, at(16, 30))
+    step_until(scheduler, clock, lambda: state(data)["end_of_day"].get(
+        TODAY.isoformat(), {}).get("normalize", {}).get("result") == "ok", 60)  # fmt: skip
+    step_until(scheduler, clock, lambda: state(data)["running"], 30)  # the next step runs
+    daemon.stop()
+    before = state(data)["end_of_day"][TODAY.isoformat()]
+    assert any(entry["result"] != "ok" for entry in before.values()) or len(before) < len(EOD_STEPS)
+
+    again, scheduler, clock = daemon_on(config, at(16, 40))
+    try:
+        step_until(scheduler, clock, lambda: eod_done(data), 120)
+    finally:
+        again.stop()
+    after = state(data)["end_of_day"][TODAY.isoformat()]
+    for step in EOD_STEPS:  # what was done is not done again; what was not is, once more
+        done_before = before.get(step, {}).get("result") == "ok"
+        attempts = before.get(step, {}).get("attempts", 0)
+        assert after[step]["attempts"] == (attempts if done_before else attempts + 1), step
