@@ -48,17 +48,21 @@ def seoul_ns(day: dt.date, at: dt.time) -> int:
     return int(dt.datetime.combine(day, at, tzinfo=SEOUL).timestamp()) * NS_PER_S
 
 
-def write_day(data_dir: Path, spec: DaySpec, *, keep_open: bool) -> tuple[RawLogWriter, float]:
-    """Record and normalize the day minute by minute; the writer (still open on a segment of
-    the next hour when ``keep_open``, so the day is not closed) and the seconds it took."""
-    started = time.monotonic()
-    codes = isins(spec.isins)
-    market = Market(seed=11)
-    pools = {  # tr_id -> per ISIN, POOL ready frames
+def frame_pools(codes: list[str], seed: int = 11) -> dict[str, list[list[bytes]]]:
+    """Per TR, per ISIN of ``codes``, :data:`POOL` ready frames from the simulator's market."""
+    market = Market(seed)
+    return {
         tr: [[data_frame(tr, [market.next_record(tr, c, "100000")]).encode() for _ in range(POOL)]
              for c in codes]
         for tr in (ORDER_BOOK.tr_id, TRADES.tr_id)
     }  # fmt: skip
+
+
+def write_day(data_dir: Path, spec: DaySpec, *, keep_open: bool) -> tuple[RawLogWriter, float]:
+    """Record and normalize the day minute by minute; the writer (still open on a segment of
+    the next hour when ``keep_open``, so the day is not closed) and the seconds it took."""
+    started = time.monotonic()
+    pools = frame_pools(isins(spec.isins))
     first = seoul_ns(DAY, OPEN)
     writer = RawLogWriter(data_dir / "raw", "bench", clock=ManualClock(first),
                           fsync_interval_s=None)  # fmt: skip

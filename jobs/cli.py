@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "query": ("jobs.cmd_query", "run a named query (sql/queries/) over the catalog"),
     "sql": ("jobs.cmd_sql", "run any SQL over the catalog's views"),
     "report": ("jobs.cmd_report", "a day's integrity report: raw reconciled with the lake"),
+    "replay": ("jobs.cmd_replay", "serve a captured day over the KIS protocol, paced"),
 }
 
 

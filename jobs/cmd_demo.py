@@ -4,8 +4,9 @@ It runs what a desk runs, as separate processes: the simulator (`bondtape simula
 daemon (`bondtape run`) over a session of seconds starting now, which records, normalizes
 every couple of seconds and compacts closed hours, then, after the close, normalizes to the
 end, compacts the day, builds the catalog and writes the report. The demo shows the books as
-they land, the end-of-day steps, the report, and what the catalog answers. The data directory
-is kept afterwards for the user to explore.
+they land, the end-of-day steps, the report and what the catalog answers, then replays the day
+at high speed to a KIS client (`bondtape replay`). The data directory is kept afterwards for
+the user to explore.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from capture.recorder.status import read_status
 from jobs.cli_options import positive_float
 from jobs.daemon import EOD_STEPS
 from jobs.daemon import STATE_NAME as DAEMON_STATE
+from jobs.demo_replay import show_replay
 from sql import query
 from storage.catalog import CATALOG_NAME
 from storage.queries import named_query, open_catalog, run_query
@@ -120,7 +122,10 @@ def run(args: argparse.Namespace) -> int:
         _stop(daemon)
     if not done:
         raise BondtapeError(f"the daemon did not close the day: see {data_dir}/logs/")
-    _show_the_day(console, data_dir, session.open.date())
+    busiest = _show_the_day(console, data_dir, session.open.date())
+    if busiest is not None:
+        show_replay(console, data_dir, session.open.date(), busiest)
+    _suggest(console, data_dir, session.open.date())
     return 0 if daemon.returncode == 0 else 1
 
 
@@ -296,25 +301,33 @@ def _await_end_of_day(
     return False
 
 
-def _show_the_day(console: Console, data_dir: Path, day: dt.date) -> None:
-    """The gist of the report the daemon wrote, and the catalog asked for books and trades."""
+def _show_the_day(console: Console, data_dir: Path, day: dt.date) -> str | None:
+    """The gist of the report the daemon wrote, and the catalog asked for books and trades;
+    the ISIN that traded most (None if nothing was recorded)."""
     _show_report(console, data_dir / REPORTS_FOLDER / f"{day.isoformat()}.json")
-    catalog = data_dir / CATALOG_NAME
     with open_catalog(data_dir) as con:
         last = con.sql("SELECT max(recv_ts) FROM quotes").fetchall()[0][0]
         if last is not None:
             books = run_query(con, named_query("book_asof"), {"at": last.isoformat()})
             console.print(_result("book_asof at the last book received", books, BOOK_ASOF))
-            isin = con.sql(_BUSIEST).fetchall()[0][0]
-            hits = run_query(con, named_query("trades_with_quote"), {"isin": isin})
-            console.print(_result(f"trades_with_quote {isin}, the last 5", hits.slice(
-                max(0, hits.num_rows - 5)), TRADE_WITH_QUOTE))  # fmt: skip
-    console.print(f"logs in {data_dir}/logs/; query the day with any DuckDB client:")
-    for command in (  # whole lines, however narrow the terminal, to be pasted as they are
-        f"duckdb {catalog}",
+            busiest = con.sql(_BUSIEST).fetchall()
+            for (isin,) in busiest:
+                hits = run_query(con, named_query("trades_with_quote"), {"isin": isin})
+                console.print(_result(f"trades_with_quote {isin}, the last 5", hits.slice(
+                    max(0, hits.num_rows - 5)), TRADE_WITH_QUOTE))  # fmt: skip
+                return isin
+    return None
+
+
+def _suggest(console: Console, data_dir: Path, day: dt.date) -> None:
+    """Commands to go on with, as whole lines however narrow the terminal, to be pasted."""
+    console.print(f"\nlogs in {data_dir}/logs/; go on with the day (any DuckDB client works):")
+    for command in (
+        f"duckdb {data_dir / CATALOG_NAME}",
         f".venv/bin/bondtape report --config {data_dir}/bondtape.toml --date {day}",
         f".venv/bin/bondtape query book_asof --data-dir {data_dir} --param at='{day} 23:59:59'",
         ".venv/bin/bondtape query --list",
+        f".venv/bin/bondtape replay --data-dir {data_dir} --date {day} --speed 10",
     ):
         console.print(f"  {command}", soft_wrap=True)
 

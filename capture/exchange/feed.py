@@ -1,30 +1,53 @@
 """What a loopback exchange sends, as an interface: the synthetic market implements it
-(``bondtape simulate``), and a captured day will (``bondtape replay``).
+(``bondtape simulate``), and so does a captured day (``bondtape replay``).
 
 The server core (:mod:`capture.exchange.server`) owns sessions, subscriptions, acks, pings and
-faults; a feed owns only *which* records go out and *when*.
+faults; a feed owns only *which* frames go out and *when*, and may end a session abruptly
+(:class:`DropSession`), as a recorded connection ended.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence, Set
 from typing import Protocol
 
 from capture.kis.protocol import Pair
 
 FeedFrame = tuple[str, list[list[str]]]
-"""One data frame to send: a TR ID and its records (several make a multi-record frame)."""
+"""One data frame to build: a TR ID and its records (several make a multi-record frame)."""
+
+
+class PreparedFrame(Protocol):
+    """A data frame already made, as recorded: the session only supplies its AES key/iv."""
+
+    @property
+    def tr_id(self) -> str: ...
+
+    def message(self, key_iv: tuple[str, str] | None) -> str:
+        """The frame's text, encrypted with ``key_iv`` (this session's, for ``tr_id``) if it
+        was encrypted when recorded."""
+        ...
+
+
+class DropSession(Exception):
+    """Raised by :meth:`Feed.next_batch` to close the session abruptly, as a dropped
+    connection; the frames returned before it were sent."""
 
 
 class Feed(Protocol):
     """What one session sends; pacing is the feed's business."""
 
-    async def next_batch(self) -> list[FeedFrame]:
-        """Wait until frames are due, then return them (never an empty list)."""
+    async def next_batch(self) -> Sequence[FeedFrame | PreparedFrame]:
+        """Wait until frames are due, then return them (never an empty list).
+
+        Raises:
+            DropSession: the session is to end here.
+        """
         ...
 
 
 class FeedSource(Protocol):
-    """Makes a feed per session, given that session's live (tr_id, isin) subscriptions."""
+    """Makes a feed per session, given views of that session's live (tr_id, isin)
+    subscriptions and the app keys it has used (both fill in as the client subscribes)."""
 
-    def open(self, subscriptions: Collection[Pair]) -> Feed: ...
+    def open(self, subscriptions: Collection[Pair], app_keys: Set[str]) -> Feed: ...

@@ -28,7 +28,7 @@ import json
 import logging
 import random
 import string
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -42,7 +42,7 @@ from capture.clock import Clock, seoul_datetime
 from capture.errors import BadRequest, ConfigError, MalformedFrame
 from capture.exchange.approval_server import ApprovalRegistry
 from capture.exchange.faults import MALFORMED_KINDS, FaultOptions, malformed_frame, stall_remaining
-from capture.exchange.feed import FeedFrame, FeedSource
+from capture.exchange.feed import DropSession, FeedFrame, FeedSource, PreparedFrame
 from capture.exchange.truth import TruthLog
 from capture.kis.isin import isin_problem
 from capture.kis.protocol import (
@@ -298,10 +298,15 @@ class Exchange:
             await asyncio.sleep(wake - now)
 
     async def _stream(self, session: _Session) -> None:
-        feed = self._feed_source.open(session.subscriptions.keys())
+        feed = self._feed_source.open(session.subscriptions.keys(), session.app_keys)
         limit = self.options.faults.drop_after_frames
         while True:
-            batch = await feed.next_batch()
+            try:
+                batch = await feed.next_batch()
+            except DropSession as drop:
+                logger.info("conn %d: dropped by the feed: %s", session.conn_id, drop)
+                session.ws.transport.abort()
+                return
             if limit is not None:
                 batch = batch[: limit - session.frames_sent]
             for message in self._encode(session, batch):
@@ -312,12 +317,18 @@ class Exchange:
                 session.ws.transport.abort()
                 return
 
-    def _encode(self, session: _Session, batch: list[FeedFrame]) -> list[str | bytes]:
+    def _encode(
+        self, session: _Session, batch: Sequence[FeedFrame | PreparedFrame]
+    ) -> list[str | bytes]:
         """Frames for a batch, truth lines written and flushed first (so they precede sends)."""
         sent_ns = self._clock.now_ns()
         rate, rng = self.options.faults.malformed_rate, session.rng
         messages: list[str | bytes] = []
-        for tr_id, records in batch:
+        for frame in batch:
+            if not isinstance(frame, tuple):  # as recorded: re-encrypted with this session's key
+                messages.append(frame.message(session.key_iv.get(frame.tr_id)))
+                continue
+            tr_id, records = frame
             if rate and rng.random() < rate:
                 kind = rng.choice(MALFORMED_KINDS)
                 message = malformed_frame(data_frame(tr_id, records), kind, rng)

@@ -23,11 +23,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-from collections.abc import Collection
+from collections.abc import Collection, Sequence, Set
 
 from capture.clock import Clock, seoul_datetime
 from capture.errors import ConfigError
-from capture.exchange.feed import FeedFrame
+from capture.exchange.feed import FeedFrame, PreparedFrame
 from capture.exchange.market import Market
 from capture.kis.isin import is_valid_isin
 from capture.kis.layouts import LAYOUTS
@@ -55,7 +55,7 @@ class SyntheticFeedSource:
         self.market = Market(seed)
         self._sessions = itertools.count(1)
 
-    def open(self, subscriptions: Collection[Pair]) -> SyntheticFeed:
+    def open(self, subscriptions: Collection[Pair], app_keys: Set[str]) -> SyntheticFeed:
         rng = random.Random(f"bondtape-feed:{self.seed}:{next(self._sessions)}")
         return SyntheticFeed(self, subscriptions, rng)
 
@@ -73,7 +73,7 @@ class SyntheticFeed:
         self._valid: dict[str, bool] = {}
         self._next_due: float | None = None
 
-    async def next_batch(self) -> list[FeedFrame]:
+    async def next_batch(self) -> Sequence[FeedFrame | PreparedFrame]:
         rate, clock = self._source.rate, self._source.clock
         while True:
             streams = self._streams()

@@ -25,6 +25,7 @@ from capture.rawlog.reader import (
     list_segments,
     read_records,
     read_runs,
+    read_segment_runs,
     segments_holding,
     verify,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "list_segments",
     "read_records",
     "read_runs",
+    "read_segment_runs",
     "seal_segment",
     "segments_holding",
     "verify",

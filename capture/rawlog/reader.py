@@ -156,6 +156,17 @@ def read_runs(raw_dir: Path, start: Position | None = None) -> Iterator[RunItem]
             yield from _scan_segment(stream, info.name, offset, final=final)
 
 
+def read_segment_runs(info: SegmentInfo, *, final: bool) -> Iterator[RunItem]:
+    """The items of one listed segment, as :func:`read_runs` gives them; ``final`` when a
+    writer may still be appending to it (its torn tail is then not reported as corrupt).
+
+    Raises:
+        OSError: the segment cannot be opened.
+    """
+    with _open(info) as stream:
+        yield from _scan_segment(stream, info.name, 0, final=final)
+
+
 def verify(raw_dir: Path) -> list[CorruptRegion]:
     """Check every header and record CRC; the corrupt regions, with positions.
 

@@ -36,7 +36,7 @@ def test_demo_runs_the_daemons_day_and_ends_with_the_report_and_the_catalogs_ans
     assert "latest books" in result.stdout
     assert all(isin in result.stdout for isin in DEMO_ISINS)
     for shown in ("session closed", "normalize", "compact", "catalog", "report", "book_asof",
-                  "trades_with_quote"):  # fmt: skip
+                  "trades_with_quote", "replay", "the client received"):  # fmt: skip
         assert shown in result.stdout, shown
     day = next((data_dir / "reports").glob("*.json"))
     report = json.loads(day.read_text())

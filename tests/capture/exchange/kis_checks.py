@@ -6,6 +6,7 @@ simulator's own code, so the tests see exactly the bytes a real client would.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
@@ -16,10 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 import websocket
+import websockets
 
 from capture.exchange.faults import FaultOptions
 from capture.exchange.server import ExchangeOptions
 from capture.exchange.simulator import SimulatorOptions
+from capture.kis import aes
 from capture.kis.layouts import ORDER_BOOK, TRADES
 from capture.kis.protocol import ControlResponse, classify, subscription_request
 
@@ -127,3 +130,42 @@ def simulator_options(**kwargs: Any) -> SimulatorOptions:
     faults = FaultOptions(**{k: kwargs.pop(k) for k in fault_keys & kwargs.keys()})
     exchange = {k: kwargs.pop(k) for k in exchange_keys & kwargs.keys()}
     return SimulatorOptions(exchange=ExchangeOptions(faults=faults, **exchange), **kwargs)
+
+
+async def official_sample_client(
+    ws_url: str, approval_key: str, pings_wanted: int, isin: str = "KR103502GD31"
+) -> tuple[int, int]:
+    """KIS's official sample client's protocol steps (the module docstring of
+    test_simulator_kis_sample.py says which); (records, pings) once ``pings_wanted`` pings
+    were answered."""
+    code_list = [["1", "H0BJASP0", isin], ["1", "H0BJCNT0", isin]]
+    records = pings = 0
+    aes_keys: dict[str, tuple[str, str]] = {}
+    async with websockets.connect(ws_url, ping_interval=None) as websocket:
+        for cmd in code_list:
+            senddata = (
+                '{"header":{"approval_key":"' + approval_key + '","custtype":"P","tr_type":"'
+                + cmd[0] + '","content-type":"utf-8"},"body":{"input":{"tr_id":"' + cmd[1]
+                + '","tr_key":"' + cmd[2] + '"}}}'
+            )  # fmt: skip
+            await websocket.send(senddata)
+            await asyncio.sleep(0.1)
+        while pings < pings_wanted:
+            data = await websocket.recv()
+            if data[0] in ("0", "1"):
+                recvstr = data.split("|")
+                payload = recvstr[3]
+                if data[0] == "1":
+                    payload = aes.decrypt(payload, *aes_keys[recvstr[1]])
+                records += len(payload.split("^")) // (34 if recvstr[1] == "H0BJASP0" else 19)
+            else:
+                json_object = json.loads(data)
+                if json_object["header"]["tr_id"] == "PINGPONG":
+                    await websocket.pong(data)
+                    pings += 1
+                elif json_object["body"]["rt_cd"] == "0":
+                    output = json_object["body"]["output"]
+                    aes_keys[json_object["header"]["tr_id"]] = (output["key"], output["iv"])
+                else:
+                    raise AssertionError(json_object["body"]["msg1"])
+    return records, pings

@@ -27,7 +27,7 @@ def _source(seed: int, multi_record_ratio: float = 0.0) -> SyntheticFeedSource:
 
 def _session(source: SyntheticFeedSource, subscriptions: Collection[Pair]) -> list[FeedFrame]:
     """One session's first batch."""
-    return asyncio.run(source.open(subscriptions).next_batch())
+    return asyncio.run(source.open(subscriptions, set()).next_batch())
 
 
 def test_a_new_session_continues_the_market_where_the_last_one_left_it() -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from capture.exchange.simulator import Simulator
 from capture.kis.isin import check_digit
@@ -113,9 +113,19 @@ def simulator(tmp: Path, *, rate: float = 2.0, **exchange: Any) -> Iterator[Sim]
         sim.stop()
 
 
+class Listening(Protocol):
+    """Where an exchange serves: the simulator, or a replay."""
+
+    @property
+    def ws_url(self) -> str: ...
+
+    @property
+    def rest_url(self) -> str: ...
+
+
 def write_config(
     tmp: Path,
-    sim: Sim,
+    sim: Listening,
     isin_list: Sequence[str],
     *,
     credentials: int = 1,
