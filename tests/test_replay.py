@@ -271,6 +271,14 @@ def test_with_gaps_as_disconnects_each_recorded_drop_drops_the_client_and_a_reco
     assert [rec for _, rec in got] == [rec for _, rec in wanted]
 
 
+def test_with_loop_the_day_starts_again_when_it_ends(recorded: Recorded, tmp_path: Path) -> None:
+    wanted = [rec for _, rec in recorded_records(recorded, ISINS[1])]
+    with replaying(recorded, tmp_path, "--speed", "max", "--loop") as urls:
+        client = KisClient(urls, ISINS[1])
+        client.run(2 * len(wanted) + 1, timeout=10)
+    assert [rec for _, rec in client.got][: 2 * len(wanted)] == wanted + wanted
+
+
 def test_the_official_sample_flow_runs_against_a_replay_with_only_its_urls_changed(
     recorded: Recorded, tmp_path: Path
 ) -> None:
