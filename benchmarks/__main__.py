@@ -10,7 +10,12 @@ from __future__ import annotations
 import sys
 from importlib import import_module
 
-BENCHMARKS = ("benchmarks.bench_recorder", "benchmarks.bench_normalize", "benchmarks.bench_query")
+BENCHMARKS = (
+    "benchmarks.bench_recorder",
+    "benchmarks.bench_normalize",
+    "benchmarks.bench_query",
+    "benchmarks.bench_iterate",
+)
 
 
 def main() -> int:

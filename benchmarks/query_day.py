@@ -48,9 +48,13 @@ def seoul_ns(day: dt.date, at: dt.time) -> int:
     return int(dt.datetime.combine(day, at, tzinfo=SEOUL).timestamp()) * NS_PER_S
 
 
-def write_day(data_dir: Path, spec: DaySpec, *, keep_open: bool) -> tuple[RawLogWriter, float]:
-    """Record and normalize the day minute by minute; the writer (still open on a segment of
-    the next hour when ``keep_open``, so the day is not closed) and the seconds it took."""
+def write_day(
+    data_dir: Path, spec: DaySpec, *, keep_open: bool, normalize_every: int = 1
+) -> tuple[RawLogWriter, float]:
+    """Record the day minute by minute and normalize it every ``normalize_every`` minutes (1:
+    the live tier a day leaves behind; ``spec.minutes``: once, a lake made fast); the writer
+    (still open on a segment of the next hour when ``keep_open``, so the day is not closed)
+    and the seconds it took."""
     started = time.monotonic()
     codes = isins(spec.isins)
     market = Market(seed=11)
@@ -75,7 +79,8 @@ def write_day(data_dir: Path, spec: DaySpec, *, keep_open: bool) -> tuple[RawLog
         step, base = 60 * NS_PER_S // len(frames), first + minute * 60 * NS_PER_S
         for i, frame in enumerate(frames):
             writer.append(RecordKind.FRAME_RECV, 1, frame, base + i * step)
-        normalize(data_dir, batch_records=10**7)
+        if (minute + 1) % normalize_every == 0 or minute + 1 == spec.minutes:
+            normalize(data_dir, batch_records=10**7)
     if keep_open:  # one more record, in the next hour: the day's last segment closes
         writer.append(RecordKind.FRAME_RECV, 1, frames[0], seoul_ns(DAY, dt.time(16, 0)))
         normalize(data_dir, batch_records=10**7)
