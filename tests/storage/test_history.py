@@ -252,3 +252,22 @@ def test_mistakes_are_reported_when_called_with_what_to_do(tmp_path: Path) -> No
         events(tmp_path, DAY, isins=["KR103502GD3"])
     with pytest.raises(ConfigError, match="at least one ISIN"):
         events(tmp_path, DAY, isins=[])
+
+
+def test_the_readme_example_runs_and_prints_books_trades_and_the_volume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Python API") :]
+    example = section[section.index("```python\n") + 10 : section.index("```\n", 10)]
+    day = "2026-12-01"
+    catalog_dir(
+        tmp_path,
+        quotes=[quote(GOV, f"{day} 10:00:00"), quote(CORP, f"{day} 10:00:01")],
+        trades=[trade(GOV, f"{day} 10:00:02", "10570.00", 700, offset=1)],
+    )
+    exec(example.replace('"demo-data"', repr(str(tmp_path))), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3  # GOV's book and trade, then the volume of all ISINs
+    assert lines[0].endswith(" 10567.500 15.00") and " trade 10570.00 700 3.015" in lines[1]
+    assert lines[2] == "700"
