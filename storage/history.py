@@ -4,9 +4,11 @@ light Python objects (:func:`events`) or as Arrow record batches (:func:`event_b
 Both read the catalog's views ``quotes`` and ``trades``, so hist and live tiers, and the
 files a compaction superseded, count exactly as they do in SQL. Events come in receipt
 order: by ``recv_ns``, then lineage (``segment``, ``offset``, ``record_index``), which makes
-ties deterministic (two records of one frame share a receive time). Memory stays bounded:
-one Seoul trading date is queried at a time and DuckDB sorts it (spilling to disk past its
-``memory_limit``), handing it over in batches of ``batch_rows``; Python holds one batch.
+ties deterministic (two records of one frame share a receive time). Memory is bounded by
+a date, not by the range: one Seoul trading date is queried at a time and DuckDB sorts it
+(spilling to ``catalog.duckdb.tmp`` past its ``memory_limit``; a 1.25 M-row day peaked at
+1.1 GB RSS with the default limit), handing it over in batches of ``batch_rows``; Python
+holds one batch.
 
 A book's levels follow the feed: KIS sends an empty level as zeros, so a level is present
 when its quantity is above 0 (as ``sql/queries/mid_spread.sql`` decides a side), and
