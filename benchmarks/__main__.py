@@ -15,6 +15,7 @@ BENCHMARKS = (
     "benchmarks.bench_normalize",
     "benchmarks.bench_query",
     "benchmarks.bench_replay",
+    "benchmarks.bench_iterate",
 )
 
 

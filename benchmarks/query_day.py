@@ -58,9 +58,13 @@ def frame_pools(codes: list[str], seed: int = 11) -> dict[str, list[list[bytes]]
     }  # fmt: skip
 
 
-def write_day(data_dir: Path, spec: DaySpec, *, keep_open: bool) -> tuple[RawLogWriter, float]:
-    """Record and normalize the day minute by minute; the writer (still open on a segment of
-    the next hour when ``keep_open``, so the day is not closed) and the seconds it took."""
+def write_day(
+    data_dir: Path, spec: DaySpec, *, keep_open: bool, normalize_every: int = 1
+) -> tuple[RawLogWriter, float]:
+    """Record the day minute by minute and normalize it every ``normalize_every`` minutes (1:
+    the live tier a day leaves behind; ``spec.minutes``: once, a lake made fast); the writer
+    (still open on a segment of the next hour when ``keep_open``, so the day is not closed)
+    and the seconds it took."""
     started = time.monotonic()
     pools = frame_pools(isins(spec.isins))
     first = seoul_ns(DAY, OPEN)
@@ -79,7 +83,8 @@ def write_day(data_dir: Path, spec: DaySpec, *, keep_open: bool) -> tuple[RawLog
         step, base = 60 * NS_PER_S // len(frames), first + minute * 60 * NS_PER_S
         for i, frame in enumerate(frames):
             writer.append(RecordKind.FRAME_RECV, 1, frame, base + i * step)
-        normalize(data_dir, batch_records=10**7)
+        if (minute + 1) % normalize_every == 0 or minute + 1 == spec.minutes:
+            normalize(data_dir, batch_records=10**7)
     if keep_open:  # one more record, in the next hour: the day's last segment closes
         writer.append(RecordKind.FRAME_RECV, 1, frames[0], seoul_ns(DAY, dt.time(16, 0)))
         normalize(data_dir, batch_records=10**7)

@@ -123,7 +123,11 @@ SURFACES = {
         "Exchange", "ExchangeOptions", "FaultOptions", "Feed", "FeedFrame", "FeedSource",
         "Simulator", "SimulatorOptions", "TruthLog",
     ],
-    "storage": ["SCHEMA_VERSION", "TABLES", "NormalizeStats", "follow", "normalize"],
+    # events/event_batches and their types: the Python iterator over the lake's history.
+    "storage": [
+        "EVENT_SCHEMA", "SCHEMA_VERSION", "TABLES", "Book", "Level", "NormalizeStats", "Trade",
+        "event_batches", "events", "follow", "normalize",
+    ],
     "jobs": [],
     "sql": ["named_queries", "query"],
 }  # fmt: skip
