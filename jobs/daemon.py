@@ -16,10 +16,13 @@ missed work once.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import os
 import random
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +64,18 @@ class DaemonState:
     eod: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
 
+def _one_at_a_time(job: Callable[[Daemon], None]) -> Callable[[Daemon], None]:
+    """APScheduler runs each job on a thread of its own: the daemon's decisions (is a lake job
+    running? start one) are taken one at a time, or two jobs due together both start."""
+
+    @functools.wraps(job)
+    def locked(daemon: Daemon) -> None:
+        with daemon.decisions:
+            job(daemon)
+
+    return locked
+
+
 class Daemon:
     """See the module docstring. ``args`` are the recorder's and workers' ``--config F``."""
 
@@ -78,9 +93,11 @@ class Daemon:
         self.eod_queue: list[str] = []  # days whose steps are to run now; the first runs
         self.failed_this_run: set[tuple[str, str]] = set()
         self.next_jobs: dict[str, int] = {}  # job -> next fire (UTC ns), for the state file
+        self.decisions = threading.RLock()  # held by each scheduled job: see _one_at_a_time
 
     # --- the scheduled jobs ----------------------------------------------------------------
 
+    @_one_at_a_time
     def supervise(self) -> None:
         """Recorder up or down as the calendar says; finished workers noted; state written."""
         now = self.clock.now_ns()
@@ -90,16 +107,19 @@ class Daemon:
         self._advance_end_of_day(now)
         self.write_state()
 
+    @_one_at_a_time
     def normalize(self) -> None:
         """Bring the lake up to date while the recorder should run."""
         if self._recording(self.clock.now_ns()):
             self._run("normalize", ["normalize", *self.args])
 
+    @_one_at_a_time
     def compact_intraday(self) -> None:
         """Merge the closed hours' small files while the recorder should run."""
         if self._recording(self.clock.now_ns()):
             self._run("compact-intraday", ["compact", "--intraday", *self.args])
 
+    @_one_at_a_time
     def end_of_day(self) -> None:
         """Queue every closed trading day (since the first start) with a step not done."""
         now = self.clock.now_ns()
@@ -114,6 +134,7 @@ class Daemon:
             self.failed_this_run -= {(name, step) for step in EOD_STEPS}
         self._advance_end_of_day(now)
 
+    @_one_at_a_time
     def stop(self) -> None:
         """SIGTERM every child and wait for them (a few seconds), then write the state."""
         if self.recorder.child is not None:

@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -173,6 +174,28 @@ def test_a_trading_day_with_nothing_recorded_is_noted_and_runs_no_step(
         EOD_STEPS, "skipped"
     )
     assert all(steps[step]["why"] == "nothing was recorded" for step in EOD_STEPS)
+
+
+def test_lake_jobs_fired_at_the_same_instant_from_two_threads_start_one_worker(
+    setup: Callable[..., Path],
+) -> None:
+    """APScheduler runs each job on its own thread: a normalize and an intraday compaction
+    due together must not both start (the second would fail on the lake's lock)."""
+    config = setup()
+    daemon, _, _ = daemon_on(config, at(11, 0))
+    try:
+        for _ in range(5):
+            barrier = threading.Barrier(2)
+            jobs = [daemon.normalize, daemon.compact_intraday]
+            threads = [threading.Thread(target=lambda j=j: (barrier.wait(), j())) for j in jobs]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            assert len(daemon.workers.running) == 1, list(daemon.workers.running)
+            wait_until(lambda: daemon.workers.finished(), 60, "the worker to finish")
+    finally:
+        daemon.stop()
 
 
 def test_a_daemon_started_mid_session_starts_the_recorder_at_once(
