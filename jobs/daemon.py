@@ -132,11 +132,14 @@ class Daemon:
                 continue
             self.eod_queue.append(name)
             self.failed_this_run -= {(name, step) for step in EOD_STEPS}
+            log.info("end of day %s: queued", name)
         self._advance_end_of_day(now)
 
     @_one_at_a_time
     def stop(self) -> None:
         """SIGTERM every child and wait for them (a few seconds), then write the state."""
+        log.info("daemon stopping: SIGTERM to the recorder and %d worker(s)",
+                 len(self.workers.running))  # fmt: skip
         if self.recorder.child is not None:
             self._record_exit(self.recorder.child, "stopped: daemon stopping", self.clock.now_ns())
             self.recorder.child = None
@@ -174,6 +177,7 @@ class Daemon:
                 log.info("recorder started, pid %d", rec.child.pid)
         elif not should_run and rec.child is not None:
             self._record_exit(rec.child, "stopped: the recording window is over", now)
+            log.info("recorder stopped: the recording window is over")
             rec.child = None
 
     def _record_exit(self, child: Child, why: str, now: int) -> None:
@@ -204,14 +208,17 @@ class Daemon:
             state="ok" if ok else "failed", last_end_ns=now, exit_status=code,
             seconds=(now - child.started_ns) / 1e9, detail=None if ok else child.tail(),
         )  # fmt: skip
+        if not ok:
+            log.warning("%s %s (exit status %s); see logs/%s.log", child.name,
+                        "interrupted" if interrupted else "failed", code, child.name)  # fmt: skip
         if child.name.startswith("eod-") and self.eod_queue:
             day, step = self.eod_queue[0], child.name.removeprefix("eod-")
             result = "ok" if ok else ("interrupted" if interrupted else "failed")
             entry = self.state.eod.setdefault(day, {}).setdefault(step, {"attempts": 0})
             entry.update(result=result, at_ns=now, attempts=entry["attempts"] + 1)
+            log.info("end of day %s: %s %s after %.1f s", day, step, result, record["seconds"])
             if not ok:
                 self.failed_this_run.add((day, step))
-                log.warning("end of day %s: %s %s", day, step, result)
 
     def _advance_end_of_day(self, now: int) -> None:
         """Start the next end-of-day step of the oldest queued day, once no job runs."""

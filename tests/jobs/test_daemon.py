@@ -187,7 +187,9 @@ def test_lake_jobs_fired_at_the_same_instant_from_two_threads_start_one_worker(
         for _ in range(5):
             barrier = threading.Barrier(2)
             jobs = [daemon.normalize, daemon.compact_intraday]
-            threads = [threading.Thread(target=lambda j=j: (barrier.wait(), j())) for j in jobs]
+            threads = [
+                threading.Thread(target=lambda j=j, b=barrier: (b.wait(), j())) for j in jobs
+            ]
             for thread in threads:
                 thread.start()
             for thread in threads:

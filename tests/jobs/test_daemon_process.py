@@ -72,6 +72,15 @@ def test_a_daemon_runs_a_short_session_then_closes_the_day_and_stops_cleanly(
     assert list((data / "lake" / "hist" / "quotes").rglob("data-*.parquet"))
     assert (data / "catalog.duckdb").exists()
     assert json.loads((data / "reports" / f"{today}.json").read_text())["balanced"] is True
+    log = (data / "logs" / "daemon.log").read_text()  # the day told in the daemon's own log
+    for line in ("recorder started", "recorder stopped: the recording window is over",
+                 f"end of day {today}: queued", f"end of day {today}: report ok",
+                 "daemon stopping"):  # fmt: skip
+        assert line in log, line
+    assert "failed" not in log and "another normalizer or compaction" not in (
+        (data / "logs" / "compact-intraday.log").read_text()
+        if (data / "logs" / "compact-intraday.log").exists() else ""
+    )  # fmt: skip
 
 
 def alive(pid: int) -> bool:
