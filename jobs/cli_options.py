@@ -51,6 +51,16 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", type=Path, help="write to FILE instead of stdout")
 
 
+def raw_dir_from(args: argparse.Namespace) -> Path:
+    """``data_dir/raw`` of the data directory :func:`add_data_dir_options` names.
+
+    Raises:
+        ConfigError: see :func:`data_dir_from`; or there is no raw/ under the data directory.
+    """
+    option = "--data-dir" if args.data_dir is not None else "data_dir (from --config)"
+    return raw_dir_of(data_dir_from(args), option)
+
+
 def raw_dir_of(data_dir: Path, option: str = "--data-dir") -> Path:
     """``data_dir/raw``, which must exist: a typo must not read as an empty, healthy log.
 

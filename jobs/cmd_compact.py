@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from jobs.cli_options import add_data_dir_options, data_dir_from, raw_dir_of
+from jobs.cli_options import add_data_dir_options, raw_dir_from
 from storage.compaction import CompactStats, compact
 from storage.normalizer import normalize
 
@@ -25,8 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    data_dir = data_dir_from(args)
-    raw_dir_of(data_dir)
+    data_dir = raw_dir_from(args).parent
     normalized = normalize(data_dir)
     stats = compact(data_dir, date=args.date, intraday=args.intraday)
     print(f"normalized {normalized.records} new records first")

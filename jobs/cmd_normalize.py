@@ -12,10 +12,9 @@ from pathlib import Path
 from capture.errors import ConfigError
 from jobs.cli_options import (
     add_data_dir_options,
-    data_dir_from,
     positive_float,
     positive_int,
-    raw_dir_of,
+    raw_dir_from,
 )
 from storage.normalizer import DEFAULT_BATCH_RECORDS, NormalizeStats, follow, normalize
 
@@ -38,8 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    data_dir = data_dir_from(args)
-    raw_dir_of(data_dir)
+    data_dir = raw_dir_from(args).parent
     if args.date is not None and not args.rebuild:
         raise ConfigError("--date", args.date.isoformat(), "use --date together with --rebuild")
     if args.follow:

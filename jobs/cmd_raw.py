@@ -19,7 +19,7 @@ from capture.rawlog import (
     list_segments,
     read_records,
 )
-from jobs.cli_options import add_data_dir_options, data_dir_from, raw_dir_of
+from jobs.cli_options import add_data_dir_options, raw_dir_from
 
 PAYLOAD_SHOWN = 200  # characters of payload text before eliding
 
@@ -38,7 +38,7 @@ def add_arguments(raw: argparse.ArgumentParser) -> None:
 
 def raw_dir(args: argparse.Namespace) -> Path:
     """The raw log of the data directory named on the command line."""
-    return raw_dir_of(data_dir_from(args))
+    return raw_dir_from(args)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -24,7 +24,7 @@ from capture.exchange.recorded_day import DayWindow, RecordedDay
 from capture.exchange.replay import Progress, ReplayFeedSource, ReplayOptions
 from capture.exchange.server import ExchangeOptions
 from capture.kis.isin import isin_problem
-from jobs.cli_options import add_data_dir_options, data_dir_from, raw_dir_of
+from jobs.cli_options import add_data_dir_options, raw_dir_from
 
 PROGRESS_EVERY_S = 1.0
 
@@ -69,8 +69,7 @@ def run(args: argparse.Namespace) -> int:
         ConfigError: a bad option, a config that does not load, no raw/, or nothing recorded
             on the date.
     """
-    option = "--config" if args.config is not None else "--data-dir"
-    raw_dir = raw_dir_of(data_dir_from(args), option)
+    raw_dir = raw_dir_from(args)
     window = DayWindow(args.date, args.start, args.end, args.isins)
     options = ReplayOptions(
         speed=args.speed, settle_s=args.settle, loop=args.loop,

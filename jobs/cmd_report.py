@@ -19,7 +19,9 @@ from rich.console import Console
 from rich.text import Text
 
 from capture.clock import SystemClock
-from jobs.cli_options import add_data_dir_options, positive_float, positive_int, raw_dir_of
+from capture.errors import ConfigError
+from capture.rawlog import list_segments, recorded_on
+from jobs.cli_options import add_data_dir_options, positive_float, positive_int, raw_dir_from
 from jobs.config import MarketConfig, load_config
 from storage.report import (
     DEFAULT_SKEW_S,
@@ -54,8 +56,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    raw_dir = raw_dir_from(args)
     data_dir, market = _data_dir_and_market(args)
-    raw_dir_of(data_dir, "--config" if args.config is not None else "--data-dir")
+    if not recorded_on(list_segments(raw_dir), args.date):
+        raise ConfigError(
+            "--date", args.date.isoformat(),
+            f"nothing was recorded that day in {raw_dir} (dates are Seoul dates; "
+            "`bondtape raw ls` lists the segments)",
+        )  # fmt: skip
     settings = ReportSettings(
         session_open=market.session_open,
         session_close=market.session_close,

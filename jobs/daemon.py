@@ -29,7 +29,7 @@ from typing import Any
 
 from capture.clock import Clock, seoul_datetime
 from capture.durable import replace_atomically
-from capture.rawlog import list_segments
+from capture.rawlog import list_segments, recorded_on
 from capture.recorder.backoff import Backoff
 from jobs.calendar import TradingCalendar
 from jobs.children import Child, Workers, start
@@ -251,7 +251,8 @@ class Daemon:
     def _recorded(self, day: str) -> bool:
         """Whether raw holds a segment opened on ``day`` (a trading day's recorder opens
         one at the window's start, so a day without one recorded nothing)."""
-        return any(info.name.startswith(day) for info in list_segments(self.data_dir / "raw"))
+        segments = list_segments(self.data_dir / "raw")
+        return recorded_on(segments, dt.date.fromisoformat(day))
 
     def _skip_day(self, day: str, now: int) -> None:
         """A trading day the recorder never ran (the daemon was down, or first started after

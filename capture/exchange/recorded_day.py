@@ -29,6 +29,7 @@ from capture.rawlog import (
     events,
     list_segments,
     read_segment_runs,
+    recorded_on,
     segments_holding,
 )
 
@@ -129,7 +130,7 @@ class RecordedDay:
             by_recorder.setdefault(info.recorder_id, []).append(info)
         self._segments = list(by_recorder.values())
         self._last_of = {info.recorder_id: info.name for info in listed}
-        if not any(info.name[:10] == self.window.date.isoformat() for info in holding):
+        if not recorded_on(holding, self.window.date):
             day = self.window.date.isoformat()
             raise ConfigError("--date", day, f"nothing was recorded that day in {self.raw_dir}")
 

@@ -26,6 +26,7 @@ from capture.rawlog.reader import (
     read_records,
     read_runs,
     read_segment_runs,
+    recorded_on,
     segments_holding,
     verify,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "read_records",
     "read_runs",
     "read_segment_runs",
+    "recorded_on",
     "seal_segment",
     "segments_holding",
     "verify",

@@ -118,6 +118,14 @@ def segments_holding(segments: Sequence[SegmentInfo], day: dt.date) -> list[Segm
     return sorted(chosen, key=lambda s: s.name)
 
 
+def recorded_on(segments: Sequence[SegmentInfo], day: dt.date) -> bool:
+    """Whether a segment was opened on the Seoul ``day``: a recorder running that day opens
+    one, so a day without one recorded nothing (a straggler in the next day's first segment
+    alone does not make a recorded day)."""
+    name = day.isoformat()
+    return any(info.name[:10] == name for info in segments)
+
+
 def read_records(raw_dir: Path, start: Position | None = None) -> Iterator[Item]:
     """Every record from ``start`` (None: the beginning) in order, and every corrupt region.
 

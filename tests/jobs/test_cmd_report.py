@@ -89,3 +89,12 @@ def test_a_data_dir_without_raw_is_a_usage_error(
 ) -> None:
     assert cli.main(["report", "--data-dir", str(tmp_path / "nope"), "--date", DAY]) == 2
     assert "has no raw/ folder" in capsys.readouterr().err
+
+
+def test_a_date_with_nothing_recorded_is_a_usage_error_and_saves_no_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recorded(tmp_path)
+    assert cli.main(["report", "--data-dir", str(tmp_path), "--date", "2026-11-20"]) == 2
+    assert "--date = '2026-11-20': nothing was recorded that day" in capsys.readouterr().err
+    assert not (tmp_path / "reports" / "2026-11-20.json").exists()
