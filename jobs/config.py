@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import holidays
 
@@ -165,6 +166,11 @@ def _kis(section: Section, environ: Mapping[str, str] | None) -> KisConfig:
         raise ConfigError(
             section.key("approval_url"), approval_url, "must be the http(s) URL of /oauth2/Approval"
         )
+    if urlsplit(approval_url).path in ("", "/"):  # the server's root, as simulate prints it
+        raise ConfigError(
+            section.key("approval_url"), approval_url,
+            f"add the endpoint's path: {approval_url.rstrip('/')}/oauth2/Approval",
+        )  # fmt: skip
     custtype = section.take("custtype", str)
     if custtype not in ("P", "B"):
         raise ConfigError(

@@ -119,6 +119,13 @@ def test_isins_file_adds_to_isins_and_ignores_comments(tmp_path: Path) -> None:
         (BASE + '[market]\nsession_open = "8am"\n', ENV, "market.session_open", "8am", "HH:MM"),
         (BASE + '[kis]\ncusttype = "X"\n', ENV, "kis.custtype", "X", '"P"'),
         (
+            BASE + '[kis]\napproval_url = "http://127.0.0.1:45237"\n',
+            ENV,
+            "kis.approval_url",
+            "http://127.0.0.1:45237",
+            "add the endpoint's path: http://127.0.0.1:45237/oauth2/Approval",
+        ),
+        (
             BASE + '[market]\nholiday_calendar = "NOPE"\n',
             ENV,
             "market.holiday_calendar",
