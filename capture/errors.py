@@ -42,7 +42,8 @@ HIDDEN = _Hidden()
 
 
 class ConfigError(BondtapeError):
-    """A config value (or the environment variable it names) is missing or invalid.
+    """A config value (or the environment variable it names), or a command-line option, is
+    missing or invalid.
 
     The message names the key, the offending value and the fix.
     """
@@ -54,7 +55,8 @@ class ConfigError(BondtapeError):
         self.value = value
         self.fix = fix
         shown = "(missing)" if value is None else repr(value)
-        super().__init__(f"config: {key} = {shown}: {fix}")
+        where = "" if key.startswith("--") else "config: "  # a flag, or a key of the file
+        super().__init__(f"{where}{key} = {shown}: {fix}")
 
 
 class ProtocolError(BondtapeError):

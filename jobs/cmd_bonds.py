@@ -16,7 +16,7 @@ from pathlib import Path
 
 from capture.errors import BadMasterLine, ConfigError
 from capture.kis.bond_master import ISSUER_KINDS, Bond, read_bond_master
-from jobs.cli_options import add_data_dir_options, data_dir_from, positive_int
+from jobs.cli_options import add_data_dir_options, data_dir_from, iso_date, positive_int
 from storage.bonds import bonds_table, save_bonds
 
 
@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--match", help="only bonds whose name contains this text (e.g. 국고)")
     parser.add_argument("--issuer", choices=sorted(ISSUER_KINDS.values()), help="issuer kind")
     parser.add_argument(
-        "--matures-after", type=dt.date.fromisoformat, help="only bonds maturing after YYYY-MM-DD"
+        "--matures-after", type=iso_date, help="only bonds maturing after YYYY-MM-DD"
     )
     parser.add_argument("--limit", type=positive_int, help="at most this many bonds")
     parser.add_argument(

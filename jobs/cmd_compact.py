@@ -9,16 +9,15 @@ raw first, so a closed day is compacted whole.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 
-from jobs.cli_options import add_data_dir_options, raw_dir_from
+from jobs.cli_options import add_data_dir_options, iso_date, raw_dir_from
 from storage.compaction import CompactStats, compact
 from storage.normalizer import normalize
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_dir_options(parser)
-    parser.add_argument("--date", type=dt.date.fromisoformat, help="compact this Seoul date")
+    parser.add_argument("--date", type=iso_date, help="compact this Seoul date")
     parser.add_argument(
         "--intraday", action="store_true", help="merge the closed hours of days still open"
     )

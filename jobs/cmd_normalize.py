@@ -12,6 +12,7 @@ from pathlib import Path
 from capture.errors import ConfigError
 from jobs.cli_options import (
     add_data_dir_options,
+    iso_date,
     positive_float,
     positive_int,
     raw_dir_from,
@@ -26,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--follow", action="store_true", help="keep up with the active segment")
     mode.add_argument("--rebuild", action="store_true", help="re-derive the lake from raw")
-    p.add_argument("--date", type=dt.date.fromisoformat, help="with --rebuild: one Seoul date")
+    p.add_argument("--date", type=iso_date, help="with --rebuild: one Seoul date")
     p.add_argument("--interval", type=positive_float, default=10.0, help="--follow poll seconds")
     p.add_argument(
         "--batch-records",

@@ -24,14 +24,14 @@ from capture.exchange.recorded_day import DayWindow, RecordedDay
 from capture.exchange.replay import Progress, ReplayFeedSource, ReplayOptions
 from capture.exchange.server import ExchangeOptions
 from capture.kis.isin import isin_problem
-from jobs.cli_options import add_data_dir_options, raw_dir_from
+from jobs.cli_options import add_data_dir_options, iso_date, raw_dir_from
 
 PROGRESS_EVERY_S = 1.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_data_dir_options(p)
-    p.add_argument("--date", type=dt.date.fromisoformat, required=True, help="the Seoul date")
+    p.add_argument("--date", type=iso_date, required=True, help="the Seoul date")
     p.add_argument(
         "--speed",
         type=_speed,

@@ -10,7 +10,6 @@ and the lake do not balance, naming the partitions that differ. The session is t
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -19,9 +18,14 @@ from rich.console import Console
 from rich.text import Text
 
 from capture.clock import SystemClock
-from capture.errors import ConfigError
-from capture.rawlog import list_segments, recorded_on
-from jobs.cli_options import add_data_dir_options, positive_float, positive_int, raw_dir_from
+from capture.rawlog import list_segments, require_recorded
+from jobs.cli_options import (
+    add_data_dir_options,
+    iso_date,
+    positive_float,
+    positive_int,
+    raw_dir_from,
+)
 from jobs.config import MarketConfig, load_config
 from storage.report import (
     DEFAULT_SKEW_S,
@@ -36,9 +40,7 @@ from storage.results import print_table
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_dir_options(parser)
-    parser.add_argument(
-        "--date", type=dt.date.fromisoformat, required=True, help="the Seoul trading date"
-    )
+    parser.add_argument("--date", type=iso_date, required=True, help="the Seoul trading date")
     parser.add_argument(
         "--skew-threshold",
         type=positive_float,
@@ -58,12 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     raw_dir = raw_dir_from(args)
     data_dir, market = _data_dir_and_market(args)
-    if not recorded_on(list_segments(raw_dir), args.date):
-        raise ConfigError(
-            "--date", args.date.isoformat(),
-            f"nothing was recorded that day in {raw_dir} (dates are Seoul dates; "
-            "`bondtape raw ls` lists the segments)",
-        )  # fmt: skip
+    require_recorded(raw_dir, list_segments(raw_dir), args.date)
     settings = ReportSettings(
         session_open=market.session_open,
         session_close=market.session_close,

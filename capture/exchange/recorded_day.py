@@ -29,7 +29,7 @@ from capture.rawlog import (
     events,
     list_segments,
     read_segment_runs,
-    recorded_on,
+    require_recorded,
     segments_holding,
 )
 
@@ -130,9 +130,7 @@ class RecordedDay:
             by_recorder.setdefault(info.recorder_id, []).append(info)
         self._segments = list(by_recorder.values())
         self._last_of = {info.recorder_id: info.name for info in listed}
-        if not recorded_on(holding, self.window.date):
-            day = self.window.date.isoformat()
-            raise ConfigError("--date", day, f"nothing was recorded that day in {self.raw_dir}")
+        require_recorded(self.raw_dir, listed, self.window.date)
 
     def __iter__(self) -> Iterator[RecordedItem]:
         streams = [self._stream(segments) for segments in self._segments]

@@ -27,6 +27,7 @@ from capture.rawlog.reader import (
     read_runs,
     read_segment_runs,
     recorded_on,
+    require_recorded,
     segments_holding,
     verify,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "read_runs",
     "read_segment_runs",
     "recorded_on",
+    "require_recorded",
     "seal_segment",
     "segments_holding",
     "verify",

@@ -24,7 +24,7 @@ from typing import BinaryIO
 import zstandard
 
 from capture.clock import seoul_date
-from capture.errors import CorruptRecord
+from capture.errors import ConfigError, CorruptRecord
 from capture.rawlog.format import (
     RECORD_MARKER,
     RECORDER_ID_PATTERN,
@@ -124,6 +124,22 @@ def recorded_on(segments: Sequence[SegmentInfo], day: dt.date) -> bool:
     alone does not make a recorded day)."""
     name = day.isoformat()
     return any(info.name[:10] == name for info in segments)
+
+
+def require_recorded(raw_dir: Path, segments: Sequence[SegmentInfo], day: dt.date) -> None:
+    """For commands given ``--date``: a day with nothing recorded is a mistake to name.
+
+    Raises:
+        ConfigError: no segment was opened on ``day``; the message lists the latest days
+            that were recorded.
+    """
+    if recorded_on(segments, day):
+        return
+    days = sorted({info.name[:10] for info in segments})
+    known = f"the days recorded are {', '.join(days[-5:])}" if days else "raw is empty"
+    raise ConfigError(
+        "--date", day.isoformat(), f"nothing was recorded that day in {raw_dir} ({known})"
+    )
 
 
 def read_records(raw_dir: Path, start: Position | None = None) -> Iterator[Item]:

@@ -130,7 +130,7 @@ def test_an_unknown_query_name_lists_the_queries() -> None:
 @pytest.mark.parametrize(
     ("name", "values", "message"),
     [
-        ("book_asof", {"at": "yesterday"}, "config: --param = 'at=yesterday': not a TIMESTAMPTZ"),
+        ("book_asof", {"at": "yesterday"}, "--param = 'at=yesterday': not a TIMESTAMPTZ"),
         ("bars", {"date": "2026-13-01"}, "'date=2026-13-01': not a DATE"),
         ("bars", {"interval": "fortnightly"}, "'interval=fortnightly': not a INTERVAL"),
         ("coverage", {"session_open": "8h"}, "'session_open=8h': not a TIME"),
