@@ -16,7 +16,6 @@ import datetime as dt
 import signal
 import sys
 import threading
-import time
 
 from capture.clock import SystemClock, seoul_datetime
 from capture.exchange.loopback import Listen, LoopbackExchange
@@ -113,18 +112,22 @@ class _ProgressLine:
         if progress.frames == 0:
             text = f"replay of {self._day}: waiting for a client to subscribe"
         else:
-            now = time.monotonic()
             if self._first is None:
-                self._first = (now, progress.replayed_ns)
-            wall = now - self._first[0]
-            ratio = (progress.replayed_ns - self._first[1]) / 1e9 / wall if wall > 0 else 0.0
+                self._first = (progress.sent_at, progress.replayed_ns)
+            wall = progress.sent_at - self._first[0]  # up to the latest frame sent
+            speed = (
+                f"{(progress.replayed_ns - self._first[1]) / 1e9 / wall:.1f}x real time"
+                if wall >= 0.5 else "speed: -"
+            )  # fmt: skip
             at = seoul_datetime(progress.replayed_ns).strftime("%H:%M:%S")
             text = (
-                f"replayed {self._day} {at} KST · {progress.frames:,} frames · "
-                f"{ratio:.1f}x real time · {progress.passes} client pass(es)"
+                f"replayed {self._day} {at} KST · {progress.frames:,} frames · {speed} · "
+                f"{progress.passes} client pass(es)"
             )
             if skipped:
                 text += f" · {skipped:,} unreplayable frames skipped"
+            if progress.ended == progress.passes:
+                text += " · the day is over (serving on; Ctrl-C stops)"
         if text == self._last and not final:
             return
         self._last = text

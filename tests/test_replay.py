@@ -178,6 +178,8 @@ class KisClient:
             while len(self.got) < wanted:
                 try:
                     text = ws.recv()
+                except websocket.WebSocketTimeoutException:
+                    return  # nothing more came within the timeout
                 except (websocket.WebSocketConnectionClosedException, ConnectionError):
                     text = ""
                 if not text:  # websocket-client gives "" for a close frame
@@ -277,6 +279,17 @@ def test_with_loop_the_day_starts_again_when_it_ends(recorded: Recorded, tmp_pat
         client = KisClient(urls, ISINS[1])
         client.run(2 * len(wanted) + 1, timeout=10)
     assert [rec for _, rec in client.got][: 2 * len(wanted)] == wanted + wanted
+
+
+def test_a_window_that_holds_nothing_for_the_client_is_said_in_the_log(
+    recorded: Recorded, tmp_path: Path
+) -> None:
+    with replaying(recorded, tmp_path, "--speed", "max", "--isins", ISINS[1]) as urls:
+        client = KisClient(urls, ISINS[0])
+        client.run(1, timeout=3)
+        log = tmp_path / "replay.log"
+        wait_until(lambda: "held nothing for a client" in log.read_text(), 10, "the warning")
+    assert client.got == []
 
 
 def test_the_official_sample_flow_runs_against_a_replay_with_only_its_urls_changed(

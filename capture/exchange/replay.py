@@ -14,6 +14,7 @@ session of the same app key resumes the pass where it stopped, on the same clock
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Collection, Iterator, Sequence, Set
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from capture.errors import ConfigError
 from capture.exchange.feed import DropSession, FeedFrame, PreparedFrame
 from capture.exchange.recorded_day import RecordedDay, RecordedFrame, RecordedGap, RecordedItem
 from capture.kis.protocol import Pair
+
+log = logging.getLogger(__name__)
 
 BATCH_MAX = 256  # frames handed to the server per call: one wake-up for many due frames
 EXAMINED_MAX = 4 * BATCH_MAX  # recorded items looked at per call
@@ -56,6 +59,8 @@ class Progress:
     frames: int = 0
     replayed_ns: int = 0  # the latest receive time replayed, UTC nanoseconds
     passes: int = 0  # passes over the day begun (one per session, more with --loop)
+    ended: int = 0  # passes that reached the end of the day
+    sent_at: float = 0.0  # clock.monotonic() of the latest frames sent
 
 
 class _Pass:
@@ -66,6 +71,8 @@ class _Pass:
         self._speed = speed
         self._start = now
         self._first_ns: int | None = None
+        self.sent = 0  # frames this pass sent its client
+        self.done = False  # reached the end of the day
         self.resumed = False  # set when a dropped session left it; cleared by the next frame
         self.head: RecordedItem | None = next(self._items, None)
 
@@ -111,15 +118,28 @@ class ReplayFeedSource:
         for app_key in app_keys:
             self._paused[app_key] = walk
 
-    def sent(self, frames: Sequence[RecordedFrame]) -> None:
+    def sent(self, walk: _Pass, frames: Sequence[RecordedFrame]) -> None:
+        walk.sent += len(frames)
         with self._lock:
             self.progress.frames += len(frames)
             self.progress.replayed_ns = max(self.progress.replayed_ns, frames[-1].recv_ns)
+            self.progress.sent_at = self.clock.monotonic()
+
+    def ended(self, walk: _Pass, subscriptions: Collection[Pair]) -> None:
+        """A pass reached the end of the day; one that sent nothing says why it may have."""
+        with self._lock:
+            self.progress.ended += 1
+        if walk.sent == 0:
+            log.warning(
+                "the replay of %s held nothing for a client subscribed to %d pair(s): check "
+                "--isins, --start and --end against what was recorded",
+                self.day.window.date, len(subscriptions),
+            )  # fmt: skip
 
     def snapshot(self) -> Progress:
         with self._lock:
             p = self.progress
-            return Progress(p.frames, p.replayed_ns, p.passes)
+            return Progress(p.frames, p.replayed_ns, p.passes, p.ended, p.sent_at)
 
 
 class ReplayFeed:
@@ -144,7 +164,7 @@ class ReplayFeed:
         while True:
             batch = self._due(clock.monotonic())
             if batch:
-                self._source.sent(batch)
+                self._source.sent(self._pass, batch)
                 return batch
             if self._drop is not None:
                 raise DropSession(self._drop)
@@ -172,6 +192,9 @@ class ReplayFeed:
                 break
             item = walk.head
             if item is None:
+                if not walk.done:
+                    walk.done = True
+                    self._source.ended(walk, self._subscriptions)
                 if not self._source.options.loop:
                     break
                 walk = self._pass = self._source.new_pass()
