@@ -86,22 +86,25 @@ def run(args: argparse.Namespace) -> int:
     if not args.verbose:  # the screen is for the books; the children log to files
         logging.getLogger().setLevel(logging.WARNING)
     data_dir = _fresh_data_dir(args.data_dir)
+    logs = data_dir / "logs"
+    logs.mkdir()
     env = {**os.environ, **DEMO_ENV}
     with ExitStack() as stack:
         simulator = stack.enter_context(
             _process(
                 [*SIMULATOR_ARGS, "--ws-port", "0", "--rest-port", "0"],
                 env,
-                log=data_dir / "simulator.log",
+                log=logs / "simulator.log",
                 stdout=subprocess.PIPE,
             )
         )
-        urls = _read_urls(simulator, data_dir / "simulator.log")
+        urls = _read_urls(simulator, logs / "simulator.log")
         session = Session.starting_now(args.seconds)
         config = _write_config(data_dir, urls, session)
         console.print(f"[bold]simulator[/] {urls['ws']}  (approval {urls['rest']})")
         daemon = stack.enter_context(
-            _process(["run", "--config", str(config)], env, log=data_dir / "daemon.log")
+            # its own log is logs/daemon.log; stderr keeps what comes before it opens that
+            _process(["run", "--config", str(config)], env, log=logs / "daemon.stderr.log")
         )
         console.print(
             f"[bold]daemon[/] a session of {args.seconds:g} s ({session.open:%H:%M:%S}-"
@@ -321,9 +324,13 @@ def _show_the_day(console: Console, data_dir: Path, day: dt.date) -> str | None:
 
 def _suggest(console: Console, data_dir: Path, day: dt.date) -> None:
     """Commands to go on with, as whole lines however narrow the terminal, to be pasted."""
-    console.print(f"\nlogs in {data_dir}/logs/; go on with the day (any DuckDB client works):")
+    console.print(
+        f"\nlogs in {data_dir}/logs/; go on with the day ({data_dir / CATALOG_NAME} also "
+        "opens in any DuckDB client):"
+    )
     for command in (
-        f"duckdb {data_dir / CATALOG_NAME}",
+        f".venv/bin/bondtape sql --data-dir {data_dir} "
+        '"SELECT isin, count(*) FROM quotes GROUP BY isin"',
         f".venv/bin/bondtape report --config {data_dir}/bondtape.toml --date {day}",
         f".venv/bin/bondtape query book_asof --data-dir {data_dir} --param at='{day} 23:59:59'",
         ".venv/bin/bondtape query --list",

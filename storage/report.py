@@ -212,7 +212,7 @@ def build_report(data_dir: Path, day: dt.date, settings: ReportSettings, clock: 
         threshold_us = round(settings.skew_threshold_s * 1_000_000)
         backwards = report_lake.exch_time_backwards(con, day, settings.worst)
         far = report_lake.recv_far_from_exch(con, day, threshold_us, settings.worst)
-        window = f"{settings.session_open:%H:%M}-{settings.session_close:%H:%M}"
+        window = f"{_clock_time(settings.session_open)}-{_clock_time(settings.session_close)}"
         skew = f"more than {settings.skew_threshold_s:g} s"
         sections = (
             Section(("raw", "records"), f"Raw records received on {day}", _categories(tally)),
@@ -240,6 +240,11 @@ def build_report(data_dir: Path, day: dt.date, settings: ReportSettings, clock: 
         )  # fmt: skip
     return Report(day, now_ns, settings, tuple(tally.segments), closed, tuple(partitions),
                   sections)  # fmt: skip
+
+
+def _clock_time(t: dt.time) -> str:
+    """HH:MM, with the seconds when a session (a test's, the demo's) has them."""
+    return f"{t:%H:%M:%S}" if t.second else f"{t:%H:%M}"
 
 
 def save_report(data_dir: Path, report: Report) -> Path:

@@ -46,7 +46,8 @@ def test_demo_runs_the_daemons_day_and_ends_with_the_report_and_the_catalogs_ans
     # the demo shows the daemon's own report, made with the demo session's hours
     assert report["settings"]["session_close"] != "15:30:00"
     catalog = data_dir / "catalog.duckdb"
-    assert f"duckdb {catalog}" in result.stdout.replace("\n", "")
+    assert f"bondtape sql --data-dir {data_dir}" in result.stdout.replace("\n", "")
+    assert sorted(p.name for p in data_dir.glob("*.log")) == []  # logs live in logs/
     assert list((data_dir / "lake" / "hist" / "quotes").rglob("data-*.parquet"))
     with duckdb.connect(str(catalog), read_only=True) as con:
         quotes = con.sql("SELECT DISTINCT isin FROM quotes").fetchall()
