@@ -22,17 +22,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
-from capture.clock import Clock, seoul_hour_key
+from capture.clock import Clock, seoul_hour_end_ns, seoul_hour_key
 from capture.durable import fsync_dir
 from capture.errors import RawLogError, RecorderLocked
 from capture.filelock import hold_exclusive
 from capture.rawlog import events
 from capture.rawlog.format import (
+    MAX_PAYLOAD,
     Position,
     RecordKind,
     check_recorder_id,
     encode_header,
     encode_record,
+    record_head,
 )
 from capture.rawlog.reader import parse_segment_path, scan_plain_segment, segment_identity
 from capture.rawlog.resume import ExistingSegment, next_open_ns, plan_resume
@@ -102,6 +104,7 @@ class RawLogWriter:
         self._fd: int | None = None
         self._segment: str | None = None
         self._hour: tuple[dt.date, int] | None = None
+        self._hour_end_ns = 0  # the first ns past self._hour: no rotation test before it
         self._last_open_ns: int | None = None  # of this recorder's latest segment, on disk
         self._size = 0
         self._bytes_written = 0
@@ -162,18 +165,43 @@ class RawLogWriter:
                 fsync failed (the disk can no longer be trusted with what follows).
         """
         with self._lock:
-            if self._fd is None:
-                raise RawLogError(f"raw log writer for {self._raw_dir} is closed")
-            if self._flush_failure is not None:
-                raise self._flush_failure
+            self._check_writable()
             ns = self._clock.now_ns() if recv_ns is None else recv_ns
             record = encode_record(ns, conn_id, kind, payload)
-            assert self._hour is not None, "set whenever a segment is open"
-            if seoul_hour_key(ns) > self._hour:
-                self._rotate(ns)
+            self._rotate_for(ns)
             position = Position(self._current(), self._size)
             self._write(record)
             return position
+
+    def append_received(self, conn_id: int, payload: bytes, recv_ns: int) -> None:
+        """:meth:`append` of a FRAME_RECV, for the recorder's receive loop: no Position is
+        made, and the record goes out as one ``writev`` of its head and the payload as
+        received, never copied.
+
+        Raises:
+            ValueError: a payload over 16 MiB (the head's fields are the recorder's own).
+            RawLogError: as :meth:`append`.
+        """
+        if len(payload) > MAX_PAYLOAD:
+            raise ValueError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
+        head = record_head(recv_ns, conn_id, RecordKind.FRAME_RECV, payload)
+        with self._lock:
+            self._check_writable()
+            if recv_ns >= self._hour_end_ns:
+                self._rotate_for(recv_ns)
+            self._write(head, payload)
+
+    def _check_writable(self) -> None:
+        if self._fd is None:
+            raise RawLogError(f"raw log writer for {self._raw_dir} is closed")
+        if self._flush_failure is not None:
+            raise self._flush_failure
+
+    def _rotate_for(self, ns: int) -> None:
+        """Rotate to a new segment if ``ns`` falls in a later Seoul hour (only forward)."""
+        assert self._hour is not None, "set whenever a segment is open"
+        if ns >= self._hour_end_ns and seoul_hour_key(ns) > self._hour:
+            self._rotate(ns)
 
     def fsync(self) -> None:
         """Force appended records to disk now, without holding up appends; a no-op once
@@ -302,7 +330,8 @@ class RawLogWriter:
 
     def _continue(self, path: Path, identity: str, open_ns: int) -> None:
         self._fd = _open_fd(path, os.O_WRONLY | os.O_APPEND)
-        self._segment, self._hour = identity, seoul_hour_key(open_ns)
+        self._segment = identity
+        self._hour, self._hour_end_ns = seoul_hour_key(open_ns), seoul_hour_end_ns(open_ns)
         self._size = os.fstat(self._fd).st_size
         log.info("continuing raw segment %s at offset %d", identity, self._size)
 
@@ -320,7 +349,8 @@ class RawLogWriter:
             path.parent.mkdir()
             fsync_dir(self._raw_dir)
         self._fd = _open_fd(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL)
-        self._segment, self._hour = identity, seoul_hour_key(open_ns)
+        self._segment = identity
+        self._hour, self._hour_end_ns = seoul_hour_key(open_ns), seoul_hour_end_ns(open_ns)
         self._last_open_ns = open_ns
         self._size = 0
         self._write(first)
@@ -330,11 +360,12 @@ class RawLogWriter:
     def _rotate(self, open_ns: int) -> None:
         """Start the next segment; the closed one is fsynced and sealed off the hot path."""
         assert self._fd is not None and self._segment is not None
-        old = self._fd, self._segment, self._hour
+        old = self._fd, self._segment, self._hour, self._hour_end_ns
         try:
             self._open_new(open_ns)
         except BaseException:
-            self._fd, self._segment, self._hour = old  # keep recording where we were
+            # keep recording where we were
+            self._fd, self._segment, self._hour, self._hour_end_ns = old
             raise
         self._close_in_background(old[0], old[1])
 
@@ -353,16 +384,20 @@ class RawLogWriter:
         else:
             self._sealer.submit(_seal_logged, path).add_done_callback(_log_crash)
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, *parts: bytes) -> None:
+        """Append ``parts`` in one ``writev`` (a short write, rare, is finished by ``write``)."""
         assert self._fd is not None
-        view = memoryview(data)
+        total, written = sum(map(len, parts)), 0
         try:
-            while view:
-                view = view[os.write(self._fd, view) :]
+            written = os.writev(self._fd, parts)
+            if written < total:
+                view = memoryview(b"".join(parts))[written:]
+                while view:
+                    n = os.write(self._fd, view)
+                    written, view = written + n, view[n:]
         except OSError as exc:
             raise RawLogError(f"cannot append to raw segment {self._segment}: {exc}") from exc
         finally:
-            written = len(data) - len(view)
             self._size += written
             self._bytes_written += written
 

@@ -260,12 +260,12 @@ class Session:
         """
         assert self._writer is not None, "run() gives the writer before connecting"
         recv, now_ns = c.ws.recv_data, self._clock.now_ns
-        append, conn = self._writer.append, c.conn
+        append, conn = self._writer.append_received, c.conn
         while True:
             opcode, data = recv(True)
             recv_ns = now_ns()
             if opcode in _DATA_OPCODES:
-                append(RecordKind.FRAME_RECV, conn, data, recv_ns)
+                append(conn, data, recv_ns)
                 c.last_frame_ns = recv_ns
                 self.frames += 1
                 if not is_data_frame(data):
