@@ -5,8 +5,10 @@
 Throughput: benchmarks.frame_source sends pre-encoded frames as fast as the socket takes them;
 how fast is measured by reading the socket raw, to show it is not the bottleneck. The ceiling
 is a bare websocket-client loop that only receives and discards (``skip_utf8_validation=True``,
-as the recorder); then `bondtape record` runs against the same source, its RSS sampled. Loss
-and order are checked byte for byte: the source's k-th frame is its pool's k mod pool size.
+as websocket-client is used by most clients); a loop that reads as the recorder does (whole
+socket reads parsed at once, capture.recorder.wire) shows its own reading path bare; then
+`bondtape record` runs against the same source, its RSS sampled. Loss and order are checked
+byte for byte: the source's k-th frame is its pool's k mod pool size.
 
 Memory: a `bondtape record` process at 2,000 frames/s for ``--minutes``; its RSS is sampled
 every few seconds from /proc and printed as first / last / max.
@@ -34,6 +36,7 @@ from capture.kis.protocol import (
 )
 from capture.rawlog import RawRecord, RecordKind, read_records
 from capture.recorder.approval import AppCredential, request_approval_key
+from capture.recorder.wire import FrameReader
 
 ROOT = Path(__file__).resolve().parents[1]
 TR = "H0BJASP0"
@@ -117,6 +120,20 @@ def ceiling(ws_url: str, approval_url: str, pairs: list[str], seconds: float) ->
     return rate
 
 
+def bulk_ceiling(ws_url: str, approval_url: str, pairs: list[str], seconds: float) -> float:
+    """Frames/s of a loop that reads as the recorder does (capture.recorder.wire.FrameReader,
+    whole socket reads) and throws the frames away: the recorder's own reading path, bare."""
+    ws = _subscribed(ws_url, approval_url, pairs, "bulk")
+    assert ws.sock is not None
+    read, frames = FrameReader(ws.sock).read, 0
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        frames += len(read())
+    rate = frames / (time.perf_counter() - start)
+    ws.close()
+    return rate
+
+
 def recorder_run(
     tmp: Path, ws_url: str, approval_url: str, pairs: list[str], seconds: float
 ) -> tuple[float, int, int, float]:
@@ -162,6 +179,7 @@ def throughput(seconds: float, n_isins: int) -> None:
             pairs = isins(n_isins)
             pushed = source_rate(ws_url, approval_url, pairs, seconds)
             top = ceiling(ws_url, approval_url, pairs, seconds)
+            bulk = bulk_ceiling(ws_url, approval_url, pairs, seconds)
             rate, stored, wrong, peak = recorder_run(tmp, ws_url, approval_url, pairs, seconds)
         finally:
             source.send_signal(signal.SIGTERM)
@@ -171,10 +189,10 @@ def throughput(seconds: float, n_isins: int) -> None:
         f"ceiling   websocket-client recv_data loop:           {top:10,.0f} frames/s "
         f"(the source is {pushed / top:.1f}x faster: not the bottleneck)"
     )
-    print(
-        f"recorder  bondtape record to raw, fsync 1 s:         {rate:10,.0f} frames/s "
-        f"= {rate / top:.0%} of the ceiling (target >= 80 %)"
-    )
+    print(f"bulk      the recorder's own reader, bare:            {bulk:10,.0f} frames/s")
+    print(f"recorder  bondtape record to raw, fsync 1 s:         {rate:10,.0f} frames/s "
+          f"= {rate / top:.0%} of the ceiling (target >= 80 %), {rate / bulk:.0%} of its own "
+          "reader bare")  # fmt: skip
     print(f"          {stored:,} frames stored, {wrong} missing or out of order; peak RSS "
           f"{peak:.0f} MB (target < 100 MB)")  # fmt: skip
 
