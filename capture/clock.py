@@ -75,3 +75,10 @@ def seoul_hour_key(ns: int) -> tuple[dt.date, int]:
     """(Seoul date, hour): raw segments rotate whenever this changes."""
     local = seoul_datetime(ns)
     return local.date(), local.hour
+
+
+def seoul_hour_end_ns(ns: int) -> int:
+    """The first UTC nanosecond of the Seoul hour after the one holding ``ns``: before it,
+    :func:`seoul_hour_key` cannot have changed (a cheap test on the recorder's hot path)."""
+    local = seoul_datetime(ns).replace(minute=0, second=0, microsecond=0)
+    return int((local + dt.timedelta(hours=1)).timestamp()) * NS_PER_S

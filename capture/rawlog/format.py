@@ -217,8 +217,16 @@ def encode_record(recv_ns: int, conn_id: int, kind: RecordKind, payload: bytes) 
         raise ValueError(f"recv_ns {recv_ns} does not fit in i64")
     if not 0 <= conn_id <= _U32_MAX:
         raise ValueError(f"conn_id {conn_id} does not fit in u32")
-    body = _RECORD_FIELDS.pack(recv_ns, conn_id, RecordKind(kind)) + payload
-    return _RECORD_PREFIX.pack(RECORD_MARKER, len(payload), zlib.crc32(body)) + body
+    return record_head(recv_ns, conn_id, RecordKind(kind), payload) + payload
+
+
+def record_head(recv_ns: int, conn_id: int, kind: RecordKind, payload: bytes) -> bytes:
+    """The bytes of a record before its payload (marker, length, CRC, fields): written with
+    the payload in one ``writev``, so the payload is never copied. Checks nothing: call
+    :func:`encode_record` for checked input, or check as it does."""
+    fields = _RECORD_FIELDS.pack(recv_ns, conn_id, kind)
+    crc = zlib.crc32(payload, zlib.crc32(fields))
+    return _RECORD_PREFIX.pack(RECORD_MARKER, len(payload), crc) + fields
 
 
 def decode_record(

@@ -16,23 +16,25 @@ import datetime as dt
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
-from capture.clock import Clock, seoul_hour_key
+from capture.clock import Clock, seoul_hour_end_ns, seoul_hour_key
 from capture.durable import fsync_dir
 from capture.errors import RawLogError, RecorderLocked
 from capture.filelock import hold_exclusive
 from capture.rawlog import events
 from capture.rawlog.format import (
+    MAX_PAYLOAD,
     Position,
     RecordKind,
     check_recorder_id,
     encode_header,
     encode_record,
+    record_head,
 )
 from capture.rawlog.reader import parse_segment_path, scan_plain_segment, segment_identity
 from capture.rawlog.resume import ExistingSegment, next_open_ns, plan_resume
@@ -59,6 +61,9 @@ def writers_held_off(raw_dir: Path) -> Iterator[bool]:
         yield True
     finally:
         os.close(fd)
+
+
+_PARTS_PER_WRITE = 1024  # IOV_MAX on Linux: buffers one writev takes
 
 
 def _no_state() -> list[tuple[int, bytes]]:
@@ -102,6 +107,7 @@ class RawLogWriter:
         self._fd: int | None = None
         self._segment: str | None = None
         self._hour: tuple[dt.date, int] | None = None
+        self._hour_end_ns = 0  # the first ns past self._hour: no rotation test before it
         self._last_open_ns: int | None = None  # of this recorder's latest segment, on disk
         self._size = 0
         self._bytes_written = 0
@@ -162,18 +168,46 @@ class RawLogWriter:
                 fsync failed (the disk can no longer be trusted with what follows).
         """
         with self._lock:
-            if self._fd is None:
-                raise RawLogError(f"raw log writer for {self._raw_dir} is closed")
-            if self._flush_failure is not None:
-                raise self._flush_failure
+            self._check_writable()
             ns = self._clock.now_ns() if recv_ns is None else recv_ns
             record = encode_record(ns, conn_id, kind, payload)
-            assert self._hour is not None, "set whenever a segment is open"
-            if seoul_hour_key(ns) > self._hour:
-                self._rotate(ns)
+            self._rotate_for(ns)
             position = Position(self._current(), self._size)
             self._write(record)
             return position
+
+    def append_received(self, conn_id: int, payloads: Sequence[bytes], recv_ns: int) -> None:
+        """:meth:`append` of FRAME_RECV records that arrived together, for the recorder's
+        receive loop: no Position is made, and the records go out in as few ``writev`` calls
+        as the OS allows, each record whole, the payloads as received, never copied.
+
+        Raises:
+            ValueError: a payload over 16 MiB (the heads' fields are the recorder's own).
+            RawLogError: as :meth:`append`.
+        """
+        parts: list[bytes] = []
+        for payload in payloads:
+            if len(payload) > MAX_PAYLOAD:
+                raise ValueError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
+            parts += (record_head(recv_ns, conn_id, RecordKind.FRAME_RECV, payload), payload)
+        with self._lock:
+            self._check_writable()
+            if recv_ns >= self._hour_end_ns:
+                self._rotate_for(recv_ns)
+            for start in range(0, len(parts), _PARTS_PER_WRITE):
+                self._write(*parts[start : start + _PARTS_PER_WRITE])
+
+    def _check_writable(self) -> None:
+        if self._fd is None:
+            raise RawLogError(f"raw log writer for {self._raw_dir} is closed")
+        if self._flush_failure is not None:
+            raise self._flush_failure
+
+    def _rotate_for(self, ns: int) -> None:
+        """Rotate to a new segment if ``ns`` falls in a later Seoul hour (only forward)."""
+        assert self._hour is not None, "set whenever a segment is open"
+        if ns >= self._hour_end_ns and seoul_hour_key(ns) > self._hour:
+            self._rotate(ns)
 
     def fsync(self) -> None:
         """Force appended records to disk now, without holding up appends; a no-op once
@@ -302,7 +336,8 @@ class RawLogWriter:
 
     def _continue(self, path: Path, identity: str, open_ns: int) -> None:
         self._fd = _open_fd(path, os.O_WRONLY | os.O_APPEND)
-        self._segment, self._hour = identity, seoul_hour_key(open_ns)
+        self._segment = identity
+        self._hour, self._hour_end_ns = seoul_hour_key(open_ns), seoul_hour_end_ns(open_ns)
         self._size = os.fstat(self._fd).st_size
         log.info("continuing raw segment %s at offset %d", identity, self._size)
 
@@ -320,7 +355,8 @@ class RawLogWriter:
             path.parent.mkdir()
             fsync_dir(self._raw_dir)
         self._fd = _open_fd(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL)
-        self._segment, self._hour = identity, seoul_hour_key(open_ns)
+        self._segment = identity
+        self._hour, self._hour_end_ns = seoul_hour_key(open_ns), seoul_hour_end_ns(open_ns)
         self._last_open_ns = open_ns
         self._size = 0
         self._write(first)
@@ -330,11 +366,12 @@ class RawLogWriter:
     def _rotate(self, open_ns: int) -> None:
         """Start the next segment; the closed one is fsynced and sealed off the hot path."""
         assert self._fd is not None and self._segment is not None
-        old = self._fd, self._segment, self._hour
+        old = self._fd, self._segment, self._hour, self._hour_end_ns
         try:
             self._open_new(open_ns)
         except BaseException:
-            self._fd, self._segment, self._hour = old  # keep recording where we were
+            # keep recording where we were
+            self._fd, self._segment, self._hour, self._hour_end_ns = old
             raise
         self._close_in_background(old[0], old[1])
 
@@ -353,16 +390,20 @@ class RawLogWriter:
         else:
             self._sealer.submit(_seal_logged, path).add_done_callback(_log_crash)
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, *parts: bytes) -> None:
+        """Append ``parts`` in one ``writev`` (a short write, rare, is finished by ``write``)."""
         assert self._fd is not None
-        view = memoryview(data)
+        total, written = sum(map(len, parts)), 0
         try:
-            while view:
-                view = view[os.write(self._fd, view) :]
+            written = os.writev(self._fd, parts)
+            if written < total:
+                view = memoryview(b"".join(parts))[written:]
+                while view:
+                    n = os.write(self._fd, view)
+                    written, view = written + n, view[n:]
         except OSError as exc:
             raise RawLogError(f"cannot append to raw segment {self._segment}: {exc}") from exc
         finally:
-            written = len(data) - len(view)
             self._size += written
             self._bytes_written += written
 

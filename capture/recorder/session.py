@@ -14,6 +14,7 @@ see through, by the recorder (:meth:`Session.record_stop`), always before ``reco
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -33,6 +34,7 @@ from capture.recorder.options import RecorderOptions
 from capture.recorder.redact import Redactor
 from capture.recorder.sender import Sender
 from capture.recorder.subscriptions import Step, SubscriptionTable
+from capture.recorder.wire import FrameReader
 
 log = logging.getLogger(__name__)
 
@@ -254,24 +256,44 @@ class Session:
     def _receive_loop(self, c: Connection) -> None:
         """The hot path: everything received is in raw before it is looked at.
 
+        Frames that arrived in one socket read share its receive time and one ``writev``;
+        a message to act on (an ack, a PINGPONG) is written, with the frames before it, before
+        it is acted on, so raw keeps the order things happened in.
+
         Raises:
             Closed: the server sent a close frame or the key is in use elsewhere.
             OSError, websocket.WebSocketException: the socket failed or was aborted.
         """
         assert self._writer is not None, "run() gives the writer before connecting"
-        recv, now_ns = c.ws.recv_data, self._clock.now_ns
-        append, conn = self._writer.append, c.conn
+        assert c.ws.sock is not None, "a connected websocket has its socket"
+        read, now_ns = FrameReader(c.ws.sock).read, self._clock.now_ns
+        append, conn = self._writer.append_received, c.conn
         while True:
-            opcode, data = recv(True)
+            frames = read()
             recv_ns = now_ns()
-            if opcode in _DATA_OPCODES:
-                append(RecordKind.FRAME_RECV, conn, data, recv_ns)
-                c.last_frame_ns = recv_ns
-                self.frames += 1
-                if not is_data_frame(data):
+            pending: list[bytes] = []
+            received = 0
+            for opcode, data in frames:
+                if opcode in _DATA_OPCODES:
+                    received += 1
+                    pending.append(data)
+                    if is_data_frame(data):
+                        continue
+                    append(conn, pending, recv_ns)
+                    pending = []
                     self._on_message(c, data, recv_ns)
-            elif opcode == websocket.ABNF.OPCODE_CLOSE:
-                raise Closed(f"server closed the connection {close_text(data)}".rstrip())
+                elif opcode == websocket.ABNF.OPCODE_CLOSE:
+                    append(conn, pending, recv_ns)
+                    with contextlib.suppress(OSError, websocket.WebSocketException):
+                        c.ws.send_close()
+                    raise Closed(f"server closed the connection {close_text(data)}".rstrip())
+                elif opcode == websocket.ABNF.OPCODE_PING:
+                    c.ws.pong(data)
+            if pending:
+                append(conn, pending, recv_ns)
+            if received:
+                c.last_frame_ns = recv_ns
+                self.frames += received
 
     def _on_message(self, c: Connection, data: bytes, recv_ns: int) -> None:
         try:

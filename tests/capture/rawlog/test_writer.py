@@ -55,6 +55,38 @@ def test_a_record_one_ns_before_nine_stays_and_nine_oclock_rotates(tmp_path: Pat
     assert [r.payload for r in records(read_records(tmp_path))] == [b"8h", b"9h"]
 
 
+def test_records_that_arrived_together_are_written_whole_in_order_past_one_writevs_limit(
+    tmp_path: Path,
+) -> None:
+    nine = seoul_ns(2026, 11, 26, 9, 0, 0)
+    payloads = [f"0|H0BJASP0|001|{i}".encode() for i in range(1500)]  # 3,000 buffers
+    with writer(tmp_path, ManualClock(nine)) as w:
+        w.append_received(3, payloads, nine + 5)
+    got = records(read_records(tmp_path))
+    assert [r.payload for r in got] == payloads
+    assert {(r.conn_id, r.recv_ns, r.kind) for r in got} == {(3, nine + 5, RecordKind.FRAME_RECV)}
+
+
+def test_the_receive_loops_append_writes_what_append_writes_and_rotates_at_the_hour(
+    tmp_path: Path,
+) -> None:
+    last_of_eight = seoul_ns(2026, 11, 26, 8, 59, 59, ns=999_999_999)
+    nine = seoul_ns(2026, 11, 26, 9, 0, 0)
+    with writer(tmp_path / "a", ManualClock(seoul_ns(2026, 11, 26, 8, 30, 0))) as w:
+        w.append(RecordKind.FRAME_RECV, 7, b"0|H0BJASP0|001|x", recv_ns=last_of_eight)
+        w.append(RecordKind.FRAME_RECV, 7, b"0|H0BJCNT0|001|y", recv_ns=nine)
+    with writer(tmp_path / "b", ManualClock(seoul_ns(2026, 11, 26, 8, 30, 0))) as w:
+        w.append_received(7, [b"0|H0BJASP0|001|x"], last_of_eight)
+        w.append_received(7, [b"0|H0BJCNT0|001|y"], nine)
+    for name in ("a", "b"):
+        assert [info.name for info in list_segments(tmp_path / name)] == [
+            f"2026-11-26/{seoul_ns(2026, 11, 26, 8, 30, 0):019d}-rec1.seg",
+            f"2026-11-26/{nine:019d}-rec1.seg",
+        ]
+    files = [sorted((tmp_path / n).rglob("*.seg")) for n in ("a", "b")]
+    assert [p.read_bytes() for p in files[0]] == [p.read_bytes() for p in files[1]]
+
+
 def test_a_record_from_before_the_hour_arriving_after_rotation_stays_in_the_new_segment(
     tmp_path: Path,
 ) -> None:

@@ -1,0 +1,98 @@
+"""Server-to-client websocket frames (RFC 6455), parsed from whole socket reads.
+
+websocket-client reads a frame's header and its payload with a ``recv`` each, sized exactly,
+so a frame costs two system calls and a Python frame object before the recorder sees it: at
+KIS's peaks that, not the disk, is the recorder's ceiling. The recorder keeps websocket-client
+for the handshake and for sending, and reads with :class:`FrameReader` instead: one ``recv`` of
+up to :data:`READ_SIZE` bytes, every complete frame in it parsed at once, so the frames that
+arrived together are written to raw together (one ``writev``) before the next read blocks.
+
+A server never masks its frames and, without negotiated extensions, never sets RSV bits:
+either is a protocol error here, as in websocket-client. Fragmented messages are put back
+together; control frames (close, ping, pong) come through as they arrive, between fragments
+if need be.
+"""
+
+from __future__ import annotations
+
+import socket
+
+from websocket import WebSocketConnectionClosedException, WebSocketProtocolException
+
+READ_SIZE = 256 * 1024
+OPCODE_CONTINUATION = 0x0
+_CONTROL = 0x8  # opcodes from here on are control frames
+Frame = tuple[int, bytes]
+"""(opcode, payload) of a whole message or a control frame."""
+
+
+class FrameReader:
+    """Reads the frames of one connection's socket; only the receive loop's thread calls it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._buffer = bytearray()
+        self._fragments: list[bytes] = []
+        self._fragmented_opcode = 0
+
+    def read(self) -> list[Frame]:
+        """The frames complete after one or more reads: never an empty list.
+
+        Raises:
+            WebSocketConnectionClosedException: the server closed the socket.
+            WebSocketProtocolException: a masked frame, RSV bits, or a bad continuation.
+            OSError: the socket failed or was shut down under us.
+        """
+        frames: list[Frame] = []
+        while not frames:
+            data = self._sock.recv(READ_SIZE)
+            if not data:
+                raise WebSocketConnectionClosedException("Connection to remote host was lost.")
+            self._buffer += data
+            frames = self._parse()
+        return frames
+
+    def _parse(self) -> list[Frame]:
+        buffer, pos, end, frames = self._buffer, 0, len(self._buffer), []
+        while end - pos >= 2:
+            first, second = buffer[pos], buffer[pos + 1]
+            if first & 0x70 or second & 0x80:
+                raise WebSocketProtocolException("a server frame with RSV bits or a mask")
+            length, head = second & 0x7F, 2
+            if length == 126:
+                if end - pos < 4:
+                    break
+                length, head = int.from_bytes(buffer[pos + 2 : pos + 4], "big"), 4
+            elif length == 127:
+                if end - pos < 10:
+                    break
+                length, head = int.from_bytes(buffer[pos + 2 : pos + 10], "big"), 10
+            if end - pos < head + length:
+                break
+            payload = bytes(buffer[pos + head : pos + head + length])
+            pos += head + length
+            frame = self._message(first & 0x0F, bool(first & 0x80), payload)
+            if frame is not None:
+                frames.append(frame)
+        del buffer[:pos]
+        return frames
+
+    def _message(self, opcode: int, fin: bool, payload: bytes) -> Frame | None:
+        """A whole message or a control frame, or None while a fragmented one is incomplete."""
+        if opcode >= _CONTROL:
+            return opcode, payload
+        if opcode == OPCODE_CONTINUATION:
+            if not self._fragments:
+                raise WebSocketProtocolException("a continuation frame with nothing to continue")
+            self._fragments.append(payload)
+        elif self._fragments:
+            raise WebSocketProtocolException("a new message before the fragmented one ended")
+        elif fin:
+            return opcode, payload
+        else:
+            self._fragmented_opcode, self._fragments = opcode, [payload]
+        if not fin:
+            return None
+        whole = b"".join(self._fragments)
+        self._fragments = []
+        return self._fragmented_opcode, whole
