@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 
 from jobs.cli_options import add_data_dir_options, iso_date, raw_dir_from
+from jobs.progress import progress_bar
 from storage.compaction import CompactStats, compact
 from storage.normalizer import normalize
 
@@ -26,7 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     data_dir = raw_dir_from(args).parent
     normalized = normalize(data_dir)
-    stats = compact(data_dir, date=args.date, intraday=args.intraday)
+    with progress_bar("compact", "days") as advance:
+        stats = compact(data_dir, date=args.date, intraday=args.intraday, on_day=advance)
     print(f"normalized {normalized.records} new records first")
     print(summary(stats, intraday=args.intraday))
     return 0

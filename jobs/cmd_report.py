@@ -27,6 +27,7 @@ from jobs.cli_options import (
     raw_dir_from,
 )
 from jobs.config import MarketConfig, load_config
+from jobs.progress import progress_bar
 from storage.report import (
     DEFAULT_SKEW_S,
     DEFAULT_WORST,
@@ -67,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
         skew_threshold_s=args.skew_threshold,
         worst=args.worst,
     )
-    report = build_report(data_dir, args.date, settings, SystemClock())
+    with progress_bar(f"report {args.date}: raw", "segments") as advance:
+        report = build_report(data_dir, args.date, settings, SystemClock(), advance)
     path = save_report(data_dir, report)
     render(report, sys.stdout)
     print(f"saved {path}")

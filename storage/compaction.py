@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,9 +75,10 @@ def compact(
     date: dt.date | None = None,
     intraday: bool = False,
     clock: Clock | None = None,
+    on_day: Callable[[int, int], None] | None = None,
 ) -> CompactStats:
     """Compact the closed days (or ``date``, closed or not), or with ``intraday`` the closed
-    hours of the days still open.
+    hours of the days still open; ``on_day(done, total)`` after each day, for a progress bar.
 
     Raises:
         StorageError: another normalizer or compaction holds the lake, a recorder is still
@@ -94,16 +95,20 @@ def compact(
         days = _days(lake, raw, date, stats, intraday=intraday)
         if not intraday:
             stats.sealed = _seal(raw, days)
-        for day in days:
+        for done, day in enumerate(days, 1):
             stats.days.append(day)
             if intraday:
                 for partition in _partitions(lake, day):
                     _merge_hours(lake, partition, raw, stats)
-                continue
-            # Every merged file and the day's indexes first; only then do their sources go.
-            doomed = [p for part in _partitions(lake, day) for p in _merge_day(lake, part, stats)]
-            doomed += _index_day(lake, day, stats)
-            _remove(doomed, stats)
+            else:
+                # Every merged file and the day's indexes first; only then do their sources go.
+                doomed = [
+                    p for part in _partitions(lake, day) for p in _merge_day(lake, part, stats)
+                ]
+                doomed += _index_day(lake, day, stats)
+                _remove(doomed, stats)
+            if on_day is not None:
+                on_day(done, len(days))
     stats.seconds = time.monotonic() - started
     return stats
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -296,15 +296,26 @@ class RawTally:
             self.owed[(entry.table, entry.isin, item.segment)] += 1
 
 
-def tally(raw_dir: Path, day: dt.date) -> RawTally:
-    """Count what the day's raw records owe the lake.
+def tally(
+    raw_dir: Path, day: dt.date, on_segment: Callable[[int, int], None] | None = None
+) -> RawTally:
+    """Count what the day's raw records owe the lake; ``on_segment(done, total)`` as each of
+    the day's segments is finished, for a progress bar.
 
     Raises:
         StorageError: a segment cannot be opened.
     """
     result = RawTally(segments=holding(raw_dir, day))
+    done, current = 0, None
     for item in owed(raw_dir, day, result.segments):
+        if item.segment != current:
+            if current is not None and on_segment is not None:
+                done += 1
+                on_segment(done, len(result.segments))
+            current = item.segment
         result.add(item)
+    if on_segment is not None:
+        on_segment(len(result.segments), len(result.segments))
     return result
 
 

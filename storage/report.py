@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,8 +180,15 @@ class Report:
         return body
 
 
-def build_report(data_dir: Path, day: dt.date, settings: ReportSettings, clock: Clock) -> Report:
-    """Read raw, then the lake through the catalog (built first if there is none), for ``day``.
+def build_report(
+    data_dir: Path,
+    day: dt.date,
+    settings: ReportSettings,
+    clock: Clock,
+    on_segment: Callable[[int, int], None] | None = None,
+) -> Report:
+    """Read raw, then the lake through the catalog (built first if there is none), for ``day``;
+    ``on_segment(done, total)`` as raw is walked, for a progress bar.
 
     Raises:
         StorageError: raw, the checkpoint or the catalog cannot be read, or the catalog
@@ -191,7 +198,7 @@ def build_report(data_dir: Path, day: dt.date, settings: ReportSettings, clock: 
     checkpoint = position_from_json(Lake(data_dir / "lake").read_checkpoint()["position"])
     closed = read_raw_state(data_dir, checkpoint, clock).closed(day)
     now_ns = clock.now_ns()
-    tally = ledger.tally(raw_dir, day)
+    tally = ledger.tally(raw_dir, day, on_segment)
     if not (data_dir / CATALOG_NAME).is_file():
         build_catalog(data_dir)
     with open_catalog(data_dir) as con:

@@ -82,9 +82,11 @@ def test_a_closed_day_becomes_one_sorted_hist_file_per_partition_and_every_row_s
     live_files = len(files(tmp_path, "live", DAY1) + files(tmp_path, "live", DAY2))
     sources = {range_of(p.name) for p in files(tmp_path, "live", DAY1)} - {None}
 
-    stats = compact(tmp_path)
+    progress: list[tuple[int, int]] = []
+    stats = compact(tmp_path, on_day=lambda done, total: progress.append((done, total)))
 
     assert stats.days == [DAY1, DAY2]
+    assert progress == [(1, 2), (2, 2)]  # what a progress bar is told
     assert view_rows(tmp_path) == before
     assert [p.name for p in files(tmp_path, "live", DAY1)] == ["open.parquet"]
     hist = files(tmp_path, "hist", DAY1)

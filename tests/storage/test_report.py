@@ -123,7 +123,10 @@ def test_the_report_of_each_day_balances_and_counts_what_was_written(tmp_path: P
     normalize(tmp_path, batch_records=16)
     for day in (DAY1, DAY2):
         assert_counts(report_of(tmp_path, day), written[day])
-    first = report_of(tmp_path, DAY1)
+    walked: list[tuple[int, int]] = []
+    first = build_report(tmp_path, DAY1, SETTINGS, ManualClock(NOW),
+                         lambda done, total: walked.append((done, total)))  # fmt: skip
+    assert walked[-1] == (len(first.segments), len(first.segments)) and len(first.segments) > 1
     assert sum(r["rejects"] for r in section(first, "rejects")) == 11
     late = [
         s
