@@ -331,4 +331,5 @@ def feed_rows(data_dir: Path, table: str, day: dt.date) -> list[tuple[object, ..
         "hive_partitioning = false)"  # fmt: skip
     columns = duckdb.sql(f"DESCRIBE SELECT * FROM {files}").fetchall()
     kept = ", ".join(f'"{c[0]}"' for c in columns if c[0] not in RECEIPT_AND_LINEAGE)
-    return duckdb.sql(f"SELECT {kept} FROM {files} ORDER BY recv_ns, record_index").fetchall()
+    order = 'recv_ns, segment, "offset", record_index'  # receipt order, ties by lineage
+    return duckdb.sql(f"SELECT {kept} FROM {files} ORDER BY {order}").fetchall()

@@ -179,17 +179,21 @@ class RawLogWriter:
     def append_received(self, conn_id: int, payloads: Sequence[bytes], recv_ns: int) -> None:
         """:meth:`append` of FRAME_RECV records that arrived together, for the recorder's
         receive loop: no Position is made, and the records go out in as few ``writev`` calls
-        as the OS allows, each record whole, the payloads as received, never copied.
+        as the OS allows, each record whole, the payloads as received, never copied. The
+        i-th is stamped ``recv_ns + i``: receive times stay distinct and in receipt order,
+        as queries that order or join by ``recv_ns`` expect (a read of a thousand frames
+        spans a microsecond).
 
         Raises:
             ValueError: a payload over 16 MiB (the heads' fields are the recorder's own).
             RawLogError: as :meth:`append`.
         """
         parts: list[bytes] = []
-        for payload in payloads:
+        for index, payload in enumerate(payloads):
             if len(payload) > MAX_PAYLOAD:
                 raise ValueError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
-            parts += (record_head(recv_ns, conn_id, RecordKind.FRAME_RECV, payload), payload)
+            head = record_head(recv_ns + index, conn_id, RecordKind.FRAME_RECV, payload)
+            parts += (head, payload)
         with self._lock:
             self._check_writable()
             if recv_ns >= self._hour_end_ns:

@@ -256,7 +256,8 @@ class Session:
     def _receive_loop(self, c: Connection) -> None:
         """The hot path: everything received is in raw before it is looked at.
 
-        Frames that arrived in one socket read share its receive time and one ``writev``;
+        Frames that arrived in one socket read take its receive time (the i-th, plus i ns) and
+        one ``writev``;
         a message to act on (an ack, a PINGPONG) is written, with the frames before it, before
         it is acted on, so raw keeps the order things happened in.
 
