@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -73,6 +74,14 @@ def raw_dir_of(data_dir: Path, option: str = "--data-dir") -> Path:
             option, str(data_dir), "has no raw/ folder: check the path (the recorder creates it)"
         )
     return raw
+
+
+def iso_date(text: str) -> dt.date:
+    """An argparse type: a date ``YYYY-MM-DD`` (a Seoul trading date, as the views hold it)."""
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
 
 
 def _positive(convert: Callable[[str], N], noun: str) -> Callable[[str], N]:
