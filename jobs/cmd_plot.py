@@ -119,12 +119,10 @@ def _held_to_the_end(series: DaySeries) -> dict[str, np.ndarray]:
     """The quotes columns for matplotlib (times as datetime64, values as floats with NaN for
     an absent side, a break in the line), the last book repeated at the last trade after it:
     a book holds until the next one, so a step drawn to there shows it."""
-    columns = {}
-    for name in series.quotes.column_names:
-        column = series.quotes.column(name)
-        columns[name] = (
-            column.to_numpy() if name == "time" else column.to_numpy(zero_copy_only=False)
-        ).astype("datetime64[us]" if name == "time" else float)
+    quotes = series.quotes
+    columns = {"time": quotes.column("time").to_numpy().astype("datetime64[us]")}
+    for name in quotes.column_names[1:]:
+        columns[name] = quotes.column(name).to_numpy(zero_copy_only=False).astype(float)
     trades = series.trades.column("time").to_numpy().astype("datetime64[us]")
     if len(columns["time"]) and len(trades) and trades.max() > columns["time"][-1]:
         columns = {name: np.append(values, values[-1]) for name, values in columns.items()}
