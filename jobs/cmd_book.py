@@ -3,10 +3,10 @@
 The book is the one `book_asof` gives: the ISIN's latest quote of that Seoul day received at
 or before the instant (by default the end of the day: the latest book). `--at` is a Seoul
 time on `--date` (today in Seoul by default), or a full timestamp. `--live` redraws the
-latest book of today in place every second from the catalog, whose views read the files the
-normalizer writes as they appear, until Ctrl-C or SIGTERM. It needs a terminal: on a pipe it
-refuses (run the command without --live, once per look, instead) rather than fill a log with
-redraws.
+latest book of `--date` (today) in place every second from the catalog, whose views read the
+files the normalizer writes as they appear, until Ctrl-C or SIGTERM. It needs a terminal: on
+a pipe it refuses (run the command without --live, once per look, instead) rather than fill a
+log with redraws.
 """
 
 from __future__ import annotations
@@ -50,7 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--live",
         action="store_true",
-        help="redraw today's latest book in place every second until Ctrl-C (a terminal only)",
+        help="redraw the latest book of --date (today) in place every second until Ctrl-C "
+        "(a terminal only)",
     )
     add_data_dir_options(parser)
 
