@@ -39,6 +39,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "catalog": ("jobs.cmd_catalog", "write data_dir/catalog.duckdb: views over the lake"),
     "query": ("jobs.cmd_query", "run a named query (sql/queries/) over the catalog"),
     "sql": ("jobs.cmd_sql", "run any SQL over the catalog's views"),
+    "book": ("jobs.cmd_book", "one ISIN's 5-level book with yields, at a time or live"),
+    "plot": ("jobs.cmd_plot", "a chart of one ISIN's day: mid, spread, quantities, trades, gaps"),
     "report": ("jobs.cmd_report", "a day's integrity report: raw reconciled with the lake"),
     "replay": ("jobs.cmd_replay", "serve a captured day over the KIS protocol, paced"),
 }

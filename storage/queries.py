@@ -209,14 +209,17 @@ def run_query(
     return _rows(con, query.text, bound, f"query {query.name!r}")
 
 
-def run_sql(con: duckdb.DuckDBPyConnection, text: str) -> pa.Table:
-    """Run any SQL (the last statement's rows are returned).
+def run_sql(
+    con: duckdb.DuckDBPyConnection, text: str, params: Mapping[str, object] | None = None
+) -> pa.Table:
+    """Run any SQL, with ``$name`` parameters bound to ``params`` (Python values); the last
+    statement's rows are returned.
 
     Raises:
         ConfigError: the text holds no statement.
         StorageError: DuckDB refuses or fails it (the message is DuckDB's).
     """
-    return _rows(con, text, {}, "the SQL")
+    return _rows(con, text, dict(params or {}), "the SQL")
 
 
 def _check_cast(con: duckdb.DuckDBPyConnection, parameter: Parameter, text: str) -> None:
@@ -231,7 +234,7 @@ def _check_cast(con: duckdb.DuckDBPyConnection, parameter: Parameter, text: str)
 
 
 def _rows(
-    con: duckdb.DuckDBPyConnection, text: str, params: dict[str, Value], what: str
+    con: duckdb.DuckDBPyConnection, text: str, params: Mapping[str, object], what: str
 ) -> pa.Table:
     """Raises: ConfigError: no statement in ``text``. StorageError: DuckDB fails it."""
     try:

@@ -35,7 +35,8 @@ def test_the_recorder_process_does_not_load_the_normalizers_libraries() -> None:
     probe = (
         "import sys; from jobs import cli; cli.build_parser('record').parse_args("
         "['record', '--config', 'x']); "
-        "print(sorted(m for m in ('duckdb', 'pyarrow', 'storage') if m in sys.modules))"
+        "print(sorted(m for m in ('duckdb', 'pyarrow', 'storage', 'matplotlib') "
+        "if m in sys.modules))"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(

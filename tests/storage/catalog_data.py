@@ -164,9 +164,16 @@ def arrow(name: str, rows: list[dict[str, Any]]) -> pa.Table:
 
 
 def make_test_catalog(data_dir: Path, tables: Mapping[str, pa.Table]) -> Path:
+    """Write ``tables`` (see :func:`write_live_files`), then build the real catalog over them;
+    its path."""
+    write_live_files(data_dir, tables)
+    return build_catalog(data_dir)
+
+
+def write_live_files(data_dir: Path, tables: Mapping[str, pa.Table]) -> None:
     """Write ``tables`` (rows of the views' columns) as live lake files under ``data_dir``,
-    one per partition and named for its raw range as the normalizer names them, then build
-    the real catalog over them; its path."""
+    one per partition and named for its raw range as the normalizer names them (rows of a
+    later raw range land in a file of their own, as the normalizer's next run would)."""
     for name, rows in tables.items():
         assert rows.schema.equals(contract_schema(name)), name
         keys = ["date", "isin"] if TABLES[name].partition_by_isin else ["date"]
@@ -191,7 +198,6 @@ def make_test_catalog(data_dir: Path, tables: Mapping[str, pa.Table]) -> Path:
                 part.drop_columns(["date"]),
                 [RawRange(first, last)],
             )
-    return build_catalog(data_dir)
 
 
 def catalog_dir(data_dir: Path, **rows: list[dict[str, Any]]) -> Path:
