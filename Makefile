@@ -32,7 +32,9 @@ lint: $(STAMP)
 
 # Universal (any OS and Python >= 3.11) and with every file's hash; PyPI only, so no index of
 # this machine is written into the lock. Run after changing a dependency in pyproject.toml.
-lock: $(STAMP)
+# It needs only uv, not a .venv that matches the lock: a stale or broken lock is what it fixes.
+lock:
+	test -x $(BIN)/uv || $(MAKE) $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
 		--generate-hashes --upgrade --custom-compile-command 'make lock' --output-file $(LOCK)
 
