@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from importlib import import_module
 
 from capture.errors import BondtapeError
+from capture.versions import version_line
 
 # Command name -> (module under jobs/, one-line help), in the order `bondtape --help` shows.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -59,6 +60,17 @@ class LogFormatter(logging.Formatter):
         return local.isoformat(timespec="milliseconds")
 
 
+class _VersionAction(argparse.Action):
+    """`--version`: the versions are read when asked for, not each time a parser is built."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(version_line())
+        parser.exit()
+
+
 class _HelpFormatter(argparse.HelpFormatter):
     """Shows an option's default where it has one worth showing."""
 
@@ -81,6 +93,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         action="count",
         default=0,
         help="debug log output (the default is INFO, to stderr)",
+    )
+    parser.add_argument(
+        "--version",
+        action=_VersionAction,
+        help="print the versions of bondtape, DuckDB, pyarrow and Python, and exit",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():

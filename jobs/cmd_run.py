@@ -18,6 +18,7 @@ from pathlib import Path
 
 from capture.clock import SystemClock
 from capture.filelock import hold_exclusive
+from capture.versions import version_line
 from jobs.cli import LogFormatter
 from jobs.config import load_config
 from jobs.daemon import LOGS, Daemon
@@ -48,7 +49,9 @@ def run(args: argparse.Namespace) -> int:
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
         daemon = Daemon(config, args.config, clock=SystemClock())
-        logging.getLogger(__name__).info("daemon started on %s", config.data_dir)
+        logging.getLogger(__name__).info(
+            "daemon started on %s: %s", config.data_dir, version_line()
+        )
         run_scheduled(daemon, stop)
     finally:
         os.close(lock)

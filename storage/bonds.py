@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from capture.kis.bond_master import Bond
-from storage.lake import write_bytes_durably
+from storage.lake import with_writer_version, write_bytes_durably
 from storage.schemas import BONDS
 
 BONDS_FILE = "ref/bonds.parquet"
@@ -55,6 +55,6 @@ def save_bonds(data_dir: Path, table: pa.Table) -> Path:
     """
     path = data_dir / BONDS_FILE
     buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
+    pq.write_table(with_writer_version(table), buffer, compression="zstd")
     write_bytes_durably(path, buffer.getvalue())
     return path

@@ -27,7 +27,6 @@ import contextlib
 import json
 import os
 from collections.abc import Callable, Iterator, Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -38,19 +37,23 @@ from capture.durable import fsync_dir, make_dirs_durably, replace_atomically
 from capture.errors import StorageError
 from capture.filelock import hold_exclusive
 from capture.rawlog import Position
+from capture.versions import bondtape_version
 from storage.ranges import RawRange, covering
 from storage.schemas import SCHEMA_VERSION
 
 OPEN_GAPS_FILE = "open.parquet"
 RAW_RANGES_KEY = b"bondtape.raw_ranges"
 SCHEMA_VERSION_KEY = b"bondtape.schema_version"
+WRITER_VERSION_KEY = b"bondtape.version"
 
 
-def bondtape_version() -> str:
-    try:
-        return metadata.version("bondtape")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
+def with_writer_version(table: pa.Table) -> pa.Table:
+    """``table`` with bondtape's version in its metadata, which every Parquet file bondtape
+    writes carries (beside Parquet's own ``created_by``, the Arrow version that wrote it), so
+    a file found on any host says which code made it."""
+    meta = dict(table.schema.metadata or {})
+    meta[WRITER_VERSION_KEY] = bondtape_version().encode()
+    return table.replace_schema_metadata(meta)
 
 
 def partition(table: str, date: str, isin: str | None) -> str:
@@ -91,10 +94,10 @@ def write_parquet_durably(
         StorageError: the file cannot be written.
     """
     whole = covering(ranges)
+    table = with_writer_version(table)
     meta = dict(table.schema.metadata or {})
     meta.update(
         {
-            b"bondtape.version": bondtape_version().encode(),
             SCHEMA_VERSION_KEY: str(SCHEMA_VERSION).encode(),
             b"bondtape.raw_start": f"{whole.start.segment}:{whole.start.offset}".encode(),
             b"bondtape.raw_end": f"{whole.end.segment}:{whole.end.offset}".encode(),

@@ -22,6 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from capture.errors import ConfigError, StorageError
+from storage.lake import with_writer_version
 
 FORMATS = ("table", "csv", "json", "parquet")
 
@@ -37,7 +38,7 @@ def write_result(table: pa.Table, fmt: str, path: Path | None, stdout: TextIO) -
         if path is None:
             raise ConfigError("--format", fmt, "Parquet is binary: give -o FILE to write it to")
         try:
-            pq.write_table(table, path, compression="zstd")
+            pq.write_table(with_writer_version(table), path, compression="zstd")
         except (OSError, pa.ArrowException) as exc:
             raise StorageError(f"cannot write {path}: {exc}") from exc
         return
