@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test soak bench lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "bondtape needs Python 3.11+"'
@@ -19,6 +19,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+soak: $(STAMP)
+	BONDTAPE_SOAK_S=$${BONDTAPE_SOAK_S:-3600} $(BIN)/python -m pytest -q -s -m soak tests/reliability
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
