@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 
-.PHONY: demo test bench lint lock clean
+.PHONY: demo test soak bench lint lock clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "bondtape needs Python 3.11+"'
@@ -22,6 +22,9 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+soak: $(STAMP)
+	BONDTAPE_SOAK_S=$${BONDTAPE_SOAK_S:-3600} $(BIN)/python -m pytest -q -s -m soak tests/reliability
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks

@@ -15,6 +15,7 @@ them into a one-line message and an exit status, so a traceback always means a b
     ├── RawLogError            the raw log on disk is not what the writer wrote
     │   ├── CorruptRecord      a record whose length or CRC does not check out
     │   ├── BadEvent           an EVENT or STATE payload not in the shape events.py writes
+    │   ├── DiskFull           the disk refused a record (ENOSPC/EDQUOT); nothing torn left
     │   └── RecorderLocked     another recorder already owns this data_dir
     └── StorageError           the lake or catalog cannot be written or read
 
@@ -126,6 +127,18 @@ class BadEvent(RawLogError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class DiskFull(RawLogError):
+    """The filesystem under the raw log is full: the record was not written (no part of it
+    stays on disk). ``since_ns`` is the receive time of the last record written before the
+    disk filled, where the recording's gap begins."""
+
+    def __init__(self, segment: str | None, since_ns: int, reason: str) -> None:
+        self.segment = segment
+        self.since_ns = since_ns
+        self.reason = reason
+        super().__init__(f"disk full: cannot append to raw segment {segment}: {reason}")
 
 
 class RecorderLocked(RawLogError):

@@ -20,7 +20,7 @@ def hold_exclusive(path: Path, refusal: str, error: type[BondtapeError] = Record
         RecorderLocked: (or ``error``) another open file holds the lock; ``refusal`` is its
             message.
     """
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

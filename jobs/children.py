@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +104,37 @@ class Workers:
         for child in self.running.values():
             child.stop()
         self.running.clear()
+
+
+def stop_orphans(pids: Sequence[int], marker: str) -> list[int]:
+    """SIGTERM (then SIGKILL after ``STOP_TIMEOUT_S``) each of ``pids`` still running a
+    `bondtape` command whose command line holds ``marker``: the children a killed daemon left
+    behind (a recorder keeps recording, unsupervised, until stopped). The pids stopped.
+    """
+    stopped = []
+    for pid in pids:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (OSError, UnicodeDecodeError):
+            continue
+        if "jobs.cli" not in cmdline or marker not in cmdline:
+            continue  # gone, or the pid now belongs to someone else
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while Path(f"/proc/{pid}").exists() and "zombie" not in _proc_state(pid):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                break
+            time.sleep(0.05)  # polling a process that is not ours to wait for
+        stopped.append(pid)
+    return stopped
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError:
+        return ""
 
 
 def _python_path() -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from importlib import import_module
@@ -123,7 +124,13 @@ def configure_logging(verbosity: int) -> None:
     logging.basicConfig(level=level, handlers=[handler])
 
 
+OWNER_ONLY_UMASK = 0o077
+"""Every file and folder a command creates is the owner's alone: raw holds the feed and the
+logs name the account, and a group- or world-readable data_dir would hand them out."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    os.umask(OWNER_ONLY_UMASK)
     words = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(_command_in(words)).parse_args(words)
     configure_logging(args.verbose)

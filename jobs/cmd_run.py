@@ -33,7 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)  # the recorder needs the credentials: check them now
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+    config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     lock = hold_exclusive(
         config.data_dir / LOCK_NAME,
         f"another daemon is running on {config.data_dir} (it holds {LOCK_NAME}); stop it "

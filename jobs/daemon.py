@@ -32,7 +32,7 @@ from capture.durable import replace_atomically
 from capture.rawlog import list_segments, recorded_on
 from capture.recorder.backoff import Backoff
 from jobs.calendar import TradingCalendar
-from jobs.children import Child, Workers, start
+from jobs.children import Child, Workers, start, stop_orphans
 from jobs.config import Config
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class Daemon:
         self.clock = clock
         self.args = ["--config", str(config_path.resolve())]
         self.data_dir = config.data_dir
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.workers = Workers(self.data_dir / LOGS)
         self.recorder = RecorderState()
         self.backoff = Backoff(rng=random.Random(), base_s=1.0, cap_s=60.0, stable_after_s=60.0)
@@ -272,6 +272,9 @@ class Daemon:
             saved = json.loads((self.data_dir / STATE_NAME).read_text())
         except (OSError, ValueError):
             return DaemonState(started_ns=now, first_day=first)
+        left = [saved.get("recorder", {}).get("pid"), *saved.get("running", {}).values()]
+        for pid in stop_orphans([p for p in left if isinstance(p, int)], self.args[1]):
+            log.warning("stopped pid %d, a child the previous daemon left running", pid)
         return DaemonState(
             started_ns=now,
             first_day=str(saved.get("first_day", first)),

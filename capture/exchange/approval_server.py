@@ -47,6 +47,11 @@ class ApprovalRegistry:
             self._keys[approval_key] = (app_key, self._clock.now_ns())
         return approval_key
 
+    def issued(self) -> list[str]:
+        """Every approval key issued so far (tests look for them where they must not be)."""
+        with self._lock:
+            return list(self._keys)
+
     def app_key_for(self, approval_key: str) -> str | None:
         """The app key an approval key was issued to; None if unknown or older than 24 h."""
         with self._lock:

@@ -75,6 +75,11 @@ class LoopbackExchange:
         self.ws_url = ""
         self.rest_url = ""
 
+    @property
+    def approval_keys_issued(self) -> list[str]:
+        """The approval keys this exchange has handed out (secrets a client must keep)."""
+        return self._registry.issued()
+
     def start(self) -> None:
         listen = self.listen
         try:

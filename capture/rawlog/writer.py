@@ -8,11 +8,19 @@ sessions append with, so a slow disk stalls no session. A writer starting over a
 run's files truncates only a torn last record and says so in an EVENT record; where it resumes
 is decided by :func:`capture.rawlog.resume.plan_resume`. One writer per raw dir at a time,
 enforced by a lock file.
+
+A full disk (ENOSPC, EDQUOT) does not stop the writer: the record that did not fit is cut
+back off the segment (no torn record stays), :class:`DiskFull` is raised for it and for every
+append during the next ``DISK_FULL_RETRY_S`` without touching the disk, then the next append
+tries again. The first record that fits ends the episode, and the EVENT records
+``on_space_returned(since_ns, until_ns)`` gives (the recorder's gaps for the time lost) are
+written right after it, in the same write, so no later record can precede them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import logging
 import os
 import threading
@@ -24,7 +32,7 @@ from types import TracebackType
 
 from capture.clock import Clock, seoul_hour_end_ns, seoul_hour_key
 from capture.durable import fsync_dir
-from capture.errors import RawLogError, RecorderLocked
+from capture.errors import DiskFull, RawLogError, RecorderLocked
 from capture.filelock import hold_exclusive
 from capture.rawlog import events
 from capture.rawlog.format import (
@@ -44,6 +52,10 @@ log = logging.getLogger(__name__)
 
 LOCK_NAME = ".lock"  # held while a writer is open, so repair never truncates a live tail
 WRITER_CONN_ID = 0  # conn_id of the EVENT records the writer itself appends
+DISK_FULL_RETRY_S = 1.0  # while the disk is full, appends are refused unread for this long
+DISK_FULL_LOG_EVERY_S = 60.0  # how often "still full" is logged again
+_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+_PARTS_PER_WRITE = 1024  # IOV_MAX on Linux: buffers one writev takes
 
 
 @contextmanager
@@ -63,10 +75,11 @@ def writers_held_off(raw_dir: Path) -> Iterator[bool]:
         os.close(fd)
 
 
-_PARTS_PER_WRITE = 1024  # IOV_MAX on Linux: buffers one writev takes
-
-
 def _no_state() -> list[tuple[int, bytes]]:
+    return []
+
+
+def _no_gap_events(since_ns: int, until_ns: int) -> list[tuple[int, bytes]]:
     return []
 
 
@@ -75,7 +88,9 @@ class RawLogWriter:
 
     ``state_records()`` gives (conn_id, payload) pairs written as STATE records at the start
     of every new segment, so each segment decodes on its own. It is called with the writer's
-    lock held, so it must not call :meth:`append`. ``fsync_interval_s`` None leaves fsync to
+    lock held, so it must not call :meth:`append`; nor must ``on_space_returned(since_ns,
+    until_ns)``, which gives (conn_id, payload) EVENT records for the time a full disk lost
+    (see the module's docstring). ``fsync_interval_s`` None leaves fsync to
     explicit :meth:`fsync` calls (and rotation and close): no flusher thread.
 
     Raises:
@@ -93,11 +108,13 @@ class RawLogWriter:
         fsync_interval_s: float | None = 1.0,
         state_records: Callable[[], list[tuple[int, bytes]]] = _no_state,
         seal_in_background: bool = True,
+        on_space_returned: Callable[[int, int], list[tuple[int, bytes]]] = _no_gap_events,
     ) -> None:
         self._raw_dir = raw_dir
         self._recorder_id = check_recorder_id(recorder_id)
         self._clock = clock
         self._state_records = state_records
+        self._on_space_returned = on_space_returned
         self._lock = threading.Lock()
         self._sealer = (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"seal-{recorder_id}")
@@ -113,6 +130,11 @@ class RawLogWriter:
         self._bytes_written = 0
         self._last_fsync: float | None = None
         self._flush_failure: RawLogError | None = None
+        self._last_ns: int | None = None  # recv_ns of the last record appended
+        self._full: DiskFull | None = None  # set while the disk is full
+        self._retry_at = 0.0  # clock.monotonic() of the next write attempt while full
+        self._full_logged_at = 0.0
+        self._records_dropped = 0  # refused for a full disk, over the writer's life
         self._closing = threading.Event()
         self._flusher: threading.Thread | None = None
         raw_dir.mkdir(parents=True, exist_ok=True)
@@ -146,6 +168,16 @@ class RawLogWriter:
         return self._bytes_written
 
     @property
+    def disk_full(self) -> DiskFull | None:
+        """The error of the current disk-full episode; None while records are written."""
+        return self._full
+
+    @property
+    def records_dropped(self) -> int:
+        """Records refused because the disk was full, since the writer opened."""
+        return self._records_dropped
+
+    @property
     def last_fsync_monotonic(self) -> float | None:
         """``clock.monotonic()`` when the last completed fsync began, None before the first."""
         return self._last_fsync
@@ -164,16 +196,23 @@ class RawLogWriter:
 
         Raises:
             ValueError: a field out of range or a payload over 16 MiB.
+            DiskFull: the disk is full; the record was not written (drop it, and expect
+                :meth:`take_space_returned` to give the interval lost once space returns).
             RawLogError: the writer is closed, the OS refused the write, or a background
                 fsync failed (the disk can no longer be trusted with what follows).
         """
         with self._lock:
-            self._check_writable()
+            self._check_writable(records=1)
             ns = self._clock.now_ns() if recv_ns is None else recv_ns
             record = encode_record(ns, conn_id, kind, payload)
-            self._rotate_for(ns)
-            position = Position(self._current(), self._size)
-            self._write(record)
+            try:
+                self._rotate_for(ns)
+                position = Position(self._current(), self._size)
+                self._write(record, recv_ns=ns)
+            except DiskFull:
+                self._records_dropped += 1
+                raise
+            self._written(ns)
             return position
 
     def append_received(self, conn_id: int, payloads: Sequence[bytes], recv_ns: int) -> None:
@@ -186,7 +225,8 @@ class RawLogWriter:
 
         Raises:
             ValueError: a payload over 16 MiB (the heads' fields are the recorder's own).
-            RawLogError: as :meth:`append`.
+            DiskFull, RawLogError: as :meth:`append` (on a full disk, the records not
+                written are counted as dropped).
         """
         parts: list[bytes] = []
         for index, payload in enumerate(payloads):
@@ -194,24 +234,43 @@ class RawLogWriter:
                 raise ValueError(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD}")
             head = record_head(recv_ns + index, conn_id, RecordKind.FRAME_RECV, payload)
             parts += (head, payload)
+        if not parts:
+            return
         with self._lock:
-            self._check_writable()
-            if recv_ns >= self._hour_end_ns:
-                self._rotate_for(recv_ns)
-            for start in range(0, len(parts), _PARTS_PER_WRITE):
-                self._write(*parts[start : start + _PARTS_PER_WRITE])
+            self._check_writable(records=len(payloads))
+            start = 0
+            try:
+                if recv_ns >= self._hour_end_ns:
+                    self._rotate_for(recv_ns)
+                for start in range(0, len(parts), _PARTS_PER_WRITE):
+                    self._write(*parts[start : start + _PARTS_PER_WRITE], recv_ns=recv_ns)
+            except DiskFull:
+                self._records_dropped += (len(parts) - start) // 2
+                raise
+            self._written(recv_ns + len(payloads) - 1)
 
-    def _check_writable(self) -> None:
+    def _check_writable(self, *, records: int) -> None:
+        """Raises: RawLogError: closed, or a background fsync failed; DiskFull: the disk was
+        full less than a retry period ago (the ``records`` are counted as dropped)."""
         if self._fd is None:
             raise RawLogError(f"raw log writer for {self._raw_dir} is closed")
         if self._flush_failure is not None:
             raise self._flush_failure
+        if self._full is not None and self._clock.monotonic() < self._retry_at:
+            self._records_dropped += records
+            raise self._full
 
     def _rotate_for(self, ns: int) -> None:
         """Rotate to a new segment if ``ns`` falls in a later Seoul hour (only forward)."""
         assert self._hour is not None, "set whenever a segment is open"
         if ns >= self._hour_end_ns and seoul_hour_key(ns) > self._hour:
             self._rotate(ns)
+
+    def _written(self, last_ns: int) -> None:
+        """Records up to ``last_ns`` fitted: a disk-full episode, if any, ends here."""
+        if self._full is not None:
+            self._end_disk_full(last_ns)
+        self._last_ns = last_ns
 
     def fsync(self) -> None:
         """Force appended records to disk now, without holding up appends; a no-op once
@@ -370,12 +429,12 @@ class RawLogWriter:
     def _rotate(self, open_ns: int) -> None:
         """Start the next segment; the closed one is fsynced and sealed off the hot path."""
         assert self._fd is not None and self._segment is not None
-        old = self._fd, self._segment, self._hour, self._hour_end_ns
+        old = self._fd, self._segment, self._hour, self._hour_end_ns, self._size
         try:
             self._open_new(open_ns)
         except BaseException:
             # keep recording where we were
-            self._fd, self._segment, self._hour, self._hour_end_ns = old
+            self._fd, self._segment, self._hour, self._hour_end_ns, self._size = old
             raise
         self._close_in_background(old[0], old[1])
 
@@ -394,8 +453,15 @@ class RawLogWriter:
         else:
             self._sealer.submit(_seal_logged, path).add_done_callback(_log_crash)
 
-    def _write(self, *parts: bytes) -> None:
-        """Append ``parts`` in one ``writev`` (a short write, rare, is finished by ``write``)."""
+    def _write(self, *parts: bytes, recv_ns: int | None = None) -> None:
+        """Append ``parts`` in one ``writev`` (a short write, rare, is finished by ``write``);
+        on a full disk, cut what part of them was written and raise.
+
+        Raises:
+            DiskFull: ENOSPC or EDQUOT; the segment ends where it did before the call.
+            RawLogError: any other refusal (what was written stays, as a torn tail the next
+                start truncates).
+        """
         assert self._fd is not None
         total, written = sum(map(len, parts)), 0
         try:
@@ -406,10 +472,55 @@ class RawLogWriter:
                     n = os.write(self._fd, view)
                     written, view = written + n, view[n:]
         except OSError as exc:
-            raise RawLogError(f"cannot append to raw segment {self._segment}: {exc}") from exc
-        finally:
+            if exc.errno in _DISK_FULL_ERRNOS:
+                os.ftruncate(self._fd, self._size)  # freeing blocks needs no space
+                self._start_disk_full(exc, recv_ns)
+                assert self._full is not None
+                raise self._full from exc
             self._size += written
             self._bytes_written += written
+            raise RawLogError(f"cannot append to raw segment {self._segment}: {exc}") from exc
+        self._size += total
+        self._bytes_written += total
+
+    def _start_disk_full(self, exc: OSError, recv_ns: int | None) -> None:
+        """Enter (or stay in) the disk-full episode: log it loudly, once a minute at most."""
+        now = self._clock.monotonic()
+        self._retry_at = now + DISK_FULL_RETRY_S
+        if self._full is None:
+            since = self._last_ns if self._last_ns is not None else recv_ns
+            since = self._clock.now_ns() if since is None else since
+            self._full = DiskFull(self._segment, since, exc.strerror or str(exc))
+            self._full_logged_at = now
+            log.error(
+                "%s; recording nothing (frames received are dropped and the time becomes a "
+                "gap) until space returns, retrying every %g s",
+                self._full, DISK_FULL_RETRY_S,
+            )  # fmt: skip
+        elif now - self._full_logged_at >= DISK_FULL_LOG_EVERY_S:
+            self._full_logged_at = now
+            log.error("%s; still full, %d record(s) dropped", self._full, self._records_dropped)
+
+    def _end_disk_full(self, until_ns: int) -> None:
+        """A record fitted: write the episode's gap events (all or none) and leave it; if
+        they do not fit, the episode goes on from its first start."""
+        full = self._full
+        assert full is not None
+        gap_events = b"".join(
+            encode_record(until_ns, conn_id, RecordKind.EVENT, payload)
+            for conn_id, payload in self._on_space_returned(full.since_ns, until_ns)
+        )
+        try:
+            self._write(gap_events, recv_ns=until_ns)
+        except DiskFull:
+            self._full = full
+            return
+        self._full = None
+        log.warning(
+            "raw segment %s: disk space returned, recording again after %.1f s; "
+            "%d record(s) dropped so far",
+            self._segment, (until_ns - full.since_ns) / 1e9, self._records_dropped,
+        )  # fmt: skip
 
 
 def _fsync(fd: int | None, segment: str | None) -> None:
@@ -422,7 +533,7 @@ def _fsync(fd: int | None, segment: str | None) -> None:
 
 def _open_fd(path: Path, flags: int) -> int:
     try:
-        return os.open(path, flags | os.O_CLOEXEC, 0o644)
+        return os.open(path, flags | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         raise RawLogError(f"cannot open raw segment {path}: {exc}") from exc
 

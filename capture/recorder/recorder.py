@@ -14,6 +14,7 @@ writer (a tool, a test) off raw/, recorder or not.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import random
@@ -24,7 +25,7 @@ from typing import Any
 
 from capture.clock import Clock, SystemClock
 from capture.durable import replace_atomically
-from capture.errors import RecorderError
+from capture.errors import DiskFull, RecorderError
 from capture.filelock import hold_exclusive
 from capture.kis.protocol import Pair
 from capture.rawlog import RawLogWriter, RecordKind, events
@@ -85,7 +86,7 @@ class Recorder:
             RawLogError: the raw log cannot be opened or repaired.
         """
         options = self._options
-        options.data_dir.mkdir(parents=True, exist_ok=True)
+        options.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         shards = shard(options.pairs, len(options.credentials))
         lock_fd = hold_exclusive(
             options.data_dir / LOCK_NAME,
@@ -104,6 +105,7 @@ class Recorder:
                 clock=self._clock,
                 fsync_interval_s=options.fsync_interval_s,
                 state_records=self._state_records,
+                on_space_returned=self._disk_full_gaps,
             )
             try:
                 self._record(writer, plan, previous)
@@ -246,7 +248,11 @@ class Recorder:
 
     @staticmethod
     def _event(writer: RawLogWriter, event: events.Event) -> None:
-        writer.append(RecordKind.EVENT, events.RECORDER_CONN, events.encode(event))
+        with contextlib.suppress(DiskFull):  # logged by the writer; the time becomes a gap
+            writer.append(RecordKind.EVENT, events.RECORDER_CONN, events.encode(event))
+
+    def _disk_full_gaps(self, since_ns: int, until_ns: int) -> list[tuple[int, bytes]]:
+        return [e for s in self._sessions for e in s.disk_full_gap_events(since_ns, until_ns)]
 
     def _state_records(self) -> list[tuple[int, bytes]]:
         return [r for s in self._sessions if (r := s.state_record()) is not None]
@@ -254,6 +260,7 @@ class Recorder:
     def _write_status(self, writer: RawLogWriter, started_ns: int, state: str) -> None:
         last = writer.last_fsync_monotonic
         lag = None if last is None else self._clock.monotonic() - last
+        full = writer.disk_full
         status: dict[str, Any] = {
             "pid": os.getpid(),
             "recorder_id": self._options.recorder_id,
@@ -265,6 +272,9 @@ class Recorder:
                 "segment": writer.current_segment,
                 "bytes_written": writer.bytes_written,
                 "fsync_lag_s": lag,
+                "records_dropped": writer.records_dropped,
+                "error": None if full is None else str(full),
+                "disk_full_since_ns": None if full is None else full.since_ns,
             },
         }
         try:

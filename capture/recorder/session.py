@@ -10,6 +10,10 @@ was live on the connection (from the last frame received on it, see :mod:`.gaps`
 with full jitter and reconnects; the gap closes when the new connection's ack arrives. A
 disconnect is recorded exactly once, by the session's thread or, on a stop it is too stuck to
 see through, by the recorder (:meth:`Session.record_stop`), always before ``recorder_stop``.
+
+While the disk is full the session goes on receiving (and answering pings) but what it would
+append is dropped; when space returns, the raw writer asks each session for the gaps of that
+time (:meth:`Session.disk_full_gap_events`).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from collections.abc import Callable, Sequence
 import websocket
 
 from capture.clock import Clock
-from capture.errors import ApprovalError, MalformedFrame
+from capture.errors import ApprovalError, DiskFull, MalformedFrame
 from capture.kis.protocol import ControlResponse, Pair, Ping, classify, is_data_frame
 from capture.rawlog import RawLogWriter, RecordKind, events
 from capture.recorder.approval import AppCredential, ApprovalKeys
@@ -46,6 +50,7 @@ SENDER_JOIN_S = 1.0
 approval request; the disconnect is recorded before, so nothing waits on it."""
 
 STOP_REASON = "recorder stop"
+DISK_FULL_REASON = "disk full"
 
 
 class Session:
@@ -104,6 +109,7 @@ class Session:
             redact=redactor.redact,
         )
         self._state_snapshot: tuple[int, bytes] | None = None
+        self._gaps_snapshot: dict[Pair, int] = {}
         self._publish_down_state()
         self.state = "starting"
         self.since_ns = clock.now_ns()
@@ -119,6 +125,24 @@ class Session:
         down), lock-free: the raw writer calls this with its own lock held, while this
         session may be waiting on that lock."""
         return self._state_snapshot
+
+    def disk_full_gap_events(self, since_ns: int, until_ns: int) -> list[tuple[int, bytes]]:
+        """The gaps of a disk-full episode, as (conn, payload) EVENT records, lock-free (the
+        raw writer calls this with its lock held): a closed gap over the episode for each
+        pair not in a gap now, and for each pair in one, its ``gap_open`` again from the
+        earlier of its start and the episode's (the first may have been dropped; a second
+        open of an open gap keeps the earlier start)."""
+        open_now = self._gaps_snapshot
+        out = []
+        for tr_id, isin in self.pairs:
+            start = min(open_now.get((tr_id, isin), since_ns), since_ns)
+            fields = {"conn": events.RECORDER_CONN, "tr_id": tr_id, "isin": isin}
+            opened = events.GapOpen(**fields, start_ns=start, reason=DISK_FULL_REASON)
+            out.append((events.RECORDER_CONN, events.encode(opened)))
+            if (tr_id, isin) not in open_now:
+                closed = events.GapClose(**fields, end_ns=until_ns, reason=DISK_FULL_REASON)
+                out.append((events.RECORDER_CONN, events.encode(closed)))
+        return out
 
     def status(self) -> dict[str, object]:
         current = self._current
@@ -265,10 +289,9 @@ class Session:
             Closed: the server sent a close frame or the key is in use elsewhere.
             OSError, websocket.WebSocketException: the socket failed or was aborted.
         """
-        assert self._writer is not None, "run() gives the writer before connecting"
         assert c.ws.sock is not None, "a connected websocket has its socket"
-        read, now_ns = FrameReader(c.ws.sock).read, self._clock.now_ns
-        append, conn = self._writer.append_received, c.conn
+        read, now_ns, write = FrameReader(c.ws.sock).read, self._clock.now_ns, self._write_received
+        conn = c.conn
         while True:
             frames = read()
             recv_ns = now_ns()
@@ -280,21 +303,26 @@ class Session:
                     pending.append(data)
                     if is_data_frame(data):
                         continue
-                    append(conn, pending, recv_ns)
+                    write(conn, pending, recv_ns)
                     pending = []
                     self._on_message(c, data, recv_ns)
                 elif opcode == websocket.ABNF.OPCODE_CLOSE:
-                    append(conn, pending, recv_ns)
+                    write(conn, pending, recv_ns)
                     with contextlib.suppress(OSError, websocket.WebSocketException):
                         c.ws.send_close()
                     raise Closed(f"server closed the connection {close_text(data)}".rstrip())
                 elif opcode == websocket.ABNF.OPCODE_PING:
                     c.ws.pong(data)
             if pending:
-                append(conn, pending, recv_ns)
+                write(conn, pending, recv_ns)
             if received:
                 c.last_frame_ns = recv_ns
                 self.frames += received
+
+    def _write_received(self, conn: int, payloads: list[bytes], recv_ns: int) -> None:
+        assert self._writer is not None, "run() gives the writer before connecting"
+        with contextlib.suppress(DiskFull):  # counted by the writer; the time lost, a gap
+            self._writer.append_received(conn, payloads, recv_ns)
 
     def _on_message(self, c: Connection, data: bytes, recv_ns: int) -> None:
         try:
@@ -419,18 +447,21 @@ class Session:
     def _publish_live_state(self, c: Connection) -> None:
         state = events.State(c.conn, tuple(c.table.acked()), c.table.aes, self._gaps.open_gaps())
         self._state_snapshot = (c.conn, events.encode_state(state))
+        self._gaps_snapshot = self._gaps.open_gaps()
 
     def _publish_down_state(self, conn: int = events.RECORDER_CONN) -> None:
         """While down, the session's state is its open gaps alone (none: no STATE at all)."""
         state = events.State(conn, open_gaps=self._gaps.open_gaps())
         self._state_snapshot = (conn, events.encode_state(state)) if len(self._gaps) else None
+        self._gaps_snapshot = self._gaps.open_gaps()
 
     def _event(self, conn: int, event: events.Event) -> None:
         self._append(RecordKind.EVENT, conn, events.encode(event))
 
     def _append(self, kind: RecordKind, conn: int, payload: bytes) -> None:
         assert self._writer is not None, "run() gives the writer before anything is written"
-        self._writer.append(kind, conn, payload)
+        with contextlib.suppress(DiskFull):  # counted by the writer; the time becomes a gap
+            self._writer.append(kind, conn, payload)
 
     def _set_state(self, state: str) -> None:
         if state != self.state:

@@ -3,10 +3,14 @@
 Replaced atomically about every second (temporary file, then ``os.replace``), so a reader
 never sees half a file. A status is *live* when it is fresh and its pid is still running;
 a killed recorder leaves a stale file behind, which is how ``status`` tells it is gone.
+On a full disk, where the temporary file cannot be made, the file is rewritten in place (its
+blocks are already allocated), so ``status`` still shows that the disk is full; a reader may
+then rarely catch it half written, and reads it as absent until the next second.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 from pathlib import Path
@@ -22,10 +26,18 @@ def write_status(path: Path, status: dict[str, Any]) -> None:
     """Replace ``path`` with ``status`` as JSON, atomically.
 
     Raises:
-        OSError: the directory is not writable.
+        OSError: the directory is not writable, or the disk is full and there is no
+            previous file to rewrite in place.
     """
     data = json.dumps(status, indent=1, sort_keys=True).encode()
-    replace_atomically(path, lambda f: f.write(data))
+    try:
+        replace_atomically(path, lambda f: f.write(data))
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            raise
+        with path.open("r+b") as f:  # overwrite allocated blocks, then drop the rest
+            f.write(data)
+            f.truncate()
 
 
 def read_status(path: Path) -> dict[str, Any] | None:
