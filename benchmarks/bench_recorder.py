@@ -14,6 +14,7 @@ every few seconds from /proc and printed as first / last / max.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import random
@@ -99,7 +100,9 @@ def recorder_run(
         custtype="P", credentials=(AppCredential(name="b", app_key="bench-rec", app_secret="s"),),
         pairs=tuple((TR, isin) for isin in pairs), pong_mode=kis.pong_mode,
         ping_interval_s=kis.ping_interval_s, subscribe_interval_s=0.0,
-        fsync_interval_s=capture.fsync_interval_s,
+        fsync_interval_s=capture.fsync_interval_s, stale_after_factor=capture.stale_after_factor,
+        stale_min_s=capture.stale_min_s, session_hours=(dt.time(0), dt.time(23, 59)),
+        metrics_address="127.0.0.1", metrics_port=0,
     )  # fmt: skip
     recorder = Recorder(options, rng=random.Random(1))
     thread = threading.Thread(target=recorder.run)

@@ -169,6 +169,7 @@ class Recorder:
                 break
             for session in self._sessions:
                 session.check_alive()
+                session.check_stale()
             self._write_status(writer, started_ns, "running")
         log.info("recorder %s stopping: %s", options.recorder_id, self._stop_reason)
         self._stop_sessions(threads)
@@ -254,13 +255,21 @@ class Recorder:
     def _write_status(self, writer: RawLogWriter, started_ns: int, state: str) -> None:
         last = writer.last_fsync_monotonic
         lag = None if last is None else self._clock.monotonic() - last
+        connections = [s.status() for s in self._sessions]
         status: dict[str, Any] = {
             "pid": os.getpid(),
             "recorder_id": self._options.recorder_id,
             "state": state,
             "started_ns": started_ns,
             "updated_ns": self._clock.now_ns(),
-            "connections": [s.status() for s in self._sessions],
+            "frames_per_s": sum(c["frames_per_s"] for c in connections),
+            "connections": connections,
+            "stale": [s for c in connections for s in c["stale"]],
+            "gaps_today": {
+                "count": sum(c["gaps"]["today"] for c in connections),
+                "seconds": sum(c["gaps"]["today_s"] for c in connections),
+            },
+            "metrics_port": self._options.metrics_port or None,
             "writer": {
                 "segment": writer.current_segment,
                 "bytes_written": writer.bytes_written,
