@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -72,6 +73,8 @@ class RawLogWriter:
     of every new segment, so each segment decodes on its own. It is called with the writer's
     lock held, so it must not call :meth:`append`. ``fsync_interval_s`` None leaves fsync to
     explicit :meth:`fsync` calls (and rotation and close): no flusher thread.
+    ``observe_write`` and ``observe_fsync``, when given, are called with the seconds each
+    record's ``os.write`` and each :meth:`fsync` took (the recorder's latency metrics).
 
     Raises:
         ValueError: a bad recorder id.
@@ -88,11 +91,15 @@ class RawLogWriter:
         fsync_interval_s: float | None = 1.0,
         state_records: Callable[[], list[tuple[int, bytes]]] = _no_state,
         seal_in_background: bool = True,
+        observe_write: Callable[[float], None] | None = None,
+        observe_fsync: Callable[[float], None] | None = None,
     ) -> None:
         self._raw_dir = raw_dir
         self._recorder_id = check_recorder_id(recorder_id)
         self._clock = clock
         self._state_records = state_records
+        self._observe_write = observe_write
+        self._observe_fsync = observe_fsync
         self._lock = threading.Lock()
         self._sealer = (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"seal-{recorder_id}")
@@ -172,7 +179,12 @@ class RawLogWriter:
             if seoul_hour_key(ns) > self._hour:
                 self._rotate(ns)
             position = Position(self._current(), self._size)
-            self._write(record)
+            if self._observe_write is None:
+                self._write(record)
+            else:
+                began = time.perf_counter()
+                self._write(record)
+                self._observe_write(time.perf_counter() - began)
             return position
 
     def fsync(self) -> None:
@@ -186,12 +198,15 @@ class RawLogWriter:
             if self._fd is None:
                 return
             fd, segment, started = os.dup(self._fd), self._segment, self._clock.monotonic()
+        began = time.perf_counter()
         try:
             os.fsync(fd)
         except OSError as exc:
             raise RawLogError(f"cannot fsync raw segment {segment}: {exc}") from exc
         finally:
             os.close(fd)
+        if self._observe_fsync is not None:
+            self._observe_fsync(time.perf_counter() - began)
         self._last_fsync = started
 
     def close(self) -> None:

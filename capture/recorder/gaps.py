@@ -56,12 +56,17 @@ class GapBook:
         that day, plus the open ones so far (from that day's start at the earliest)."""
         day = seoul_date(now_ns)
         midnight = dt.datetime.combine(day, dt.time(0), tzinfo=SEOUL).timestamp() * NS_PER_S
-        open_s = sum(max(0, now_ns - max(start, midnight)) for start in self._open.values())
+        open_s = sum(max(0, now_ns - max(start, midnight)) for start in self._starts())
         return self._opened.get(day, 0), self._closed_s.get(day, 0.0) + open_s / NS_PER_S
 
     def open_seconds(self, now_ns: int) -> float:
         """Seconds the open gaps have lasted so far, all together."""
-        return sum(max(0, now_ns - start) for start in self._open.values()) / NS_PER_S
+        return sum(max(0, now_ns - start) for start in self._starts()) / NS_PER_S
+
+    def _starts(self) -> list[int]:
+        """The open gaps' starts, copied in one step (status and metrics read the book from
+        another thread than the session's, which may open or close a gap meanwhile)."""
+        return list(self._open.values())
 
     def open_gaps(self) -> dict[Pair, int]:
         """A copy: what a STATE record carries."""

@@ -137,7 +137,7 @@ class Session:
             "conn": current.conn if current else None,
             "state": self.state,
             "since_ns": self.since_ns,
-            "subscriptions": len(current.table.acked()) if current else 0,
+            "subscriptions": self.subscribed(),
             "assigned": len(self.pairs),
             "frames": frames,
             "frames_per_s": (frames - marked) / max((now_ns - marked_ns) / 1e9, 1e-3),
@@ -153,6 +153,16 @@ class Session:
             "reconnects": self.reconnects,
             "last_error": self.last_error,
         }
+
+    @property
+    def gaps(self) -> GapBook:
+        """The open gaps and the day's tally, for status and metrics (read-only use)."""
+        return self._gaps
+
+    def subscribed(self) -> int:
+        """Registrations acked on the live connection (0 while down)."""
+        current = self._current
+        return len(current.table.acked()) if current else 0
 
     def check_stale(self) -> None:
         """Note pairs turned stale or recovered (see :mod:`.feed_health`); called by the

@@ -11,9 +11,15 @@ from typing import Any
 
 import pytest
 
-from capture.clock import SEOUL
+from capture.clock import SEOUL, ManualClock
+from capture.kis.protocol import data_frame
+from capture.rawlog import RawLogWriter, RecordKind
 from capture.recorder.status import STATUS_NAME, read_status
 from jobs.daemon import STATE_NAME as DAEMON_STATE
+from jobs.status_report import CHECKPOINT, normalizer_lag
+from storage import normalize
+from storage.lake import Lake
+from tests.capture.rawlog.helpers import seoul_ns
 from tests.capture.recorder.helpers import (
     bondtape,
     events,
@@ -125,3 +131,22 @@ def test_a_feed_silent_past_its_threshold_shows_in_status_and_in_one_log_line_ea
     assert entry["silent_s"] > 0.3 and entry["usual_s"] > 0
     text = log.read_text()
     assert f"H0BJASP0 {isins(1)[0]} stale: silent for" in text
+
+
+def test_the_normalizer_lag_is_the_raw_written_after_the_lake_checkpoint(tmp_path: Path) -> None:
+    assert Lake(tmp_path / "lake").checkpoint_path == tmp_path / CHECKPOINT
+    clock = ManualClock(seoul_ns(2026, 12, 1, 10, 0))
+    frame = data_frame("H0BJASP0", [[isins(1)[0], "093000", *(["1"] * 32)]]).encode()
+    with RawLogWriter(tmp_path / "raw", "rec1", clock=clock, fsync_interval_s=None) as writer:
+        writer.append(RecordKind.FRAME_RECV, 1, frame)
+        normalize(tmp_path)
+        assert normalizer_lag(tmp_path, clock.now_ns())["behind_bytes"] == 0
+        assert normalizer_lag(tmp_path, clock.now_ns())["behind_s"] == 0.0
+        written = writer.append(RecordKind.FRAME_RECV, 1, frame)
+        clock.advance(90)
+        writer.append(RecordKind.FRAME_RECV, 1, frame)
+    lag = normalizer_lag(tmp_path, clock.now_ns())
+    segment = (tmp_path / "raw" / written.segment).stat().st_size
+    assert lag["position"] == {"segment": written.segment, "offset": written.offset}
+    assert lag["behind_bytes"] == segment - written.offset
+    assert lag["behind_s"] == 90.0
