@@ -159,7 +159,12 @@ def _recorder(report: dict[str, Any]) -> Group:
         )
         for tr, seen in sorted(c.get("by_tr", {}).items()):
             age = seen.get("last_frame_age_s")
-            last = "-" if age is None else f"{age:.1f} s ago"
+            if age is None:
+                last = "-"
+            elif live:
+                last = f"{age:.1f} s ago"
+            else:  # the age was as of its last status: say when instead
+                last = f"at {_at(int(status['updated_ns'] - age * 1e9), now)}"
             feeds.add_row(
                 str(c.get("credential")), tr, f"{seen['frames']:,}", f"{seen['records']:,}", last
             )
