@@ -104,6 +104,8 @@ def record(tmp: Path, ws_url: str, approval_url: str, frames: int) -> list[RawRe
         custtype="P", credentials=(AppCredential(name="b", app_key="bench-rec", app_secret="s"),),
         pairs=tuple((tr, isin) for tr in TRS for isin in isins(N_ISINS)), pong_mode="pong",
         ping_interval_s=10.0, subscribe_interval_s=0.0, fsync_interval_s=1.0,
+        stale_after_factor=10.0, stale_min_s=60.0, session_hours=(dt.time(0), dt.time(23, 59)),
+        metrics_address="127.0.0.1", metrics_port=0,
     )  # fmt: skip
     recorder = Recorder(options, rng=random.Random(1))
     thread = threading.Thread(target=recorder.run)

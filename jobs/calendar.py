@@ -34,6 +34,14 @@ class Window:
         return self.record_from_ns <= now_ns < self.record_until_ns
 
 
+@dataclass(frozen=True, slots=True)
+class Upcoming:
+    """What the daemon does next, for ``bondtape status``."""
+
+    recording: Window | None  # under way if ``recording(now)``, else the next one
+    end_of_day_ns: int | None
+
+
 @dataclass(frozen=True)
 class TradingCalendar:
     market: MarketConfig
@@ -61,6 +69,22 @@ class TradingCalendar:
         """The window of ``now``'s Seoul day if it trades."""
         day = seoul_datetime(now_ns).date()
         return self.window(day) if self.trades(day) else None
+
+    def upcoming(self, now_ns: int, horizon_days: int = 30) -> Upcoming:
+        """The next recording window (the one under way, if any) and the next end of day,
+        within ``horizon_days``; None where no trading day falls in it."""
+        today = seoul_datetime(now_ns).date()
+        windows = [
+            self.window(day)
+            for day in (today + dt.timedelta(days=n) for n in range(horizon_days + 1))
+            if self.trades(day)
+        ]
+        return Upcoming(
+            recording=next((w for w in windows if w.record_until_ns > now_ns), None),
+            end_of_day_ns=next(
+                (w.end_of_day_ns for w in windows if w.end_of_day_ns > now_ns), None
+            ),
+        )
 
     def closed_days(self, now_ns: int, lookback_days: int) -> list[dt.date]:
         """Trading days of the last ``lookback_days`` whose end of day has come, oldest first."""

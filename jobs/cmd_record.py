@@ -41,6 +41,11 @@ def recorder_options(config: Config) -> RecorderOptions:
         ping_interval_s=config.kis.ping_interval_s,
         subscribe_interval_s=config.capture.subscribe_interval_s,
         fsync_interval_s=config.capture.fsync_interval_s,
+        stale_after_factor=config.capture.stale_after_factor,
+        stale_min_s=config.capture.stale_min_s,
+        session_hours=(config.market.session_open, config.market.session_close),
+        metrics_address=config.metrics.address,
+        metrics_port=config.metrics.port,
     )
 
 

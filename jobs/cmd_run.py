@@ -4,7 +4,8 @@ On KRX trading days it runs the recorder from `record_margin_min` before the ses
 long after it, normalizes every `normalize_interval_s` and compacts the closed hours meanwhile;
 after `end_of_day` it normalizes to the end, compacts the day, rebuilds the catalog and
 writes the report. Its state is `data_dir/daemon.json` (`bondtape status` shows it); its
-children log to `data_dir/logs/`. One daemon per data_dir (a second one exits with 3).
+children log to `data_dir/logs/`; `[metrics] daemon_port` serves its Prometheus metrics.
+One daemon per data_dir (a second one exits with 3).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from capture.versions import version_line
 from jobs.cli import LogFormatter
 from jobs.config import load_config
 from jobs.daemon import LOGS, Daemon
+from jobs.daemon_metrics import serve
 from jobs.schedule import run_scheduled
 
 LOCK_NAME = "daemon.lock"
@@ -52,7 +54,15 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger(__name__).info(
             "daemon started on %s: %s", config.data_dir, version_line()
         )
-        run_scheduled(daemon, stop)
+        metrics = config.metrics
+        stop_serving = (
+            serve(daemon, metrics.address, metrics.daemon_port) if metrics.daemon_port else None
+        )
+        try:
+            run_scheduled(daemon, stop)
+        finally:
+            if stop_serving is not None:
+                stop_serving()
     finally:
         os.close(lock)
     return 0

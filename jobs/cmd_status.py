@@ -1,116 +1,226 @@
-"""`bondtape status --config F`: show the running recorder's status.json as a table.
+"""`bondtape status --config F`: the daemon, the recorder, gaps, stale feeds, disk and the
+normalizer's lag, as panels for a terminal or, with ``--json``, one JSON object.
 
-Exits 1 when no recorder is running (no status, a stopped one, or a stale file whose pid is
-gone), so scripts and the daemon can test for it.
+Exits 0 when the recorder runs, or when a running daemon has it down because the recording
+window is over (then it says until when); 1 otherwise (no recorder, a dead one, or one the
+daemon should be running), so scripts can test for it.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import textwrap
 import time
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, Group
+from rich.panel import Panel
 from rich.table import Table
 
-from capture.clock import seoul_datetime
+from capture.clock import seoul_date, seoul_datetime
 from capture.errors import ConfigError
-from capture.recorder.status import STATUS_NAME, is_live, read_status
 from jobs.cli_options import add_data_dir_options, data_dir_from
-from jobs.daemon import STATE_NAME as DAEMON_STATE
+from jobs.status_report import gather
+
+DETAIL_CHARS = 160  # of a failed job's last output line
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_dir_options(parser)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead")
 
 
 def run(args: argparse.Namespace) -> int:
     data_dir = data_dir_from(args)
     if not data_dir.is_dir():
         raise ConfigError("--data-dir", str(data_dir), "no such directory: check the path")
-    path = data_dir / STATUS_NAME
-    status = read_status(path)
-    # Piped (into a log or a pager), keep the table readable instead of 80 columns wide.
-    console = Console() if Console().is_terminal else Console(width=140)
-    daemon = read_status(data_dir / DAEMON_STATE)
-    if daemon is not None:
-        console.print(render_daemon(daemon, is_live(daemon, time.time_ns())))
-    if status is None:
-        console.print(f"no recorder status at {path}: no recorder has run on this data_dir")
-        return 1
-    live = is_live(status, time.time_ns())
-    console.print(render(status, live))
-    return 0 if live else 1
+    report = gather(data_dir, time.time_ns())
+    if args.json:
+        print(json.dumps(report, indent=1, sort_keys=True))
+    else:
+        # Piped (into a log or a pager), keep the tables readable instead of 80 columns wide.
+        console = Console() if Console().is_terminal else Console(width=140)
+        console.print(render(report))
+    return 0 if report["ok"] else 1
 
 
-def render_daemon(state: dict[str, Any], live: bool) -> Table:
-    """The daemon's ``daemon.json``: its recorder, jobs running, next and last."""
-    rec = state.get("recorder", {})
-    exit_ = rec.get("last_exit") or {}
-    uptime = rec.get("uptime_s")
-    title = (
-        f"daemon pid {state.get('pid')}: {'running' if live else 'NOT RUNNING'}; recorder "
-        + (f"pid {rec.get('pid')} up {uptime:.0f} s" if rec.get("pid") else "down")
-        + f", {rec.get('restarts', 0)} restart(s)"
-        + (f"; last stop: {exit_.get('why')}" if exit_ else "")
-    )
-    table = Table(title=title)
-    for column in ("job", "state", "last start", "seconds", "next", "detail"):
-        table.add_column(column)
-    nexts = state.get("next_jobs", {})
-    for name, job in sorted(state.get("jobs", {}).items()):
-        start = job.get("last_start_ns")
-        table.add_row(
-            name,
-            str(job.get("state", "")),
-            _seoul(start) if start else "-",
-            f"{job['seconds']:.1f}" if job.get("seconds") is not None else "-",
-            _seoul(nexts[name]) if name in nexts else "",
-            (job.get("detail") or "")[-80:],
+def render(report: dict[str, Any]) -> Group:
+    now = report["generated_ns"]
+    parts: list[Any] = [verdict(report)]
+    if report["daemon"] is not None:
+        parts.append(Panel(_daemon(report["daemon"], now), title="daemon", title_align="left"))
+    if report["recorder"] is not None:
+        parts.append(Panel(_recorder(report), title="recorder", title_align="left"))
+    parts.append(Panel(_storage(report), title="disk and lake", title_align="left"))
+    return Group(*parts)
+
+
+def verdict(report: dict[str, Any]) -> str:
+    """One line: all well, down until the next session, or what is wrong."""
+    recorder, daemon, now = report["recorder"], report["daemon"], report["generated_ns"]
+    if recorder is not None and recorder["live"]:
+        stale = len(report["stale"])
+        return f"[green]recording[/]: {recorder['frames_per_s']:,.0f} frames/s" + (
+            f", [yellow]{stale} stale feed(s)[/]" if stale else ""
         )
-    return table
-
-
-def _seoul(ns: int) -> str:
-    return seoul_datetime(int(ns)).strftime("%m-%d %H:%M:%S")
-
-
-def render(status: dict[str, Any], live: bool) -> Table:
-    updated = seoul_datetime(int(status.get("updated_ns", 0))).strftime("%Y-%m-%d %H:%M:%S")
-    writer = status.get("writer", {})
-    lag = writer.get("fsync_lag_s")
-    caption = (
-        f"segment {writer.get('segment')}  ·  {writer.get('bytes_written', 0):,} bytes written"
-        f"  ·  fsync lag {'-' if lag is None else f'{lag:.1f} s'}"
+    if report["ok"]:
+        start = daemon.get("window", {}).get("start_ns")
+        when = "the calendar's next trading day is beyond 30 days" if start is None else (
+            f"{_at(start, now)} Seoul, the next session"
+        )  # fmt: skip
+        return f"recorder down until {when} (the daemon runs; the window is over)"
+    if daemon is not None and daemon["live"]:
+        return "[red]the recorder should be running and is not[/] (see data_dir/logs/recorder.log)"
+    if recorder is None:
+        return "[red]no recorder has run on this data_dir[/] (no status.json)"
+    return (
+        f"[red]no recorder running[/]: its last status is from "
+        f"{_at(int(recorder.get('updated_ns', 0)), now)} Seoul"
     )
-    state = "running" if live else f"NOT RUNNING (last status {updated} Seoul)"
-    table = Table(
-        title=f"recorder {status.get('recorder_id')} pid {status.get('pid')}: {state}",
-        caption=caption,
+
+
+def _daemon(daemon: dict[str, Any], now: int) -> Group:
+    rec, window = daemon.get("recorder", {}), daemon.get("window", {})
+    exit_ = rec.get("last_exit") or {}
+    facts = Table.grid(padding=(0, 2))
+    facts.add_row("daemon", f"pid {daemon.get('pid')}, "
+                  + ("running" if daemon["live"] else "[red]not running[/]"))  # fmt: skip
+    facts.add_row(
+        "recorder",
+        (f"pid {rec['pid']}, up {_duration(rec.get('uptime_s') or 0)}" if rec.get("pid")
+         else "down") + f", {rec.get('restarts', 0)} restart(s)"
+        + (f"; last stop {_at(exit_['at_ns'], now)}: {exit_.get('why')}" if exit_ else ""),
+    )  # fmt: skip
+    if window.get("start_ns") is not None:
+        span = f"{_at(window['start_ns'], now)} to {_at(window['stop_ns'], now)}"
+        facts.add_row("recording", f"now, {span}" if window.get("recording") else f"next {span}")
+    if daemon.get("next_end_of_day_ns") is not None:
+        facts.add_row("end of day", f"next {_at(daemon['next_end_of_day_ns'], now)}")
+    jobs = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("job", "last result", "last start", "seconds", "next", "detail"):
+        jobs.add_column(column, overflow="fold")
+    nexts = daemon.get("next_jobs", {})
+    for name, job in sorted(daemon.get("jobs", {}).items()):
+        start, seconds = job.get("last_start_ns"), job.get("seconds")
+        result = str(job.get("state", ""))
+        jobs.add_row(
+            name,
+            f"[red]{result}[/]" if result == "failed" else result,
+            _at(start, now) if start else "-",
+            "-" if seconds is None else f"{seconds:.1f}",
+            _next(name, nexts, window, now),
+            _detail(job.get("detail")),
+        )
+    return Group(facts, jobs) if jobs.row_count else Group(facts)
+
+
+def _next(name: str, nexts: dict[str, Any], window: dict[str, Any], now: int) -> str:
+    if nexts.get(name) is not None:
+        return _at(nexts[name], now)
+    if name in nexts and window.get("start_ns") is not None:  # a session job, out of session
+        return f"in session, from {_at(window['start_ns'], now)}"
+    return "-"
+
+
+def _detail(detail: str | None) -> str:
+    """A failed job's last line of output, shortened at a word, never mid-word."""
+    lines = [line for line in (detail or "").splitlines() if line.strip()]
+    return textwrap.shorten(lines[-1], DETAIL_CHARS, placeholder=" …") if lines else ""
+
+
+def _recorder(report: dict[str, Any]) -> Group:
+    status, now = report["recorder"], report["generated_ns"]
+    live = status["live"]
+    head = (
+        f"{status.get('recorder_id')} pid {status.get('pid')}, "
+        + ("running" if live else f"not running (last status {_at(status['updated_ns'], now)})")
+        + f", started {_at(int(status.get('started_ns', 0)), now)}"
     )
-    for column in (
-        "credential",
-        "conn",
-        "state",
-        "since",
-        "subs",
-        "frames",
-        "last frame",
-        "reconnects",
-        "last error",
-    ):
-        table.add_column(column, justify="right" if column in ("frames", "reconnects") else "left")
+    sessions = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("credential", "conn", "state", "since", "subs", "frames/s", "frames",
+                   "reconnects", "last error"):  # fmt: skip
+        right = column in ("frames/s", "frames")
+        sessions.add_column(column, overflow="fold", justify="right" if right else "left")
+    feeds = Table(box=None, header_style="bold", pad_edge=False)
+    for column in ("credential", "TR", "frames", "records", "last frame"):
+        feeds.add_column(column, justify="left" if column in ("credential", "TR") else "right")
     for c in status.get("connections", []):
-        age = c.get("last_frame_age_s")
-        table.add_row(
+        sessions.add_row(
             str(c.get("credential")),
             str(c.get("conn") or "-"),
             str(c.get("state")),
-            seoul_datetime(int(c.get("since_ns", 0))).strftime("%H:%M:%S"),
+            _at(int(c.get("since_ns", 0)), now),
             f"{c.get('subscriptions', 0)}/{c.get('assigned', 0)}",
+            f"{c.get('frames_per_s', 0):,.1f}" if live else "-",
             f"{c.get('frames', 0):,}",
-            "-" if age is None else f"{age:.1f} s ago",
             str(c.get("reconnects", 0)),
             str(c.get("last_error") or ""),
         )
-    return table
+        for tr, seen in sorted(c.get("by_tr", {}).items()):
+            age = seen.get("last_frame_age_s")
+            if age is None:
+                last = "-"
+            elif live:
+                last = f"{age:.1f} s ago"
+            else:  # the age was as of its last status: say when instead
+                last = f"at {_at(int(status['updated_ns'] - age * 1e9), now)}"
+            feeds.add_row(
+                str(c.get("credential")), tr, f"{seen['frames']:,}", f"{seen['records']:,}", last
+            )
+    writer = status.get("writer", {})
+    lag = writer.get("fsync_lag_s")
+    gaps = report["gaps_today"] or {"count": 0, "seconds": 0.0}
+    lines = [
+        f"gaps today: {gaps['count']} ({_duration(gaps['seconds'])} lost, as this recorder saw)",
+        f"raw segment {writer.get('segment')}, {writer.get('bytes_written', 0):,} bytes written"
+        f", fsync lag {'-' if lag is None else f'{lag:.1f} s'}",
+    ]
+    stale = Table(box=None, header_style="bold yellow", pad_edge=False)
+    for column in ("stale feed", "ISIN", "silent", "usually every"):
+        stale.add_column(column)
+    for s in report["stale"]:
+        stale.add_row(s["tr_id"], s["isin"], _duration(s["silent_s"]), f"{s['usual_s']:.1f} s")
+    return Group(head, sessions, feeds, *lines, *([stale] if stale.row_count else []))
+
+
+def _storage(report: dict[str, Any]) -> Group:
+    disk, lag = report["disk"], report["normalizer"]
+    used = (
+        f"raw {_bytes(disk['raw_bytes'])}, lake {_bytes(disk['lake_bytes'])}; "
+        f"{_bytes(disk['free_bytes'])} free of {_bytes(disk['total_bytes'])}"
+    )
+    behind_s = lag["behind_s"]
+    position = lag["position"]
+    normalizer = (
+        "normalizer: never ran" if position is None
+        else f"normalizer at {position['segment']} offset {position['offset']:,}"
+    ) + f"; {_bytes(lag['behind_bytes'])} of raw behind" + (
+        "" if behind_s is None else f" ({_duration(behind_s)})"
+    )  # fmt: skip
+    return Group(f"disk: {used}", normalizer)
+
+
+def _at(ns: int, now: int) -> str:
+    """Seoul time; with the date when not today's."""
+    local = seoul_datetime(int(ns))
+    same_day = seoul_date(int(ns)) == seoul_date(now)
+    return local.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M")
+
+
+def _duration(seconds: float) -> str:
+    seconds = float(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _bytes(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000:
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"

@@ -65,6 +65,8 @@ class CaptureConfig:
     fsync_interval_s: float = 1.0
     recorder_id: str = "rec1"
     log_file: Path | None = None
+    stale_after_factor: float = 10.0
+    stale_min_s: float = 60.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,12 +87,23 @@ class JobsConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsConfig:
+    """Prometheus endpoints: the recorder's on ``port``, the daemon's on ``daemon_port``
+    (0: none), both on ``address``."""
+
+    address: str = "127.0.0.1"
+    port: int = 0
+    daemon_port: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     data_dir: Path
     kis: KisConfig
     capture: CaptureConfig
     market: MarketConfig
     jobs: JobsConfig
+    metrics: MetricsConfig
 
 
 def load_config(
@@ -146,6 +159,7 @@ def parse_config(
         Section("market", top.take("market", dict), MarketConfig, removed=REMOVED_MARKET_KEYS)
     )
     jobs = _jobs(Section("jobs", top.take("jobs", dict), JobsConfig), market)
+    metrics = _metrics(Section("metrics", top.take("metrics", dict), MetricsConfig))
     # Refused here, before any connection: the recorder shards the same way.
     shard(subscription_pairs(capture.isins, capture.trs), len(kis.credentials))
     return Config(
@@ -154,6 +168,7 @@ def parse_config(
         capture=capture,
         market=market,
         jobs=jobs,
+        metrics=metrics,
     )
 
 
@@ -285,6 +300,8 @@ def _capture(section: Section, base_dir: Path) -> CaptureConfig:
         fsync_interval_s=section.positive("fsync_interval_s"),
         recorder_id=recorder_id,
         log_file=(base_dir / log_file).resolve() if log_file else None,
+        stale_after_factor=section.positive("stale_after_factor"),
+        stale_min_s=section.positive("stale_min_s"),
     )
     return capture
 
@@ -369,3 +386,19 @@ def _jobs(section: Section, market: MarketConfig) -> JobsConfig:
             "record_margin_min), the same day",
         )
     return jobs
+
+
+def _metrics(section: Section) -> MetricsConfig:
+    address = section.take("address", str)
+    ports = {}
+    for name in ("port", "daemon_port"):
+        port = section.take(name, int)
+        if not 0 <= port <= 65535:
+            raise ConfigError(section.key(name), port, "use a TCP port, 1-65535, or 0 for none")
+        ports[name] = port
+    if ports["port"] and ports["port"] == ports["daemon_port"]:
+        raise ConfigError(
+            section.key("daemon_port"), ports["daemon_port"],
+            "is the recorder's port too: give the daemon a port of its own (e.g. port + 1)",
+        )  # fmt: skip
+    return MetricsConfig(address=address, port=ports["port"], daemon_port=ports["daemon_port"])

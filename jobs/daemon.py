@@ -44,6 +44,8 @@ KEEP_DAYS = 31  # end-of-day results kept in daemon.json
 EOD_STEPS = ("normalize", "compact", "catalog", "report")
 NEEDS = {"compact": "normalize", "report": "normalize"}  # a step runs once its need is ok
 DONE = ("ok", "skipped")  # the results that end a step for good
+SESSION_JOBS = ("normalize", "compact-intraday")  # run only while the recorder should
+WINDOW_OVER = "the recording window is over"
 
 
 @dataclass
@@ -110,13 +112,13 @@ class Daemon:
     @_one_at_a_time
     def normalize(self) -> None:
         """Bring the lake up to date while the recorder should run."""
-        if self._recording(self.clock.now_ns()):
+        if self.recording(self.clock.now_ns()):
             self._run("normalize", ["normalize", *self.args])
 
     @_one_at_a_time
     def compact_intraday(self) -> None:
         """Merge the closed hours' small files while the recorder should run."""
-        if self._recording(self.clock.now_ns()):
+        if self.recording(self.clock.now_ns()):
             self._run("compact-intraday", ["compact", "--intraday", *self.args])
 
     @_one_at_a_time
@@ -141,7 +143,7 @@ class Daemon:
         log.info("daemon stopping: SIGTERM to the recorder and %d worker(s)",
                  len(self.workers.running))  # fmt: skip
         if self.recorder.child is not None:
-            self._record_exit(self.recorder.child, "stopped: daemon stopping", self.clock.now_ns())
+            self._record_exit(self.recorder.child, "the daemon stopped", self.clock.now_ns())
             self.recorder.child = None
         for child in list(self.workers.running.values()):
             code = child.stop()
@@ -151,12 +153,12 @@ class Daemon:
 
     # --- the recorder -----------------------------------------------------------------------
 
-    def _recording(self, now: int) -> bool:
+    def recording(self, now: int) -> bool:
         window = self.calendar.today(now)
         return window is not None and window.recording(now)
 
     def _keep_recorder(self, now: int) -> None:
-        rec, should_run = self.recorder, self._recording(now)
+        rec, should_run = self.recorder, self.recording(now)
         if rec.child is not None and rec.child.exit_code() is not None:
             why = f"exited with status {rec.child.exit_code()}" + (
                 " during hours" if should_run else ""
@@ -176,8 +178,8 @@ class Daemon:
                 self.backoff.connected(self.clock.monotonic())
                 log.info("recorder started, pid %d", rec.child.pid)
         elif not should_run and rec.child is not None:
-            self._record_exit(rec.child, "stopped: the recording window is over", now)
-            log.info("recorder stopped: the recording window is over")
+            self._record_exit(rec.child, WINDOW_OVER, now)
+            log.info("recorder stopped: %s", WINDOW_OVER)
             rec.child = None
 
     def _record_exit(self, child: Child, why: str, now: int) -> None:
@@ -204,6 +206,8 @@ class Daemon:
         code = child.exit_code()
         ok = code == 0 and not interrupted
         record = self.state.jobs.setdefault(child.name, {})
+        results = record.setdefault("results", {})  # runs by result, for the metrics
+        results["ok" if ok else "failed"] = results.get("ok" if ok else "failed", 0) + 1
         record.update(
             state="ok" if ok else "failed", last_end_ns=now, exit_status=code,
             seconds=(now - child.started_ns) / 1e9, detail=None if ok else child.tail(),
@@ -289,6 +293,8 @@ class Daemon:
     def write_state(self, *, stopping: bool = False) -> None:
         now = self.clock.now_ns()
         rec = self.recorder
+        upcoming = self.calendar.upcoming(now)
+        window = upcoming.recording
         body = {
             "pid": os.getpid(),
             "state": "stopped" if stopping else "running",
@@ -303,7 +309,17 @@ class Daemon:
                 "last_exit": rec.last_exit,
             },
             "running": {name: c.pid for name, c in sorted(self.workers.running.items())},
-            "next_jobs": {k: v for k, v in sorted(self.next_jobs.items())},
+            "window": {
+                "recording": self.recording(now),
+                "start_ns": window.record_from_ns if window else None,
+                "stop_ns": window.record_until_ns if window else None,
+            },
+            "next_end_of_day_ns": upcoming.end_of_day_ns,
+            # A session job's next fire outside the window does nothing: none is shown.
+            "next_jobs": {
+                k: v if k not in SESSION_JOBS or self.recording(v) else None
+                for k, v in sorted(self.next_jobs.items())
+            },
             "jobs": self.state.jobs,
             "end_of_day": self.state.eod,
         }

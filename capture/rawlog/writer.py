@@ -24,6 +24,7 @@ import errno
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -92,6 +93,9 @@ class RawLogWriter:
     until_ns)``, which gives (conn_id, payload) EVENT records for the time a full disk lost
     (see the module's docstring). ``fsync_interval_s`` None leaves fsync to
     explicit :meth:`fsync` calls (and rotation and close): no flusher thread.
+    ``observe_write`` and ``observe_fsync``, when given, are called with the seconds each
+    write (one record, or the records of one socket read) and each :meth:`fsync` took (the
+    recorder's latency metrics).
 
     Raises:
         ValueError: a bad recorder id.
@@ -109,12 +113,16 @@ class RawLogWriter:
         state_records: Callable[[], list[tuple[int, bytes]]] = _no_state,
         seal_in_background: bool = True,
         on_space_returned: Callable[[int, int], list[tuple[int, bytes]]] = _no_gap_events,
+        observe_write: Callable[[float], None] | None = None,
+        observe_fsync: Callable[[float], None] | None = None,
     ) -> None:
         self._raw_dir = raw_dir
         self._recorder_id = check_recorder_id(recorder_id)
         self._clock = clock
         self._state_records = state_records
         self._on_space_returned = on_space_returned
+        self._observe_write = observe_write
+        self._observe_fsync = observe_fsync
         self._lock = threading.Lock()
         self._sealer = (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"seal-{recorder_id}")
@@ -283,12 +291,15 @@ class RawLogWriter:
             if self._fd is None:
                 return
             fd, segment, started = os.dup(self._fd), self._segment, self._clock.monotonic()
+        began = time.perf_counter()
         try:
             os.fsync(fd)
         except OSError as exc:
             raise RawLogError(f"cannot fsync raw segment {segment}: {exc}") from exc
         finally:
             os.close(fd)
+        if self._observe_fsync is not None:
+            self._observe_fsync(time.perf_counter() - began)
         self._last_fsync = started
 
     def close(self) -> None:
@@ -464,6 +475,7 @@ class RawLogWriter:
         """
         assert self._fd is not None
         total, written = sum(map(len, parts)), 0
+        began = time.perf_counter() if self._observe_write is not None else 0.0
         try:
             written = os.writev(self._fd, parts)
             if written < total:
@@ -482,6 +494,8 @@ class RawLogWriter:
             raise RawLogError(f"cannot append to raw segment {self._segment}: {exc}") from exc
         self._size += total
         self._bytes_written += total
+        if self._observe_write is not None:
+            self._observe_write(time.perf_counter() - began)
 
     def _start_disk_full(self, exc: OSError, recv_ns: int | None) -> None:
         """Enter (or stay in) the disk-full episode: log it loudly, once a minute at most."""

@@ -5,12 +5,18 @@ last frame received on it), unless one is already open; the next ack of that reg
 ends it. Gaps a previous run left open are carried in at start. The session writes the
 matching ``gap_open`` / ``gap_close`` events and keeps the book's :meth:`GapBook.open_gaps` in
 its STATE record, so every segment says which gaps are open.
+
+The book also tallies, per Seoul day of their start, the gaps it opened and the seconds of
+those it closed, for ``status.json`` and the metrics: what this recorder run saw (a carried
+gap counts on the day it closes, its whole length).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping
 
+from capture.clock import NS_PER_S, SEOUL, seoul_date
 from capture.kis.protocol import Pair
 
 
@@ -19,6 +25,9 @@ class GapBook:
 
     def __init__(self, carried: Mapping[Pair, int] | None = None) -> None:
         self._open: dict[Pair, int] = dict(carried or {})
+        self._opened: dict[dt.date, int] = {}
+        self._closed_s: dict[dt.date, float] = {}
+        self.closed_s_total = 0.0
 
     def open(self, pairs: Iterable[Pair], start_ns: int) -> list[Pair]:
         """Open a gap from ``start_ns`` for each pair not already in one; the pairs opened,
@@ -26,11 +35,38 @@ class GapBook:
         opened = [pair for pair in dict.fromkeys(pairs) if pair not in self._open]
         for pair in opened:
             self._open[pair] = start_ns
+        if opened:
+            day = seoul_date(start_ns)
+            self._opened[day] = self._opened.get(day, 0) + len(opened)
         return opened
 
-    def close(self, pair: Pair) -> int | None:
-        """End the gap of ``pair`` (its ack arrived); its start, or None if none was open."""
-        return self._open.pop(pair, None)
+    def close(self, pair: Pair, end_ns: int) -> int | None:
+        """End the gap of ``pair`` at ``end_ns`` (its ack arrived); its start, or None if
+        none was open."""
+        start_ns = self._open.pop(pair, None)
+        if start_ns is not None:
+            seconds = max(0, end_ns - start_ns) / NS_PER_S
+            day = seoul_date(start_ns)
+            self._closed_s[day] = self._closed_s.get(day, 0.0) + seconds
+            self.closed_s_total += seconds
+        return start_ns
+
+    def day_tally(self, now_ns: int) -> tuple[int, float]:
+        """(gaps opened, seconds lost) on ``now_ns``'s Seoul day: closed gaps that started
+        that day, plus the open ones so far (from that day's start at the earliest)."""
+        day = seoul_date(now_ns)
+        midnight = dt.datetime.combine(day, dt.time(0), tzinfo=SEOUL).timestamp() * NS_PER_S
+        open_s = sum(max(0, now_ns - max(start, midnight)) for start in self._starts())
+        return self._opened.get(day, 0), self._closed_s.get(day, 0.0) + open_s / NS_PER_S
+
+    def open_seconds(self, now_ns: int) -> float:
+        """Seconds the open gaps have lasted so far, all together."""
+        return sum(max(0, now_ns - start) for start in self._starts()) / NS_PER_S
+
+    def _starts(self) -> list[int]:
+        """The open gaps' starts, copied in one step (status and metrics read the book from
+        another thread than the session's, which may open or close a gap meanwhile)."""
+        return list(self._open.values())
 
     def open_gaps(self) -> dict[Pair, int]:
         """A copy: what a STATE record carries."""

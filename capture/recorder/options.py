@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,11 @@ class RecorderOptions:
     ping_interval_s: float  # a connection with no PINGPONG for 3 of these is dead
     subscribe_interval_s: float
     fsync_interval_s: float
+    stale_after_factor: float  # a pair silent this many times its usual spacing is stale
+    stale_min_s: float  # ... and silent at least this long
+    session_hours: tuple[dt.time, dt.time]  # Seoul: the stale watch runs between these
+    metrics_address: str  # where the Prometheus endpoint listens
+    metrics_port: int  # 0: no endpoint
     backoff_base_s: float = 1.0
     backoff_cap_s: float = 60.0
     stable_after_s: float = 60.0

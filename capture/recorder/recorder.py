@@ -20,8 +20,9 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from capture.clock import Clock, SystemClock
 from capture.durable import replace_atomically
@@ -36,6 +37,9 @@ from capture.recorder.redact import Redactor
 from capture.recorder.session import Session
 from capture.recorder.sharding import shard
 from capture.recorder.status import STATUS_NAME, write_status
+
+if TYPE_CHECKING:
+    from capture.recorder.metrics import RecorderMetrics
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +88,7 @@ class Recorder:
             ConfigError: the registrations do not fit the credentials.
             RecorderError: a session could not write to the raw log.
             RawLogError: the raw log cannot be opened or repaired.
+            ConfigError: the metrics port cannot be bound.
         """
         options = self._options
         options.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -99,20 +104,44 @@ class Recorder:
             # The sessions exist before the writer: a segment it opens now starts with their
             # STATE, which carries the gaps still open, so the next run sees them too.
             self._sessions = self._make_sessions(shards, plan, previous.max_conn)
-            writer = RawLogWriter(
-                options.raw_dir,
-                options.recorder_id,
-                clock=self._clock,
-                fsync_interval_s=options.fsync_interval_s,
-                state_records=self._state_records,
-                on_space_returned=self._disk_full_gaps,
-            )
+            metrics, stop_serving = self._serve_metrics()
             try:
-                self._record(writer, plan, previous)
+                writer = RawLogWriter(
+                    options.raw_dir,
+                    options.recorder_id,
+                    clock=self._clock,
+                    fsync_interval_s=options.fsync_interval_s,
+                    state_records=self._state_records,
+                    on_space_returned=self._disk_full_gaps,
+                    observe_write=metrics.write_seconds.observe if metrics else None,
+                    observe_fsync=metrics.fsync_seconds.observe if metrics else None,
+                )
+                try:
+                    self._record(writer, plan, previous)
+                finally:
+                    writer.close()
             finally:
-                writer.close()
+                stop_serving()
         finally:
             os.close(lock_fd)
+
+    def _serve_metrics(self) -> tuple[RecorderMetrics | None, Callable[[], None]]:
+        """The Prometheus endpoint, if ``metrics_port`` is set, and how to stop it.
+
+        Raises:
+            ConfigError: the port cannot be bound.
+        """
+        options = self._options
+        if not options.metrics_port:
+            return None, lambda: None
+        from capture.recorder import metrics as served  # only a recorder that serves loads it
+
+        metrics = served.RecorderMetrics(options.data_dir, lambda: self._sessions, self._clock)
+        stop = served.serve(
+            metrics.registry, options.metrics_address, options.metrics_port, "metrics.port"
+        )
+        log.info("metrics on http://%s:%d/metrics", options.metrics_address, options.metrics_port)
+        return metrics, stop
 
     def _make_sessions(
         self, shards: list[list[Pair]], plan: RestartPlan, max_conn: int
@@ -171,6 +200,7 @@ class Recorder:
                 break
             for session in self._sessions:
                 session.check_alive()
+                session.check_stale()
             self._write_status(writer, started_ns, "running")
         log.info("recorder %s stopping: %s", options.recorder_id, self._stop_reason)
         self._stop_sessions(threads)
@@ -261,13 +291,21 @@ class Recorder:
         last = writer.last_fsync_monotonic
         lag = None if last is None else self._clock.monotonic() - last
         full = writer.disk_full
+        connections = [s.status() for s in self._sessions]
         status: dict[str, Any] = {
             "pid": os.getpid(),
             "recorder_id": self._options.recorder_id,
             "state": state,
             "started_ns": started_ns,
             "updated_ns": self._clock.now_ns(),
-            "connections": [s.status() for s in self._sessions],
+            "frames_per_s": sum(c["frames_per_s"] for c in connections),
+            "connections": connections,
+            "stale": [s for c in connections for s in c["stale"]],
+            "gaps_today": {
+                "count": sum(c["gaps"]["today"] for c in connections),
+                "seconds": sum(c["gaps"]["today_s"] for c in connections),
+            },
+            "metrics_port": self._options.metrics_port or None,
             "writer": {
                 "segment": writer.current_segment,
                 "bytes_written": writer.bytes_written,

@@ -1,8 +1,9 @@
 """One websocket session: one credential, one thread, reconnecting until the recorder stops.
 
 The receive loop is the hot path and does as little as possible: take the receive time,
-append the exact bytes to raw as FRAME_RECV, and only then look at the frame, and only if it
-is not a data frame (a PINGPONG to answer, or a subscription answer to track). Subscriptions
+append the exact bytes to raw as FRAME_RECV, and only then look at the frame: a data frame's
+header bytes are counted for the stale-feed watch (:mod:`.stale`), anything else is read (a
+PINGPONG to answer, or a subscription answer to track). Subscriptions
 are sent by a second, paced thread per connection; websocket-client serialises sends.
 
 On every disconnect the session writes the reason, opens a gap for each registration that
@@ -23,6 +24,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import websocket
 
@@ -33,6 +35,7 @@ from capture.rawlog import RawLogWriter, RecordKind, events
 from capture.recorder.approval import AppCredential, ApprovalKeys
 from capture.recorder.backoff import Backoff
 from capture.recorder.connection import Closed, Connection, Handshake, close_text
+from capture.recorder.feed_health import FeedHealth
 from capture.recorder.gaps import GapBook
 from capture.recorder.options import RecorderOptions
 from capture.recorder.redact import Redactor
@@ -114,6 +117,8 @@ class Session:
         self.state = "starting"
         self.since_ns = clock.now_ns()
         self.frames = 0
+        self.health = FeedHealth(self.pairs, options)
+        self._rate_mark = (0, self.since_ns)  # frames and time at the last status
         self.reconnects = 0
         self.last_error: str | None = None
         self.failure: BaseException | None = None
@@ -144,22 +149,55 @@ class Session:
                 out.append((events.RECORDER_CONN, events.encode(closed)))
         return out
 
-    def status(self) -> dict[str, object]:
+    def status(self) -> dict[str, Any]:
+        """This session's part of ``status.json``; its frame rate is over the time since the
+        last call (the recorder calls it once per status)."""
         current = self._current
         now_ns = self._clock.now_ns()
         last = current.last_frame_ns if current else None
+        frames, (marked, marked_ns) = self.frames, self._rate_mark
+        self._rate_mark = (frames, now_ns)
+        gaps_today, lost_today_s = self._gaps.day_tally(now_ns)
         return {
             "credential": self.credential.name,
             "conn": current.conn if current else None,
             "state": self.state,
             "since_ns": self.since_ns,
-            "subscriptions": len(current.table.acked()) if current else 0,
+            "subscriptions": self.subscribed(),
             "assigned": len(self.pairs),
-            "frames": self.frames,
+            "frames": frames,
+            "frames_per_s": (frames - marked) / max((now_ns - marked_ns) / 1e9, 1e-3),
             "last_frame_age_s": None if last is None else (now_ns - last) / 1e9,
+            **self.health.status(now_ns),
+            "gaps": {
+                "open": len(self._gaps),
+                "open_s": self._gaps.open_seconds(now_ns),
+                "today": gaps_today,
+                "today_s": lost_today_s,
+                "closed_s_total": self._gaps.closed_s_total,
+            },
             "reconnects": self.reconnects,
             "last_error": self.last_error,
         }
+
+    @property
+    def gaps(self) -> GapBook:
+        """The open gaps and the day's tally, for status and metrics (read-only use)."""
+        return self._gaps
+
+    def subscribed(self) -> int:
+        """Registrations acked on the live connection (0 while down)."""
+        current = self._current
+        return len(current.table.acked()) if current else 0
+
+    def check_stale(self) -> None:
+        """Note pairs turned stale or recovered (see :mod:`.feed_health`); called by the
+        coordinator about once a second."""
+        current = self._current
+        if current is None:
+            self.health.check(self._clock.now_ns(), None)
+        else:
+            self.health.check(self._clock.now_ns(), (current.conn, current.connected_ns))
 
     def check_alive(self) -> None:
         """Close the connection if it missed three pings (called by the coordinator)."""
@@ -291,7 +329,7 @@ class Session:
         """
         assert c.ws.sock is not None, "a connected websocket has its socket"
         read, now_ns, write = FrameReader(c.ws.sock).read, self._clock.now_ns, self._write_received
-        conn = c.conn
+        conn, note = c.conn, self.health.arrivals.note
         while True:
             frames = read()
             recv_ns = now_ns()
@@ -302,6 +340,7 @@ class Session:
                     received += 1
                     pending.append(data)
                     if is_data_frame(data):
+                        note(data, recv_ns)
                         continue
                     write(conn, pending, recv_ns)
                     pending = []
@@ -350,7 +389,7 @@ class Session:
         with self._lock:
             known = c.table.knows(response)
             step = c.table.answer(response, self._clock.monotonic(), self._options.retry_later_s)
-            gap_start = self._gaps.close(pair) if step is Step.ACKED else None
+            gap_start = self._gaps.close(pair, recv_ns) if step is Step.ACKED else None
             if step is Step.ACKED:
                 self._publish_live_state(c)
         if step is Step.IGNORE:

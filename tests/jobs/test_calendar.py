@@ -48,3 +48,18 @@ def test_closed_days_are_the_trading_days_whose_end_of_day_has_come() -> None:
     friday, monday = dt.date(2026, 11, 27), dt.date(2026, 11, 30)
     assert cal.closed_days(seoul(monday, 15, 59), 3) == [friday]
     assert cal.closed_days(seoul(monday, 16, 0), 3) == [friday, monday]
+
+
+def test_upcoming_is_the_window_under_way_or_the_next_and_the_next_end_of_day() -> None:
+    cal = calendar()
+    friday, monday = dt.date(2026, 11, 27), dt.date(2026, 11, 30)
+    during = cal.upcoming(seoul(friday, 11, 0))
+    assert during.recording == cal.window(friday) and during.recording.recording(
+        seoul(friday, 11, 0)
+    )
+    assert during.end_of_day_ns == seoul(friday, 16, 0)
+    after_close = cal.upcoming(seoul(friday, 15, 45))  # recorder stopped, end of day to come
+    assert after_close.recording == cal.window(monday)
+    assert after_close.end_of_day_ns == seoul(friday, 16, 0)
+    assert cal.upcoming(seoul(friday, 17, 0)).end_of_day_ns == seoul(monday, 16, 0)
+    assert cal.upcoming(seoul(friday, 17, 0), horizon_days=1) == type(during)(None, None)

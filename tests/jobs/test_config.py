@@ -11,7 +11,14 @@ import pytest
 
 from capture.errors import ConfigError
 from jobs import cli
-from jobs.config import CaptureConfig, JobsConfig, KisConfig, MarketConfig, load_config
+from jobs.config import (
+    CaptureConfig,
+    JobsConfig,
+    KisConfig,
+    MarketConfig,
+    MetricsConfig,
+    load_config,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {"KIS_APP_KEY": "PSappkey-not-a-real-one", "KIS_APP_SECRET": "secret-not-a-real-one"}
@@ -54,6 +61,7 @@ def test_every_key_left_out_takes_the_default_written_on_its_dataclass_field(
     assert dataclasses.replace(config.capture, isins=()) == CaptureConfig()
     assert config.market == MarketConfig()
     assert config.jobs == JobsConfig()
+    assert config.metrics == MetricsConfig()
 
 
 def test_credential_values_never_appear_in_the_config_repr(tmp_path: Path) -> None:
@@ -124,6 +132,15 @@ def test_isins_file_adds_to_isins_and_ignores_comments(tmp_path: Path) -> None:
             "kis.approval_url",
             "http://127.0.0.1:45237",
             "add the endpoint's path: http://127.0.0.1:45237/oauth2/Approval",
+        ),
+        (BASE + "stale_min_s = -1\n", ENV, "capture.stale_min_s", "-1", "greater than 0"),
+        (BASE + "[metrics]\nport = 70000\n", ENV, "metrics.port", "70000", "1-65535"),
+        (
+            BASE + "[metrics]\nport = 9108\ndaemon_port = 9108\n",
+            ENV,
+            "metrics.daemon_port",
+            "9108",
+            "a port of its own",
         ),
         (
             BASE + '[market]\nholiday_calendar = "NOPE"\n',

@@ -124,7 +124,9 @@ def test_a_trading_day_records_restarts_a_killed_recorder_and_closes_the_day_onc
         wait_until(lambda: len(events(data, "sub_ack")) > acks, 30, "the restarted recorder's acks")
         scheduler.run_until(at(15, 41), 60.0)
         assert state(data)["recorder"]["pid"] is None
-        assert state(data)["recorder"]["last_exit"]["why"].startswith("stopped")
+        assert state(data)["recorder"]["last_exit"]["why"] == "the recording window is over"
+        assert state(data)["window"]["recording"] is False
+        assert state(data)["next_end_of_day_ns"] == at(16, 0)
         assert second != first
         scheduler.run_until(at(16, 0), 60.0)
         step_until(scheduler, clock, lambda: eod_done(data), 120)

@@ -4,6 +4,7 @@ session is stuck in an approval request. In-process recorders on a test clock, r
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import socket
 import threading
@@ -34,7 +35,9 @@ def options(
     data: Path, pairs: tuple[Pair, ...], ws_url: str, rest_url: str, **more: Any
 ) -> RecorderOptions:
     timing = {"pong_mode": "pong", "ping_interval_s": 10.0, "subscribe_interval_s": 0.01,
-              "fsync_interval_s": 0.2}  # fmt: skip
+              "fsync_interval_s": 0.2, "stale_after_factor": 10.0, "stale_min_s": 60.0,
+              "session_hours": (dt.time(0), dt.time(23, 59)), "metrics_address": "127.0.0.1",
+              "metrics_port": 0}  # fmt: skip
     return RecorderOptions(
         data_dir=data,
         recorder_id="rec1",

@@ -1,0 +1,39 @@
+"""The daemon's Prometheus endpoint, scraped over HTTP from a real `bondtape run`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+from pathlib import Path
+
+from capture.clock import SEOUL
+from tests.capture.recorder.helpers import (
+    bondtape,
+    free_port,
+    isins,
+    running,
+    scrape,
+    simulator,
+    wait_until,
+    write_config,
+)
+
+
+def test_a_daemon_outside_its_window_serves_recorder_down_window_closed_and_the_lag(
+    tmp_path: Path,
+) -> None:
+    today = dt.datetime.now(SEOUL).date().isoformat()
+    port = free_port()
+    with simulator(tmp_path) as sim:
+        config, env = write_config(tmp_path, sim, isins(1))
+        config.write_text(
+            config.read_text() + f'[market]\nextra_closed_days = ["{today}"]\n'
+            f"[metrics]\ndaemon_port = {port}\n"
+        )
+        with running(bondtape("run", "--config", str(config), env=env, stderr=subprocess.PIPE)):
+            samples = wait_until(lambda: scrape(port), 20, "the daemon's metrics")
+    assert samples["bondtape_recorder_up"] == 0
+    assert samples["bondtape_recording_window"] == 0
+    assert samples["bondtape_recorder_restarts_total"] == 0
+    assert samples["bondtape_normalizer_lag_bytes"] == 0  # nothing recorded yet
+    assert samples["bondtape_disk_free_bytes"] > 0
