@@ -12,7 +12,8 @@ enforced by a lock file.
 A full disk (ENOSPC, EDQUOT) does not stop the writer: the record that did not fit is cut
 back off the segment (no torn record stays), :class:`DiskFull` is raised for it and for every
 append during the next ``DISK_FULL_RETRY_S`` without touching the disk, then the next append
-tries again. The first record that fits ends the episode, and the EVENT records
+tries again (:mod:`capture.rawlog.disk_full`). The first record that fits ends the episode,
+and the EVENT records
 ``on_space_returned(since_ns, until_ns)`` gives (the recorder's gaps for the time lost) are
 written right after it, in the same write, so no later record can precede them.
 """
@@ -20,7 +21,6 @@ written right after it, in the same write, so no later record can precede them.
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import logging
 import os
 import threading
@@ -36,6 +36,7 @@ from capture.durable import fsync_dir
 from capture.errors import DiskFull, RawLogError, RecorderLocked
 from capture.filelock import hold_exclusive
 from capture.rawlog import events
+from capture.rawlog.disk_full import DISK_FULL_ERRNOS, DiskFullWatch
 from capture.rawlog.format import (
     MAX_PAYLOAD,
     Position,
@@ -53,9 +54,6 @@ log = logging.getLogger(__name__)
 
 LOCK_NAME = ".lock"  # held while a writer is open, so repair never truncates a live tail
 WRITER_CONN_ID = 0  # conn_id of the EVENT records the writer itself appends
-DISK_FULL_RETRY_S = 1.0  # while the disk is full, appends are refused unread for this long
-DISK_FULL_LOG_EVERY_S = 60.0  # how often "still full" is logged again
-_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 _PARTS_PER_WRITE = 1024  # IOV_MAX on Linux: buffers one writev takes
 
 
@@ -139,10 +137,7 @@ class RawLogWriter:
         self._last_fsync: float | None = None
         self._flush_failure: RawLogError | None = None
         self._last_ns: int | None = None  # recv_ns of the last record appended
-        self._full: DiskFull | None = None  # set while the disk is full
-        self._retry_at = 0.0  # clock.monotonic() of the next write attempt while full
-        self._full_logged_at = 0.0
-        self._records_dropped = 0  # refused for a full disk, over the writer's life
+        self._disk = DiskFullWatch(clock)
         self._closing = threading.Event()
         self._flusher: threading.Thread | None = None
         raw_dir.mkdir(parents=True, exist_ok=True)
@@ -178,12 +173,12 @@ class RawLogWriter:
     @property
     def disk_full(self) -> DiskFull | None:
         """The error of the current disk-full episode; None while records are written."""
-        return self._full
+        return self._disk.full
 
     @property
     def records_dropped(self) -> int:
         """Records refused because the disk was full, since the writer opened."""
-        return self._records_dropped
+        return self._disk.dropped
 
     @property
     def last_fsync_monotonic(self) -> float | None:
@@ -218,7 +213,7 @@ class RawLogWriter:
                 position = Position(self._current(), self._size)
                 self._write(record, recv_ns=ns)
             except DiskFull:
-                self._records_dropped += 1
+                self._disk.dropped += 1
                 raise
             self._written(ns)
             return position
@@ -253,7 +248,7 @@ class RawLogWriter:
                 for start in range(0, len(parts), _PARTS_PER_WRITE):
                     self._write(*parts[start : start + _PARTS_PER_WRITE], recv_ns=recv_ns)
             except DiskFull:
-                self._records_dropped += (len(parts) - start) // 2
+                self._disk.dropped += (len(parts) - start) // 2
                 raise
             self._written(recv_ns + len(payloads) - 1)
 
@@ -264,9 +259,7 @@ class RawLogWriter:
             raise RawLogError(f"raw log writer for {self._raw_dir} is closed")
         if self._flush_failure is not None:
             raise self._flush_failure
-        if self._full is not None and self._clock.monotonic() < self._retry_at:
-            self._records_dropped += records
-            raise self._full
+        self._disk.refuse(records)
 
     def _rotate_for(self, ns: int) -> None:
         """Rotate to a new segment if ``ns`` falls in a later Seoul hour (only forward)."""
@@ -276,7 +269,7 @@ class RawLogWriter:
 
     def _written(self, last_ns: int) -> None:
         """Records up to ``last_ns`` fitted: a disk-full episode, if any, ends here."""
-        if self._full is not None:
+        if self._disk.full is not None:
             self._end_disk_full(last_ns)
         self._last_ns = last_ns
 
@@ -484,11 +477,11 @@ class RawLogWriter:
                     n = os.write(self._fd, view)
                     written, view = written + n, view[n:]
         except OSError as exc:
-            if exc.errno in _DISK_FULL_ERRNOS:
+            if exc.errno in DISK_FULL_ERRNOS:
                 os.ftruncate(self._fd, self._size)  # freeing blocks needs no space
-                self._start_disk_full(exc, recv_ns)
-                assert self._full is not None
-                raise self._full from exc
+                since = self._last_ns if self._last_ns is not None else recv_ns
+                since = self._clock.now_ns() if since is None else since
+                raise self._disk.began(self._segment, since, exc) from exc
             self._size += written
             self._bytes_written += written
             raise RawLogError(f"cannot append to raw segment {self._segment}: {exc}") from exc
@@ -497,28 +490,10 @@ class RawLogWriter:
         if self._observe_write is not None:
             self._observe_write(time.perf_counter() - began)
 
-    def _start_disk_full(self, exc: OSError, recv_ns: int | None) -> None:
-        """Enter (or stay in) the disk-full episode: log it loudly, once a minute at most."""
-        now = self._clock.monotonic()
-        self._retry_at = now + DISK_FULL_RETRY_S
-        if self._full is None:
-            since = self._last_ns if self._last_ns is not None else recv_ns
-            since = self._clock.now_ns() if since is None else since
-            self._full = DiskFull(self._segment, since, exc.strerror or str(exc))
-            self._full_logged_at = now
-            log.error(
-                "%s; recording nothing (frames received are dropped and the time becomes a "
-                "gap) until space returns, retrying every %g s",
-                self._full, DISK_FULL_RETRY_S,
-            )  # fmt: skip
-        elif now - self._full_logged_at >= DISK_FULL_LOG_EVERY_S:
-            self._full_logged_at = now
-            log.error("%s; still full, %d record(s) dropped", self._full, self._records_dropped)
-
     def _end_disk_full(self, until_ns: int) -> None:
         """A record fitted: write the episode's gap events (all or none) and leave it; if
         they do not fit, the episode goes on from its first start."""
-        full = self._full
+        full = self._disk.full
         assert full is not None
         gap_events = b"".join(
             encode_record(until_ns, conn_id, RecordKind.EVENT, payload)
@@ -527,14 +502,8 @@ class RawLogWriter:
         try:
             self._write(gap_events, recv_ns=until_ns)
         except DiskFull:
-            self._full = full
-            return
-        self._full = None
-        log.warning(
-            "raw segment %s: disk space returned, recording again after %.1f s; "
-            "%d record(s) dropped so far",
-            self._segment, (until_ns - full.since_ns) / 1e9, self._records_dropped,
-        )  # fmt: skip
+            return  # the episode goes on
+        self._disk.ended(self._segment, until_ns)
 
 
 def _fsync(fd: int | None, segment: str | None) -> None:

@@ -1,4 +1,5 @@
-"""The open gaps of one session's registrations: pure bookkeeping, no I/O, clock or lock.
+"""The open gaps of one session's registrations: pure bookkeeping, no I/O, clock or lock;
+and the gap events of a disk-full episode.
 
 A gap opens for every registration that was live on a connection when it was lost (from the
 last frame received on it), unless one is already open; the next ack of that registration
@@ -18,6 +19,9 @@ from collections.abc import Iterable, Mapping
 
 from capture.clock import NS_PER_S, SEOUL, seoul_date
 from capture.kis.protocol import Pair
+from capture.rawlog import events
+
+DISK_FULL_REASON = "disk full"
 
 
 class GapBook:
@@ -77,3 +81,23 @@ class GapBook:
 
     def __len__(self) -> int:
         return len(self._open)
+
+
+def disk_full_events(
+    pairs: Iterable[Pair], open_now: Mapping[Pair, int], since_ns: int, until_ns: int
+) -> list[tuple[int, bytes]]:
+    """The gaps of a disk-full episode from ``since_ns`` to ``until_ns``, as (conn, payload)
+    EVENT records: a closed gap over the episode for each pair not in a gap now, and for each
+    pair in one (``open_now``), its ``gap_open`` again from the earlier of its start and the
+    episode's (the first may have been dropped; a second open of an open gap keeps the
+    earlier start)."""
+    out = []
+    for tr_id, isin in pairs:
+        start = min(open_now.get((tr_id, isin), since_ns), since_ns)
+        fields = {"conn": events.RECORDER_CONN, "tr_id": tr_id, "isin": isin}
+        opened = events.GapOpen(**fields, start_ns=start, reason=DISK_FULL_REASON)
+        out.append((events.RECORDER_CONN, events.encode(opened)))
+        if (tr_id, isin) not in open_now:
+            closed = events.GapClose(**fields, end_ns=until_ns, reason=DISK_FULL_REASON)
+            out.append((events.RECORDER_CONN, events.encode(closed)))
+    return out

@@ -1,10 +1,9 @@
 """One websocket session: one credential, one thread, reconnecting until the recorder stops.
 
-The receive loop is the hot path and does as little as possible: take the receive time,
-append the exact bytes to raw as FRAME_RECV, and only then look at the frame: a data frame's
-header bytes are counted for the stale-feed watch (:mod:`.stale`), anything else is read (a
-PINGPONG to answer, or a subscription answer to track). Subscriptions
-are sent by a second, paced thread per connection; websocket-client serialises sends.
+The receive loop (:mod:`.receiver`) is the hot path and does as little as possible: frames
+go to raw as FRAME_RECV with their receive time, and only then does the session act on what
+is not data (a PINGPONG to answer, or a subscription answer to track). Subscriptions are sent
+by a second, paced thread per connection; websocket-client serialises sends.
 
 On every disconnect the session writes the reason, opens a gap for each registration that
 was live on the connection (from the last frame received on it, see :mod:`.gaps`), backs off
@@ -29,31 +28,29 @@ from typing import Any
 import websocket
 
 from capture.clock import Clock
-from capture.errors import ApprovalError, DiskFull, MalformedFrame
-from capture.kis.protocol import ControlResponse, Pair, Ping, classify, is_data_frame
+from capture.errors import ApprovalError, DiskFull
+from capture.kis.protocol import ControlResponse, Pair, Ping
 from capture.rawlog import RawLogWriter, RecordKind, events
 from capture.recorder.approval import AppCredential, ApprovalKeys
 from capture.recorder.backoff import Backoff
-from capture.recorder.connection import Closed, Connection, Handshake, close_text
+from capture.recorder.connection import Closed, Connection, Handshake
 from capture.recorder.feed_health import FeedHealth
-from capture.recorder.gaps import GapBook
+from capture.recorder.gaps import GapBook, disk_full_events
 from capture.recorder.options import RecorderOptions
+from capture.recorder.receiver import Receiver
 from capture.recorder.redact import Redactor
 from capture.recorder.sender import Sender
 from capture.recorder.subscriptions import Step, SubscriptionTable
-from capture.recorder.wire import FrameReader
 
 log = logging.getLogger(__name__)
 
 PINGS_BEFORE_DEAD = 3
-_DATA_OPCODES = (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY)
 
 SENDER_JOIN_S = 1.0
 """How long a closed connection waits for its sender thread, which may be stuck in an
 approval request; the disconnect is recorded before, so nothing waits on it."""
 
 STOP_REASON = "recorder stop"
-DISK_FULL_REASON = "disk full"
 
 
 class Session:
@@ -116,7 +113,7 @@ class Session:
         self._publish_down_state()
         self.state = "starting"
         self.since_ns = clock.now_ns()
-        self.frames = 0
+        self._receiver: Receiver | None = None  # made by run(), with the writer
         self.health = FeedHealth(self.pairs, options)
         self._rate_mark = (0, self.since_ns)  # frames and time at the last status
         self.reconnects = 0
@@ -125,6 +122,11 @@ class Session:
 
     # --- what the coordinator reads -----------------------------------------------------
 
+    @property
+    def frames(self) -> int:
+        """Data frames received over the session's life."""
+        return self._receiver.frames if self._receiver is not None else 0
+
     def state_record(self) -> tuple[int, bytes] | None:
         """The STATE payload of this session (its live connection, or its open gaps while
         down), lock-free: the raw writer calls this with its own lock held, while this
@@ -132,22 +134,9 @@ class Session:
         return self._state_snapshot
 
     def disk_full_gap_events(self, since_ns: int, until_ns: int) -> list[tuple[int, bytes]]:
-        """The gaps of a disk-full episode, as (conn, payload) EVENT records, lock-free (the
-        raw writer calls this with its lock held): a closed gap over the episode for each
-        pair not in a gap now, and for each pair in one, its ``gap_open`` again from the
-        earlier of its start and the episode's (the first may have been dropped; a second
-        open of an open gap keeps the earlier start)."""
-        open_now = self._gaps_snapshot
-        out = []
-        for tr_id, isin in self.pairs:
-            start = min(open_now.get((tr_id, isin), since_ns), since_ns)
-            fields = {"conn": events.RECORDER_CONN, "tr_id": tr_id, "isin": isin}
-            opened = events.GapOpen(**fields, start_ns=start, reason=DISK_FULL_REASON)
-            out.append((events.RECORDER_CONN, events.encode(opened)))
-            if (tr_id, isin) not in open_now:
-                closed = events.GapClose(**fields, end_ns=until_ns, reason=DISK_FULL_REASON)
-                out.append((events.RECORDER_CONN, events.encode(closed)))
-        return out
+        """The gaps of a disk-full episode as EVENT records (:func:`.gaps.disk_full_events`),
+        lock-free: the raw writer calls this with its lock held."""
+        return disk_full_events(self.pairs, self._gaps_snapshot, since_ns, until_ns)
 
     def status(self) -> dict[str, Any]:
         """This session's part of ``status.json``; its frame rate is over the time since the
@@ -238,6 +227,10 @@ class Session:
         """The thread body; a failure (the raw log cannot be written) is kept in
         :attr:`failure` for the coordinator, which then stops the recorder."""
         self._writer = writer
+        self._receiver = Receiver(
+            writer, self._clock, note=self.health.arrivals.note, on_ping=self._answer_ping,
+            on_control=self._on_control,
+        )  # fmt: skip
         try:
             self._reconnect_loop()
         except BaseException as exc:
@@ -301,7 +294,7 @@ class Session:
         )
         sender.start()
         try:
-            self._receive_loop(c)
+            self._receiver.run(c)
         except Closed as exc:
             self._close(c, exc.reason)
         except (OSError, websocket.WebSocketException) as exc:
@@ -314,65 +307,6 @@ class Session:
         if sender.is_alive():
             log.info("conn %d: its sender is still busy (an approval request?)", c.conn)
         return delay
-
-    def _receive_loop(self, c: Connection) -> None:
-        """The hot path: everything received is in raw before it is looked at.
-
-        Frames that arrived in one socket read take its receive time (the i-th, plus i ns) and
-        one ``writev``;
-        a message to act on (an ack, a PINGPONG) is written, with the frames before it, before
-        it is acted on, so raw keeps the order things happened in.
-
-        Raises:
-            Closed: the server sent a close frame or the key is in use elsewhere.
-            OSError, websocket.WebSocketException: the socket failed or was aborted.
-        """
-        assert c.ws.sock is not None, "a connected websocket has its socket"
-        read, now_ns, write = FrameReader(c.ws.sock).read, self._clock.now_ns, self._write_received
-        conn, note = c.conn, self.health.arrivals.note
-        while True:
-            frames = read()
-            recv_ns = now_ns()
-            pending: list[bytes] = []
-            received = 0
-            for opcode, data in frames:
-                if opcode in _DATA_OPCODES:
-                    received += 1
-                    pending.append(data)
-                    if is_data_frame(data):
-                        note(data, recv_ns)
-                        continue
-                    write(conn, pending, recv_ns)
-                    pending = []
-                    self._on_message(c, data, recv_ns)
-                elif opcode == websocket.ABNF.OPCODE_CLOSE:
-                    write(conn, pending, recv_ns)
-                    with contextlib.suppress(OSError, websocket.WebSocketException):
-                        c.ws.send_close()
-                    raise Closed(f"server closed the connection {close_text(data)}".rstrip())
-                elif opcode == websocket.ABNF.OPCODE_PING:
-                    c.ws.pong(data)
-            if pending:
-                write(conn, pending, recv_ns)
-            if received:
-                c.last_frame_ns = recv_ns
-                self.frames += received
-
-    def _write_received(self, conn: int, payloads: list[bytes], recv_ns: int) -> None:
-        assert self._writer is not None, "run() gives the writer before connecting"
-        with contextlib.suppress(DiskFull):  # counted by the writer; the time lost, a gap
-            self._writer.append_received(conn, payloads, recv_ns)
-
-    def _on_message(self, c: Connection, data: bytes, recv_ns: int) -> None:
-        try:
-            message = classify(data)
-        except MalformedFrame as exc:
-            log.warning("conn %d: unclassifiable frame kept in raw: %s", c.conn, exc.reason)
-            return
-        if isinstance(message, Ping):
-            self._answer_ping(c, data, message)
-        elif isinstance(message, ControlResponse):
-            self._on_control(c, message, recv_ns)
 
     def _answer_ping(self, c: Connection, data: bytes, ping: Ping) -> None:
         if self._options.pong_mode == "text":

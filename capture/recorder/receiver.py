@@ -1,0 +1,107 @@
+"""The receive side of a session's connections, its hot path: whole socket reads into raw,
+and only then looked at.
+
+Frames that arrived in one socket read (:mod:`.wire`) go to raw together, in one ``writev``,
+stamped with the read's time (the i-th plus i ns, so receive times stay distinct and in
+order). A data frame's header bytes are counted for the stale-feed watch; anything else is
+read after it and the frames before it are in raw: a PINGPONG or a subscription answer goes
+back to the session, so raw keeps the order things happened in. While the disk is full, what
+cannot be written is dropped (the writer counts it and the time becomes a gap) and receiving
+goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+
+import websocket
+
+from capture.clock import Clock
+from capture.errors import DiskFull, MalformedFrame
+from capture.kis.protocol import ControlResponse, Ping, classify, is_data_frame
+from capture.rawlog import RawLogWriter
+from capture.recorder.connection import Closed, Connection, close_text
+from capture.recorder.wire import FrameReader
+
+log = logging.getLogger(__name__)
+
+_DATA_OPCODES = (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY)
+
+
+class Receiver:
+    """Reads one connection at a time for a session; ``frames`` counts data frames received.
+
+    ``note(frame, recv_ns)`` sees each data frame; ``on_ping(c, text, ping)`` and
+    ``on_control(c, response, recv_ns)`` act on the messages, after they are in raw.
+    """
+
+    def __init__(
+        self,
+        writer: RawLogWriter,
+        clock: Clock,
+        *,
+        note: Callable[[bytes, int], None],
+        on_ping: Callable[[Connection, bytes, Ping], None],
+        on_control: Callable[[Connection, ControlResponse, int], None],
+    ) -> None:
+        self._writer = writer
+        self._clock = clock
+        self._note = note
+        self._on_ping = on_ping
+        self._on_control = on_control
+        self.frames = 0
+
+    def run(self, c: Connection) -> None:
+        """Receive until the connection ends.
+
+        Raises:
+            Closed: the server sent a close frame or the key is in use elsewhere.
+            OSError, websocket.WebSocketException: the socket failed or was aborted.
+        """
+        assert c.ws.sock is not None, "a connected websocket has its socket"
+        read, now_ns, write = FrameReader(c.ws.sock).read, self._clock.now_ns, self._write
+        conn, note = c.conn, self._note
+        while True:
+            frames = read()
+            recv_ns = now_ns()
+            pending: list[bytes] = []
+            received = 0
+            for opcode, data in frames:
+                if opcode in _DATA_OPCODES:
+                    received += 1
+                    pending.append(data)
+                    if is_data_frame(data):
+                        note(data, recv_ns)
+                        continue
+                    write(conn, pending, recv_ns)
+                    pending = []
+                    self._message(c, data, recv_ns)
+                elif opcode == websocket.ABNF.OPCODE_CLOSE:
+                    write(conn, pending, recv_ns)
+                    with contextlib.suppress(OSError, websocket.WebSocketException):
+                        c.ws.send_close()
+                    raise Closed(f"server closed the connection {close_text(data)}".rstrip())
+                elif opcode == websocket.ABNF.OPCODE_PING:
+                    c.ws.pong(data)
+            if pending:
+                write(conn, pending, recv_ns)
+            if received:
+                c.last_frame_ns = recv_ns
+                self.frames += received
+
+    def _write(self, conn: int, payloads: list[bytes], recv_ns: int) -> None:
+        with contextlib.suppress(DiskFull):  # counted by the writer; the time lost, a gap
+            self._writer.append_received(conn, payloads, recv_ns)
+
+    def _message(self, c: Connection, data: bytes, recv_ns: int) -> None:
+        try:
+            message = classify(data)
+        except MalformedFrame as exc:
+            log.warning("conn %d: unclassifiable frame kept in raw: %s", c.conn, exc.reason)
+            return
+        if isinstance(message, Ping):
+            self._on_ping(c, data, message)
+        elif isinstance(message, ControlResponse):
+            self._on_control(c, message, recv_ns)
