@@ -77,6 +77,11 @@ class Day:
         return [*self.env.values(), *self.sim.simulator.approval_keys_issued]
 
 
+ISINS = 3
+PAIRS = ISINS * len(LAYOUTS)
+"""The (TR, ISIN) subscriptions of a day: the simulator's ``rate`` is per subscription."""
+
+
 @contextmanager
 def daemon_day(tmp: Path, *, session_s: float, rate: float, **faults: Any) -> Iterator[Day]:
     """A simulator with ``faults`` and a config whose session is ``session_s`` from now and
@@ -90,7 +95,7 @@ def daemon_day(tmp: Path, *, session_s: float, rate: float, **faults: Any) -> It
         pytest.skip("a session around now would cross Seoul midnight")
     today = now.date().isoformat()
     with simulator(tmp, rate=rate, **faults) as sim:
-        config, env = write_config(tmp, sim, isins(3), trs=tuple(LAYOUTS))
+        config, env = write_config(tmp, sim, isins(ISINS), trs=tuple(LAYOUTS))
         config.write_text(
             config.read_text()
             + f'[market]\nsession_open = "{(now - dt.timedelta(minutes=1)):%H:%M:%S}"\n'

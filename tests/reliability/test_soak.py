@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from tests.capture.recorder.helpers import running, wait_until
-from tests.reliability.daemon_day import daemon_day, reconcile, truth_lines
+from tests.reliability.daemon_day import PAIRS, daemon_day, reconcile, truth_lines
 
 SOAK_S = float(os.environ.get("BONDTAPE_SOAK_S", "3600"))
-RATE = 2000.0
+RATE = 2000.0  # frames/s in all; the simulator's rate is per subscription
 SAMPLE_S = 5.0
 GROWTH_LIMIT = 1.5  # last sample over the median of the second half's first samples
 
@@ -35,7 +35,7 @@ def rss_mb(pid: int) -> float | None:
 @pytest.mark.soak
 def test_a_long_session_under_the_daemon_keeps_memory_flat_and_balances(tmp_path: Path) -> None:
     samples: dict[str, list[float]] = {}
-    with daemon_day(tmp_path, session_s=SOAK_S, rate=RATE, drop_every=60.0) as day:
+    with daemon_day(tmp_path, session_s=SOAK_S, rate=RATE / PAIRS, drop_every=60.0) as day:
         daemon = day.start_daemon()
         with running(daemon):
             end = time.monotonic() + SOAK_S
