@@ -95,6 +95,7 @@ class Daemon:
         self.eod_queue: list[str] = []  # days whose steps are to run now; the first runs
         self.failed_this_run: set[tuple[str, str]] = set()
         self.next_jobs: dict[str, int] = {}  # job -> next fire (UTC ns), for the state file
+        self.owed: dict[str, list[str]] = {}  # lake jobs found busy, to run next, in order
         self.decisions = threading.RLock()  # held by each scheduled job: see _one_at_a_time
 
     # --- the scheduled jobs ----------------------------------------------------------------
@@ -106,6 +107,7 @@ class Daemon:
         self._keep_recorder(now)
         for child in self.workers.finished():
             self._finished(child, now)
+        self._pay_owed(now)
         self._advance_end_of_day(now)
         self.write_state()
 
@@ -190,17 +192,30 @@ class Daemon:
 
     def _run(self, job: str, args: list[str], now: int | None = None) -> bool:
         """Start a lake job unless one runs: they take the lake's lock in turn, so a second
-        would only fail; it is skipped, not stacked, and counted."""
+        would only fail. A job found busy is skipped, counted, and owed once (not stacked):
+        it starts when the lake is free, in the order jobs were owed, so a normalize longer
+        than its interval cannot starve the intraday compaction."""
         now = self.clock.now_ns() if now is None else now
         record = self.state.jobs.setdefault(job, {})
         busy = next(iter(self.workers.running), None)
         if busy is not None:
             record["skipped"] = record.get("skipped", 0) + 1
-            log.info("%s skipped: %s is still running", job, busy)
+            self.owed.setdefault(job, args)
+            log.info("%s skipped: %s is still running; it runs next", job, busy)
             return False
+        self.owed.pop(job, None)
         self.workers.start(job, args, now)
         record.update(last_start_ns=now, state="running")
         return True
+
+    def _pay_owed(self, now: int) -> None:
+        """Start the job owed longest, once the lake is free and while it may still run."""
+        if self.workers.running or not self.owed:
+            return
+        job, args = next(iter(self.owed.items()))
+        del self.owed[job]
+        if job.startswith("eod-") or self.recording(now):
+            self._run(job, args, now)
 
     def _finished(self, child: Child, now: int, *, interrupted: bool = False) -> None:
         code = child.exit_code()

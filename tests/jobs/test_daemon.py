@@ -202,6 +202,33 @@ def test_lake_jobs_fired_at_the_same_instant_from_two_threads_start_one_worker(
         daemon.stop()
 
 
+def test_a_lake_job_skipped_while_another_runs_starts_when_it_ends_so_none_starves(
+    setup: Callable[..., Path],
+) -> None:
+    """A normalize longer than its interval must not keep the intraday compaction from ever
+    running: a job found busy is owed once (not stacked) and starts when the lake is free,
+    in the order the jobs were owed."""
+    config = setup()
+    daemon, _, _ = daemon_on(config, at(11, 0))
+    try:
+        daemon.normalize()
+        daemon.compact_intraday()  # normalize runs: owed
+        daemon.normalize()  # owed too, after the compaction
+        daemon.compact_intraday()  # owed already: not stacked
+        assert list(daemon.workers.running) == ["normalize"]
+        for expected in ("compact-intraday", "normalize"):
+            [running] = daemon.workers.running.values()
+            wait_until(lambda c=running: c.exit_code() is not None, 60, f"{running.name} to end")
+            daemon.supervise()
+            assert list(daemon.workers.running) == [expected]
+        [running] = daemon.workers.running.values()
+        wait_until(lambda: running.exit_code() is not None, 60, "the last job to end")
+        daemon.supervise()
+        assert daemon.workers.running == {}  # nothing more was owed
+    finally:
+        daemon.stop()
+
+
 def test_a_daemon_started_mid_session_starts_the_recorder_at_once(
     setup: Callable[..., Path],
 ) -> None:
