@@ -98,6 +98,6 @@ def _rebuild_with_progress(
 def _summary(stats: NormalizeStats) -> str:
     rows = ", ".join(f"{name} {n}" for name, n in stats.rows.items())
     return (
-        f"normalized {stats.records} records in {stats.batches} batches "
-        f"({stats.records_per_s:,.0f} records/s): {rows}"
+        f"normalized {stats.records} raw records (frames and events) in {stats.batches} "
+        f"batches ({stats.records_per_s:,.0f} records/s): rows {rows}"
     )

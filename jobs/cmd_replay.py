@@ -128,7 +128,9 @@ class _ProgressLine:
                 text += f" · {skipped:,} unreplayable frames skipped"
             if progress.ended == progress.passes:
                 text += " · the day is over (serving on; Ctrl-C stops)"
-        if text == self._last and not final:
+        if text == self._last:
+            if final and sys.stderr.isatty():
+                print(file=sys.stderr)  # end the line the progress was redrawn on
             return
         self._last = text
         if sys.stderr.isatty():
