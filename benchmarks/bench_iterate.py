@@ -23,9 +23,9 @@ from pathlib import Path
 import duckdb
 
 from benchmarks.query_day import DAY, DaySpec, write_day
-from storage.catalog import build_catalog
-from storage.compaction import compact
-from storage.history import event_batches, events
+from storage.compact.compaction import compact
+from storage.read.catalog import build_catalog
+from storage.read.history import event_batches, events
 
 TARGET_BATCH_ROWS_PER_S = 1_000_000
 

@@ -29,8 +29,8 @@ from capture.clock import ManualClock
 from capture.kis.layouts import LAYOUTS, Kind
 from capture.kis.protocol import data_frame
 from capture.rawlog import RawLogWriter, RecordKind
-from storage.normalizer import normalize
-from storage.parser import FRAME_SCHEMA, FrameParser
+from storage.normalize.normalizer import normalize
+from storage.normalize.parser import FRAME_SCHEMA, FrameParser
 
 PARSE_RUNS = 3
 ISINS = ["KR103502GD31", "KR103501GE15", "KR101501DD41", "KR6000011D27"]

@@ -23,9 +23,9 @@ from pathlib import Path
 import duckdb
 
 from benchmarks.query_day import DAY, DaySpec, isins, write_day
-from storage.catalog import build_catalog
-from storage.compaction import compact
-from storage.queries import named_query, open_catalog, run_query
+from storage.compact.compaction import compact
+from storage.read.catalog import build_catalog
+from storage.read.queries import named_query, open_catalog, run_query
 
 AT = f"{DAY} 14:00:00.5+09:00"
 Query = Callable[[duckdb.DuckDBPyConnection], object]

@@ -20,7 +20,7 @@ from capture.kis.isin import check_digit
 from capture.kis.layouts import ORDER_BOOK, TRADES
 from capture.kis.protocol import data_frame
 from capture.rawlog import RawLogWriter, RecordKind
-from storage.normalizer import normalize
+from storage.normalize.normalizer import normalize
 
 DAY = dt.date(2026, 11, 26)
 OPEN, CLOSE = dt.time(8, 0), dt.time(15, 30)

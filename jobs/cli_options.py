@@ -41,7 +41,7 @@ def data_dir_from(args: argparse.Namespace) -> Path:
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     """``--format`` and ``-o FILE``, for commands that print query results."""
-    from storage.results import FORMATS  # here: `bondtape record` must not load Arrow
+    from storage.read import FORMATS  # here: `bondtape record` must not load Arrow
 
     parser.add_argument(
         "--format",

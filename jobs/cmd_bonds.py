@@ -17,7 +17,7 @@ from pathlib import Path
 from capture.errors import BadMasterLine, ConfigError
 from capture.kis.bond_master import ISSUER_KINDS, Bond, read_bond_master
 from jobs.cli_options import add_data_dir_options, data_dir_from, iso_date, positive_int
-from storage.bonds import bonds_table, save_bonds
+from storage.lake import bonds_table, save_bonds
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -27,9 +27,7 @@ from rich.text import Text
 from capture.clock import SEOUL, Clock, SystemClock, seoul_date, seoul_datetime
 from capture.errors import ConfigError, StorageError
 from jobs.cli_options import add_data_dir_options, data_dir_from, iso_date
-from storage.history import Book, Level
-from storage.queries import open_catalog
-from storage.snapshot import bond_name, book_at, nothing_recorded
+from storage.read import Book, Level, bond_name, book_at, nothing_recorded, open_catalog
 
 LEVELS = 5
 COLUMNS = ("level", "bid qty", "bid yld", "bid", "ask", "ask yld", "ask qty")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 
 from jobs.cli_options import add_data_dir_options, data_dir_from
-from storage.catalog import build_catalog, view_sql
+from storage.read import build_catalog, view_sql
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,4 @@
-"""`bondtape compact`: merge the lake's small files, crash-safely (storage/compaction.py).
+"""`bondtape compact`: merge the lake's small files, crash-safely (storage/compact/compaction.py).
 
 Without options, every closed day becomes one sorted hist file per (table, date, isin); with
 ``--date D``, that day, even today, unless a recorder is still writing it; with
@@ -12,8 +12,8 @@ import argparse
 
 from jobs.cli_options import add_data_dir_options, iso_date, raw_dir_from
 from jobs.progress import progress_bar
-from storage.compaction import CompactStats, compact
-from storage.normalizer import normalize
+from storage.compact import CompactStats, compact
+from storage.normalize import normalize
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -44,10 +44,8 @@ from jobs.daemon import EOD_STEPS
 from jobs.daemon import STATE_NAME as DAEMON_STATE
 from jobs.demo_replay import show_replay
 from sql import query
-from storage.catalog import CATALOG_NAME
-from storage.queries import named_query, open_catalog, run_query
+from storage.read import CATALOG_NAME, cell_text, named_query, open_catalog, run_query
 from storage.report import REPORTS_FOLDER
-from storage.results import cell_text
 
 DEMO_MARKER = ".bondtape-demo"
 # A government, a municipal, a special and a corporate bond: the simulator names each kind.

@@ -17,7 +17,7 @@ from jobs.cli_options import (
     positive_int,
     raw_dir_from,
 )
-from storage.normalizer import DEFAULT_BATCH_RECORDS, NormalizeStats, follow, normalize
+from storage.normalize import DEFAULT_BATCH_RECORDS, NormalizeStats, follow, normalize
 
 log = logging.getLogger(__name__)
 

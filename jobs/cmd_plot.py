@@ -4,7 +4,7 @@ Three panels on one Seoul time axis: the best bid and ask as a band with the mid
 the trades as dots sized by quantity; the spread; the level-1 bid and ask quantities. The
 times the feeds were not recorded (the gaps view) are shaded on every panel. Lines are steps
 (a book holds until the next one); a day of many quotes is thinned to the last book of each
-of a few thousand time buckets (storage/day_series.py), which a chart that wide shows the
+of a few thousand time buckets (storage/read/day_series.py), which a chart that wide shows the
 same. matplotlib is imported here only, so no other command loads it.
 """
 
@@ -24,9 +24,7 @@ from matplotlib.figure import Figure
 
 from capture.errors import ConfigError, StorageError
 from jobs.cli_options import add_data_dir_options, data_dir_from, iso_date
-from storage.day_series import DaySeries, day_series
-from storage.queries import open_catalog
-from storage.snapshot import bond_name, nothing_recorded
+from storage.read import DaySeries, bond_name, day_series, nothing_recorded, open_catalog
 
 log = logging.getLogger(__name__)
 

@@ -14,15 +14,15 @@ import sys
 
 from capture.errors import ConfigError
 from jobs.cli_options import add_data_dir_options, add_output_options, data_dir_from
-from storage.queries import (
+from storage.read import (
     NamedQuery,
     named_queries,
     named_query,
     open_catalog,
     parse_assignments,
     run_query,
+    write_result,
 )
-from storage.results import write_result
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

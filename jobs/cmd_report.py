@@ -2,7 +2,7 @@
 
 What raw received and the lake holds per table and ISIN, rejects by reason, gaps and the
 session's coverage, time anomalies, and a reconciliation of raw against the lake
-(storage/report.py). Printed as tables and saved as data_dir/reports/D.json; exits 1 when raw
+(storage/report/report.py). Printed as tables and saved as data_dir/reports/D.json; exits 1 when raw
 and the lake do not balance, naming the partitions that differ. The session is the config's
 ``[market]`` one; with --data-dir, the default 08:00-15:30.
 """
@@ -28,6 +28,7 @@ from jobs.cli_options import (
 )
 from jobs.config import MarketConfig, load_config
 from jobs.progress import progress_bar
+from storage.read import print_table
 from storage.report import (
     DEFAULT_SKEW_S,
     DEFAULT_WORST,
@@ -36,7 +37,6 @@ from storage.report import (
     build_report,
     save_report,
 )
-from storage.results import print_table
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,8 +11,7 @@ import argparse
 import sys
 
 from jobs.cli_options import add_data_dir_options, add_output_options, data_dir_from
-from storage.queries import open_catalog, run_sql
-from storage.results import write_result
+from storage.read import open_catalog, run_sql, write_result
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -22,7 +22,7 @@ from capture.rawlog import Position, RawRecord, list_segments, read_records
 from capture.recorder.status import STATUS_NAME, is_live, read_status
 from jobs.daemon import STATE_NAME as DAEMON_STATE
 
-CHECKPOINT = Path("lake") / "checkpoint.json"  # storage.lake.Lake.checkpoint_path (test pins)
+CHECKPOINT = Path("lake") / "checkpoint.json"  # storage.lake.files.Lake.checkpoint_path (test pins)
 
 
 def gather(data_dir: Path, now_ns: int) -> dict[str, Any]:

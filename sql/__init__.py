@@ -1,7 +1,7 @@
 """Named queries and view definitions, kept as ``.sql`` files shipped with the package.
 
 ``queries/NAME.sql`` are the named queries (`bondtape query NAME`), each with a header that
-storage/queries.py reads; ``views/NAME.sql`` are the catalog's views; ``NAME.sql`` at the top
+storage/read/queries.py reads; ``views/NAME.sql`` are the catalog's views; ``NAME.sql`` at the top
 are queries the demo runs over lake files.
 """
 

@@ -8,8 +8,8 @@ checkpoint durably, :mod:`~storage.staging` swaps a rebuilt lake in. :func:`even
 stream of books and trades.
 """
 
-from storage.history import EVENT_SCHEMA, Book, Level, Trade, event_batches, events
-from storage.normalizer import NormalizeStats, follow, normalize
+from storage.normalize import NormalizeStats, follow, normalize
+from storage.read import EVENT_SCHEMA, Book, Level, Trade, event_batches, events
 from storage.schemas import SCHEMA_VERSION, TABLES
 
 __all__ = [

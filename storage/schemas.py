@@ -11,7 +11,7 @@ digits, may be negative), quantities BIGINT, the change sign a TINYINT code; ``e
 the six characters the feed sent (Seoul wall time HHMMSS), and every instant (``recv_ts``,
 ``exch_ts``, a gap's ``start_ts``/``end_ts``) is a UTC microsecond timestamp (:data:`INSTANT`),
 with ``recv_ns`` beside ``recv_ts`` where the exact nanosecond order of receipt matters.
-Partitioning (see storage/lake.py): quotes, trades and gaps by ``date=`` (Seoul date of the
+Partitioning (see storage/lake/files.py): quotes, trades and gaps by ``date=`` (Seoul date of the
 record's ``recv_ts``) and ``isin=``; rejects by ``date=`` only, as a reject's ISIN is often
 unknown.
 """
@@ -27,7 +27,7 @@ from capture.kis.layouts import LAYOUTS, Field, Kind, Layout
 
 SCHEMA_VERSION = 2
 """Bumped whenever a column is added, removed or retyped; written into every file and the
-checkpoint (storage/lake.py). 2: instants in microseconds, ``recv_ns`` added, ``exch_time``
+checkpoint (storage/lake/files.py). 2: instants in microseconds, ``recv_ns`` added, ``exch_time``
 text (1 had nanosecond timestamps and a TIME, which Spark cannot read)."""
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from capture.rawlog import FORMAT_VERSION, read_records
-from storage.normalizer import normalize
+from storage.normalize.normalizer import normalize
 from tests.data.golden import HERE, describe, lake_as_text, write_raw
 
 

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from capture.exchange.simulator import Simulator
-from tests.capture.exchange.kis_checks import simulator_options
+from tests.support.kis_checks import simulator_options
 
 StartSim = Callable[..., Simulator]
 

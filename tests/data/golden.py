@@ -40,9 +40,9 @@ from capture.rawlog import (
     seal_segment,
 )
 from capture.rawlog.seal import open_sealed
-from storage.normalizer import normalize
-from tests.capture.rawlog.helpers import seoul_ns
-from tests.samples import ORDER_BOOK_SAMPLE, TRADE_SAMPLE
+from storage.normalize.normalizer import normalize
+from tests.support.rawlog import seoul_ns
+from tests.support.samples import ORDER_BOOK_SAMPLE, TRADE_SAMPLE
 
 HERE = Path(__file__).resolve().parent / "raw-v1"
 RECORDER = "gold"

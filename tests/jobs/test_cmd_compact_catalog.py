@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from jobs import cli
-from storage.catalog import connect
-from tests.storage.rawdata import RawLog
+from storage.read.catalog import connect
+from tests.support.rawdata import RawLog
 
 
 def test_compact_normalizes_first_then_compacts_the_closed_day_and_catalog_opens_it(

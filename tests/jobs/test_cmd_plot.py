@@ -13,9 +13,9 @@ from matplotlib.collections import PathCollection
 
 from jobs import cli
 from jobs.cmd_plot import day_figure
-from storage.day_series import day_series
-from storage.queries import open_catalog
-from tests.storage.catalog_data import CORP, DAY, GOV, catalog_dir, gap, quote, trade
+from storage.read.day_series import day_series
+from storage.read.queries import open_catalog
+from tests.support.catalog_data import CORP, DAY, GOV, catalog_dir, gap, quote, trade
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 D = dt.date(2026, 11, 26)

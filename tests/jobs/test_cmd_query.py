@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from jobs import cli
-from tests.storage.catalog_data import CORP, DAY, GOV, catalog_dir, quote, trade
+from tests.support.catalog_data import CORP, DAY, GOV, catalog_dir, quote, trade
 
 ROOT = Path(__file__).resolve().parents[2]
 AT = ["--param", f"at={DAY} 10:30:00"]  # no offset: Seoul time

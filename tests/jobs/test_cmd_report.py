@@ -10,9 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from jobs import cli
-from storage.normalizer import normalize
-from tests.capture.rawlog.helpers import seoul_ns
-from tests.storage.rawdata import ISINS, RawLog
+from storage.normalize.normalizer import normalize
+from tests.support.rawlog import seoul_ns
+from tests.support.rawdata import ISINS, RawLog
 
 DAY = "2026-11-26"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.capture.exchange.kis_checks import approval_key, connect, subscribe
-from tests.capture.recorder.helpers import STOP_TIMEOUT_S, bondtape, running
+from tests.support.kis_checks import approval_key, connect, subscribe
+from tests.support.recorder import STOP_TIMEOUT_S, bondtape, running
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])

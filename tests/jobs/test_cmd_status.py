@@ -18,19 +18,9 @@ from capture.recorder.status import STATUS_NAME, read_status
 from jobs.daemon import STATE_NAME as DAEMON_STATE
 from jobs.status_report import CHECKPOINT, normalizer_lag
 from storage import normalize
-from storage.lake import Lake
-from tests.capture.rawlog.helpers import seoul_ns
-from tests.capture.recorder.helpers import (
-    bondtape,
-    events,
-    isins,
-    record,
-    running,
-    simulator,
-    stop,
-    wait_until,
-    write_config,
-)
+from storage.lake.files import Lake
+from tests.support.rawlog import seoul_ns
+from tests.support.recorder import bondtape, events, isins, record, running, simulator, stop, wait_until, write_config
 
 
 def status(config: Path, env: dict[str, str], *args: str) -> tuple[int, str]:

@@ -20,7 +20,7 @@ from capture.clock import NS_PER_S, SEOUL, ManualClock
 from jobs.config import load_config
 from jobs.daemon import EOD_STEPS, STATE_NAME, Daemon
 from jobs.schedule import SteppedScheduler
-from tests.capture.recorder.helpers import events, isins, simulator, wait_until, write_config
+from tests.support.recorder import events, isins, simulator, wait_until, write_config
 
 TODAY = dt.datetime.now(SEOUL).date()
 

@@ -13,15 +13,7 @@ import pytest
 
 from capture.clock import SEOUL
 from jobs.daemon import EOD_STEPS, STATE_NAME
-from tests.capture.recorder.helpers import (
-    bondtape,
-    events,
-    isins,
-    running,
-    simulator,
-    wait_until,
-    write_config,
-)
+from tests.support.recorder import bondtape, events, isins, running, simulator, wait_until, write_config
 
 SESSION_S = 25
 

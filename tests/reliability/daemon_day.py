@@ -24,7 +24,7 @@ import duckdb
 from capture.clock import SEOUL
 from capture.kis.layouts import LAYOUTS
 from jobs.daemon import EOD_STEPS, STATE_NAME
-from tests.capture.recorder.helpers import Sim, bondtape, isins, simulator, write_config
+from tests.support.recorder import Sim, bondtape, isins, simulator, write_config
 from tests.test_end_to_end import as_sent, comparable
 
 IN_FLIGHT_SLACK_NS = 500_000_000

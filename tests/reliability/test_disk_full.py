@@ -20,17 +20,7 @@ import pytest
 from capture.kis.layouts import LAYOUTS
 from capture.rawlog import RawRecord, read_records
 from capture.recorder.status import read_status
-from tests.capture.recorder.helpers import (
-    bondtape,
-    events,
-    isins,
-    record,
-    running,
-    simulator,
-    stop,
-    wait_until,
-    write_config,
-)
+from tests.support.recorder import bondtape, events, isins, record, running, simulator, stop, wait_until, write_config
 from tests.reliability.daemon_day import reconcile, truth_lines
 
 SIZE = "3m"

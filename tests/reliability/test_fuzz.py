@@ -21,9 +21,9 @@ from capture.clock import SystemClock, seoul_datetime
 from capture.errors import MalformedFrame
 from capture.kis.layouts import LAYOUTS
 from capture.kis.protocol import classify, control_response, data_frame, is_data_frame
-from storage.normalizer import normalize
-from storage.report import ReportSettings, build_report
-from tests.storage.rawdata import ISINS, IV, KEY, START_NS, RawLog, lake_rows, record
+from storage.normalize.normalizer import normalize
+from storage.report.report import ReportSettings, build_report
+from tests.support.rawdata import ISINS, IV, KEY, START_NS, RawLog, lake_rows, record
 
 FRAMES = int(os.environ.get("BONDTAPE_FUZZ_FRAMES", "10000"))
 SEED = int(os.environ.get("BONDTAPE_RELIABILITY_SEED", "20261201"))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.capture.recorder.helpers import running, wait_until
+from tests.support.recorder import running, wait_until
 from tests.reliability.daemon_day import PAIRS, daemon_day, reconcile, truth_lines
 
 SOAK_S = float(os.environ.get("BONDTAPE_SOAK_S", "3600"))

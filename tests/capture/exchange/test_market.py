@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from capture.exchange.market import Market, bond_profile, fixed
 from capture.kis.isin import check_digit
 from capture.kis.layouts import ORDER_BOOK, TRADES
-from tests.capture.exchange.kis_checks import check_book, check_trade
+from tests.support.kis_checks import check_book, check_trade
 
 ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 isins = st.text(ALNUM, min_size=9, max_size=9).map(lambda s: "KR" + s + check_digit("KR" + s))

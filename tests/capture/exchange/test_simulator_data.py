@@ -11,13 +11,7 @@ from capture.errors import ProtocolError
 from capture.exchange.market import Market
 from capture.kis.protocol import ControlResponse, DataFrame, classify, split_records
 from tests.capture.conftest import StartSim
-from tests.capture.exchange.kis_checks import (
-    approval_key,
-    check_book,
-    check_trade,
-    connect,
-    subscribe,
-)
+from tests.support.kis_checks import approval_key, check_book, check_trade, connect, subscribe
 
 ISINS = ("KR103502GD31", "KR2005021A35", "KR6000001A28")
 CHECKS = {"H0BJASP0": check_book, "H0BJCNT0": check_trade}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.capture.conftest import StartSim
-from tests.capture.exchange.kis_checks import official_sample_client, post_json
+from tests.support.kis_checks import official_sample_client, post_json
 
 
 def test_the_official_sample_flow_subscribes_decrypts_and_survives_pingpong(

@@ -7,7 +7,7 @@ import websocket
 
 from capture.kis.protocol import Ping, classify
 from tests.capture.conftest import StartSim
-from tests.capture.exchange.kis_checks import connect
+from tests.support.kis_checks import connect
 
 INTERVAL = 0.2
 

@@ -4,7 +4,7 @@ import datetime as dt
 import uuid
 
 from tests.capture.conftest import StartSim
-from tests.capture.exchange.kis_checks import post_json
+from tests.support.kis_checks import post_json
 
 APPROVAL = {"grant_type": "client_credentials", "appkey": "app", "secretkey": "secret"}
 TOKEN = {"grant_type": "client_credentials", "appkey": "app", "appsecret": "secret"}

@@ -8,7 +8,7 @@ import pytest
 from capture.kis.isin import check_digit
 from capture.kis.protocol import ControlResponse, Outcome, subscription_request
 from tests.capture.conftest import StartSim
-from tests.capture.exchange.kis_checks import approval_key, connect, recv_until, subscribe
+from tests.support.kis_checks import approval_key, connect, recv_until, subscribe
 
 ISIN = "KR103502GD31"
 

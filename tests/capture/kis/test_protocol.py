@@ -12,7 +12,7 @@ from capture.errors import BadRequest, DecryptError, MalformedFrame
 from capture.kis import protocol
 from capture.kis.layouts import LAYOUTS, ORDER_BOOK, TRADES
 from capture.kis.protocol import DataFrame, Outcome, Ping
-from tests.samples import ACK_SAMPLE, ORDER_BOOK_SAMPLE, TRADE_SAMPLE
+from tests.support.samples import ACK_SAMPLE, ORDER_BOOK_SAMPLE, TRADE_SAMPLE
 
 KEY_IV = ("0123456789abcdef0123456789abcdef", "0123456789abcdef")
 

@@ -10,8 +10,8 @@ import textwrap
 from pathlib import Path
 
 from capture.rawlog import RecordKind, read_records
-from tests.capture.rawlog.helpers import records
-from tests.capture.recorder.helpers import running
+from tests.support.rawlog import records
+from tests.support.recorder import running
 
 CHILD = textwrap.dedent(
     """

@@ -22,7 +22,7 @@ from capture.rawlog import (
     segments_holding,
     verify,
 )
-from tests.capture.rawlog.helpers import records, seoul_ns, writer
+from tests.support.rawlog import records, seoul_ns, writer
 
 NINE = seoul_ns(2026, 11, 26, 9, 0, 0)
 HEADER_SIZE = len(encode_header("rec1", NINE))

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from capture.rawlog.resume import ExistingSegment, plan_resume
-from tests.capture.rawlog.helpers import seoul_ns
+from tests.support.rawlog import seoul_ns
 
 NINE, TEN = seoul_ns(2026, 11, 26, 9, 0, 0), seoul_ns(2026, 11, 26, 10, 0, 0)
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from capture.clock import ManualClock
 from capture.rawlog import CorruptRegion, RecordKind, list_segments, read_records, seal_segment
-from tests.capture.rawlog.helpers import records, seoul_ns, writer
+from tests.support.rawlog import records, seoul_ns, writer
 
 
 def _closed_segment(raw: Path) -> Path:

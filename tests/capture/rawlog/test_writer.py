@@ -18,8 +18,8 @@ from capture.rawlog import (
     read_records,
     seal_segment,
 )
-from tests.capture.rawlog.helpers import records, seoul_ns, writer
-from tests.capture.recorder.helpers import wait_until
+from tests.support.rawlog import records, seoul_ns, writer
+from tests.support.recorder import wait_until
 
 STATE = [(1, b'{"subscriptions":["H0BJASP0|KR1035027A28"]}'), (2, b'{"aes":{"key":"k","iv":"i"}}')]
 

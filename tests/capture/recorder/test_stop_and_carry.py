@@ -23,8 +23,8 @@ from capture.recorder.approval import AppCredential
 from capture.recorder.options import RecorderOptions
 from capture.recorder.previous_run import read_previous_run
 from capture.recorder.recorder import STOP_JOIN_S, Recorder
-from tests.capture.rawlog.helpers import seoul_ns
-from tests.capture.recorder.helpers import events, isins, simulator, wait_until
+from tests.support.rawlog import seoul_ns
+from tests.support.recorder import events, isins, simulator, wait_until
 
 
 def event(**fields: object) -> bytes:

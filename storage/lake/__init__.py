@@ -1,0 +1,37 @@
+"""The lake on disk: its files and their names (the raw range each holds), the checkpoint,
+the one-writer lock, the rebuild swap (staging), and the reference data under ref/ (bonds).
+"""
+
+from __future__ import annotations
+
+from storage.lake.bonds import bonds_table, save_bonds
+from storage.lake.files import (
+    OPEN_GAPS_FILE,
+    Lake,
+    partition,
+    position_from_json,
+    remove_durably,
+    with_writer_version,
+    write_bytes_durably,
+    write_parquet_durably,
+)
+from storage.lake.ranges import HIST_PREFIX, LIVE_PREFIX, RawRange, covering, range_of, superseded
+
+__all__ = [
+    "HIST_PREFIX",
+    "LIVE_PREFIX",
+    "OPEN_GAPS_FILE",
+    "Lake",
+    "RawRange",
+    "bonds_table",
+    "covering",
+    "partition",
+    "position_from_json",
+    "range_of",
+    "remove_durably",
+    "save_bonds",
+    "superseded",
+    "with_writer_version",
+    "write_bytes_durably",
+    "write_parquet_durably",
+]

@@ -1,0 +1,126 @@
+"""Raw logs for normalizer tests, written through the real RawLogWriter."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from capture.clock import ManualClock
+from capture.kis.layouts import LAYOUTS, Kind
+from capture.kis.protocol import control_response, data_frame
+from capture.rawlog import RawLogWriter, RecordKind, events
+from storage.normalize.parser import FRAME_SCHEMA
+
+ISINS = ["KR103502GD31", "KR101501DD41"]
+KEY, IV = "0123456789abcdef0123456789abcdef", "fedcba9876543210"
+START_NS = 1_767_250_000 * 10**9  # 2026-01-01 15:46:40 Seoul
+
+
+def record(rng: random.Random, tr_id: str, isin: str) -> list[str]:
+    r = rng.randint
+    values = {
+        Kind.ISIN: lambda: isin,
+        Kind.TIME: lambda: f"{rng.randint(9, 15):02d}{rng.randint(0, 59):02d}{r(0, 59):02d}",
+        Kind.PRICE: lambda: f"{rng.choice(['', '-'])}{rng.randint(1, 99999)}.{r(0, 99):02d}",
+        Kind.YIELD: lambda: f"{rng.randint(0, 9)}.{rng.randint(0, 999):03d}",
+        Kind.RATE: lambda: f"-{rng.randint(1, 9)}.{rng.randint(0, 999):03d}",
+        Kind.QTY: lambda: str(rng.randint(0, 10**12)),
+        Kind.SIGN: lambda: str(rng.randint(1, 5)),
+        Kind.TEXT: lambda: "국고03250-5303(23-2)",
+    }  # fmt: skip
+    return [values[f.kind]() for f in LAYOUTS[tr_id].fields]
+
+
+MALFORMED = [
+    b"0|H0BJASP0|001|KR103502GD31^131743",  # too few fields
+    b"0|H0BJASP0|002|" + "^".join(["1"] * 34).encode(),  # count says 2, has 1
+    b"0|H0BJASP0|000|x",  # zero count
+    b"0|H0BJASP0|0x1|x",  # count not a number
+    b"0|NOSUCHTR|001|a^b",  # unknown TR
+    b"0|H0BJASP0",  # no payload
+    b"0|\xff\xfe|001|x",  # not UTF-8
+    b"1|H0BJASP0|001|not-base64!!",  # encrypted, undecryptable
+    b"{not json",  # neither frame nor JSON
+]
+
+
+class RawLog:
+    """A raw log under ``data_dir/raw`` plus what a correct lake must hold for it."""
+
+    def __init__(self, data_dir: Path, seed: int = 1, start_ns: int = START_NS) -> None:
+        self.rng = random.Random(seed)
+        self.clock = ManualClock(start_ns)
+        self.expected: dict[str, list[list[str]]] = {"quotes": [], "trades": []}
+        self.expected_rejects: list[bytes] = []
+        self.open_gaps: dict[tuple[str, str], int] = {}  # what the STATE records declare
+        self.writer = RawLogWriter(
+            data_dir / "raw", "t1", clock=self.clock, state_records=self._state
+        )
+
+    def _state(self) -> list[tuple[int, bytes]]:
+        aes = {tr: (KEY, IV) for tr in LAYOUTS}
+        return [(2, events.encode_state(events.State(2, (), aes, dict(self.open_gaps))))]
+
+    def frames(
+        self, n: int, *, conn_id: int = 1, encrypted: bool = False, recv_ns: int | None = None
+    ) -> None:
+        """``n`` random data frames; ``recv_ns`` stamps them all with one receive time (a
+        session that took it earlier), else each is 0.25 s after the last."""
+        for _ in range(n):
+            tr_id = self.rng.choice(list(LAYOUTS))
+            count = self.rng.choice([1, 1, 1, 2, 3])
+            recs = [record(self.rng, tr_id, self.rng.choice(ISINS)) for _ in range(count)]
+            text = data_frame(tr_id, recs, key_iv=(KEY, IV) if encrypted else None)
+            self.send(text.encode(), conn_id, recv_ns=recv_ns)
+            self.expected[LAYOUTS[tr_id].table] += recs
+
+    def send(
+        self,
+        payload: bytes,
+        conn_id: int = 1,
+        kind: RecordKind = RecordKind.FRAME_RECV,
+        recv_ns: int | None = None,
+    ) -> None:
+        if recv_ns is None:
+            self.clock.advance(0.25)
+        self.writer.append(kind, conn_id, payload, recv_ns)
+
+    def ack(self, conn_id: int, tr_id: str) -> None:
+        self.send(control_response(tr_id, ISINS[0], "OPSP0000", key=KEY, iv=IV).encode(), conn_id)
+
+    def malformed(self) -> None:
+        for payload in MALFORMED:
+            self.send(payload)
+            self.expected_rejects.append(payload)
+
+    def event(self, **fields: object) -> None:
+        self.send(json.dumps(fields).encode(), kind=RecordKind.EVENT)
+
+
+def lake_rows(
+    data_dir: Path, table: str, order: str = 'segment, "offset", record_index'
+) -> list[dict]:
+    files = sorted((data_dir / "lake" / "live" / table).rglob("*.parquet"))
+    if not files:
+        return []
+    con = duckdb.connect()
+    rel = con.sql(f"SELECT * FROM read_parquet({[str(f) for f in files]}) ORDER BY {order}")
+    names = rel.columns
+    return [dict(zip(names, row, strict=True)) for row in rel.fetchall()]
+
+
+def frames_table(texts: list[str], recv_ns: int) -> pa.Table:
+    """Frames as the parser takes them, all received at ``recv_ns`` on connection 1; each
+    frame's ``offset`` is its ``frame_no``."""
+    n = len(texts)
+    return pa.table(
+        {
+            "frame_no": range(n), "text": texts, "recv_ns": [recv_ns] * n, "conn_id": [1] * n,
+            "segment": ["2026-01-01/x.seg"] * n, "offset": range(n),
+        },
+        schema=FRAME_SCHEMA,
+    )  # fmt: skip
