@@ -1,7 +1,8 @@
-"""Orchestration: config, the `bondtape` command line, and (soon) the scheduler daemon.
+"""Orchestration, by concern: the command line (cli/), one module per command (commands/), the
+demo (demo/), the config (config/), and the overnight daemon (daemon/).
 
-The entry point is :func:`jobs.cli.main` (the ``bondtape`` script). Nothing is imported here,
-so ``python -m jobs.cli`` (how the demo starts its children) runs its module only once.
+The entry point is :func:`jobs.cli.main` (the ``bondtape`` script; ``python -m jobs.cli`` is
+how the daemon and the demo start their children). Nothing is imported here.
 """
 
 __all__: list[str] = []

@@ -6,7 +6,7 @@ import configparser
 import shlex
 from pathlib import Path
 
-from jobs.cli import COMMANDS, build_parser
+from jobs.cli.dispatch import COMMANDS, build_parser
 
 UNIT = Path(__file__).resolve().parents[1] / "contrib" / "bondtape.service"
 

@@ -19,10 +19,19 @@ import duckdb
 from capture.clock import SystemClock
 from capture.kis.layouts import LAYOUTS, Kind
 from capture.rawlog import list_segments
-from jobs.config import MarketConfig
+from jobs.config.config import MarketConfig
 from storage.normalize.normalizer import normalize
 from storage.report.report import ReportSettings, build_report
-from tests.support.recorder import events, isins, record, running, simulator, stop, wait_until, write_config
+from tests.support.recorder import (
+    events,
+    isins,
+    record,
+    running,
+    simulator,
+    stop,
+    wait_until,
+    write_config,
+)
 
 
 def as_sent(kind: Kind, value: Any) -> str:

@@ -17,7 +17,7 @@ class RecorderOptions:
     ``pairs`` are the (TR, ISIN) registrations in config order; they are sharded over
     ``credentials`` by :func:`capture.recorder.sharding.shard`. The fields a user sets have
     no default here: their defaults are in the config (:mod:`jobs.config`), mapped by
-    ``jobs.cmd_record.recorder_options``; the rest are the recorder's own tuning.
+    ``jobs.commands.record.recorder_options``; the rest are the recorder's own tuning.
     """
 
     data_dir: Path

@@ -3,8 +3,8 @@ from __future__ import annotations
 import datetime as dt
 
 from capture.clock import NS_PER_S, SEOUL
-from jobs.calendar import TradingCalendar
-from jobs.config import JobsConfig, MarketConfig
+from jobs.config.config import JobsConfig, MarketConfig
+from jobs.daemon.calendar import TradingCalendar
 
 
 def seoul(day: dt.date, hh: int, mm: int) -> int:

@@ -20,11 +20,22 @@ from rich.console import Console, RenderableType
 from capture.clock import SEOUL, ManualClock
 from capture.errors import ConfigError
 from jobs import cli
-from jobs.cmd_book import book_instant, level_rows, refresh
+from jobs.commands.book import book_instant, level_rows, refresh
 from storage.read.queries import open_catalog
 from storage.read.snapshot import book_at
+from tests.support.catalog_data import (
+    CORP,
+    DAY,
+    GOV,
+    arrow,
+    catalog_dir,
+    query_rows,
+    quote,
+    seoul_ns,
+    trade,
+    write_live_files,
+)
 from tests.support.recorder import wait_until
-from tests.support.catalog_data import CORP, DAY, GOV, arrow, catalog_dir, query_rows, quote, seoul_ns, trade, write_live_files
 
 ROOT = Path(__file__).resolve().parents[2]
 EARLY = quote(GOV, f"{DAY} 10:00:00.250000", ask_qty=(11, 21, 0, 0))  # asks 4 and 5 empty

@@ -12,7 +12,7 @@ from matplotlib import dates as mdates
 from matplotlib.collections import PathCollection
 
 from jobs import cli
-from jobs.cmd_plot import day_figure
+from jobs.commands.plot import day_figure
 from storage.read.day_series import day_series
 from storage.read.queries import open_catalog
 from tests.support.catalog_data import CORP, DAY, GOV, catalog_dir, gap, quote, trade

@@ -6,7 +6,7 @@ import pytest
 
 from capture.clock import ManualClock
 from capture.rawlog import Position, RawLogWriter, RecordKind
-from jobs.cli import main
+from jobs.cli.dispatch import main
 
 # 2026-11-26 09:00:00 Asia/Seoul
 NINE = 1_795_651_200_000_000_000

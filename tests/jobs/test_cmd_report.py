@@ -11,8 +11,8 @@ import pytest
 
 from jobs import cli
 from storage.normalize.normalizer import normalize
-from tests.support.rawlog import seoul_ns
 from tests.support.rawdata import ISINS, RawLog
+from tests.support.rawlog import seoul_ns
 
 DAY = "2026-11-26"
 

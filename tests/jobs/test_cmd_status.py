@@ -15,12 +15,22 @@ from capture.clock import SEOUL, ManualClock
 from capture.kis.protocol import data_frame
 from capture.rawlog import RawLogWriter, RecordKind
 from capture.recorder.status import STATUS_NAME, read_status
-from jobs.daemon import STATE_NAME as DAEMON_STATE
-from jobs.status_report import CHECKPOINT, normalizer_lag
+from jobs.commands.status_report import CHECKPOINT, normalizer_lag
+from jobs.daemon.daemon import STATE_NAME as DAEMON_STATE
 from storage import normalize
 from storage.lake.files import Lake
 from tests.support.rawlog import seoul_ns
-from tests.support.recorder import bondtape, events, isins, record, running, simulator, stop, wait_until, write_config
+from tests.support.recorder import (
+    bondtape,
+    events,
+    isins,
+    record,
+    running,
+    simulator,
+    stop,
+    wait_until,
+    write_config,
+)
 
 
 def status(config: Path, env: dict[str, str], *args: str) -> tuple[int, str]:

@@ -11,7 +11,7 @@ import pytest
 
 from capture.errors import ConfigError
 from jobs import cli
-from jobs.config import (
+from jobs.config.config import (
     CaptureConfig,
     JobsConfig,
     KisConfig,

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from capture.errors import ConfigError
-from jobs.config_section import Section
+from jobs.config.section import Section
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from capture.clock import NS_PER_S, SEOUL, ManualClock
-from jobs.config import load_config
-from jobs.daemon import EOD_STEPS, STATE_NAME, Daemon
-from jobs.schedule import SteppedScheduler
+from jobs.config.config import load_config
+from jobs.daemon.daemon import EOD_STEPS, STATE_NAME, Daemon
+from jobs.daemon.schedule import SteppedScheduler
 from tests.support.recorder import events, isins, simulator, wait_until, write_config
 
 TODAY = dt.datetime.now(SEOUL).date()

@@ -7,7 +7,16 @@ import subprocess
 from pathlib import Path
 
 from capture.clock import SEOUL
-from tests.support.recorder import bondtape, free_port, isins, running, scrape, simulator, wait_until, write_config
+from tests.support.recorder import (
+    bondtape,
+    free_port,
+    isins,
+    running,
+    scrape,
+    simulator,
+    wait_until,
+    write_config,
+)
 
 
 def test_a_daemon_outside_its_window_serves_recorder_down_window_closed_and_the_lag(

@@ -12,8 +12,16 @@ from pathlib import Path
 import pytest
 
 from capture.clock import SEOUL
-from jobs.daemon import EOD_STEPS, STATE_NAME
-from tests.support.recorder import bondtape, events, isins, running, simulator, wait_until, write_config
+from jobs.daemon.daemon import EOD_STEPS, STATE_NAME
+from tests.support.recorder import (
+    bondtape,
+    events,
+    isins,
+    running,
+    simulator,
+    wait_until,
+    write_config,
+)
 
 SESSION_S = 25
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 
-from jobs.cmd_demo import DEMO_ISINS, DEMO_MARKER
+from jobs.demo.demo import DEMO_ISINS, DEMO_MARKER
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -23,7 +23,7 @@ import duckdb
 
 from capture.clock import SEOUL
 from capture.kis.layouts import LAYOUTS
-from jobs.daemon import EOD_STEPS, STATE_NAME
+from jobs.daemon.daemon import EOD_STEPS, STATE_NAME
 from tests.support.recorder import Sim, bondtape, isins, simulator, write_config
 from tests.test_end_to_end import as_sent, comparable
 

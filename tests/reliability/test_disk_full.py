@@ -20,8 +20,18 @@ import pytest
 from capture.kis.layouts import LAYOUTS
 from capture.rawlog import RawRecord, read_records
 from capture.recorder.status import read_status
-from tests.support.recorder import bondtape, events, isins, record, running, simulator, stop, wait_until, write_config
 from tests.reliability.daemon_day import reconcile, truth_lines
+from tests.support.recorder import (
+    bondtape,
+    events,
+    isins,
+    record,
+    running,
+    simulator,
+    stop,
+    wait_until,
+    write_config,
+)
 
 SIZE = "3m"
 

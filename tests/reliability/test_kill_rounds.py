@@ -28,10 +28,10 @@ import pytest
 
 from capture.clock import SystemClock
 from capture.rawlog import list_segments
-from jobs.config import MarketConfig
+from jobs.config.config import MarketConfig
 from storage.report.report import ReportSettings, build_report
-from tests.support.recorder import running, wait_until
 from tests.reliability.daemon_day import Day, daemon_day, duplicate_lineage, reconcile, truth_lines
+from tests.support.recorder import running, wait_until
 
 SEED = int(os.environ.get("BONDTAPE_RELIABILITY_SEED", "20261201"))
 ROUNDS = 20

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.recorder import running, wait_until
 from tests.reliability.daemon_day import PAIRS, daemon_day, reconcile, truth_lines
+from tests.support.recorder import running, wait_until
 
 SOAK_S = float(os.environ.get("BONDTAPE_SOAK_S", "3600"))
 RATE = 2000.0  # frames/s in all; the simulator's rate is per subscription

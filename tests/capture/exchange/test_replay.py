@@ -34,7 +34,18 @@ from capture.rawlog import RecordKind
 from storage.normalize.normalizer import normalize
 from storage.report.ledger import Category, tally
 from tests.support.kis_checks import approval_key, official_sample_client
-from tests.support.recorder import bondtape, events, isins, raw_records, record, running, simulator, stop, wait_until, write_config
+from tests.support.recorder import (
+    bondtape,
+    events,
+    isins,
+    raw_records,
+    record,
+    running,
+    simulator,
+    stop,
+    wait_until,
+    write_config,
+)
 
 ISINS = isins(3)
 TRS = ("H0BJASP0", "H0BJCNT0")

@@ -10,7 +10,7 @@ import pytest
 from capture.errors import BadMasterLine
 from capture.kis.bond_master import parse_line, read_bond_master
 from jobs import cli
-from jobs.config import load_config
+from jobs.config.config import load_config
 
 
 def master_line(isin: str, name: str, maturity: str = "20531210") -> str:

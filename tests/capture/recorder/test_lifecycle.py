@@ -10,7 +10,18 @@ from pathlib import Path
 
 import zstandard
 
-from tests.support.recorder import STOP_TIMEOUT_S, bondtape, events, isins, record, running, simulator, stop, wait_until, write_config
+from tests.support.recorder import (
+    STOP_TIMEOUT_S,
+    bondtape,
+    events,
+    isins,
+    record,
+    running,
+    simulator,
+    stop,
+    wait_until,
+    write_config,
+)
 
 UUID = re.compile(rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 

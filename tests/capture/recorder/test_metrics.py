@@ -5,7 +5,17 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.support.recorder import events, free_port, isins, record, running, scrape, simulator, wait_until, write_config
+from tests.support.recorder import (
+    events,
+    free_port,
+    isins,
+    record,
+    running,
+    scrape,
+    simulator,
+    wait_until,
+    write_config,
+)
 
 
 def test_a_recorder_serves_frames_records_gaps_latencies_and_disk_on_its_metrics_port(

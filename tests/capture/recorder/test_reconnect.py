@@ -7,7 +7,19 @@ from collections import Counter
 from pathlib import Path
 
 from capture.rawlog import RecordKind
-from tests.support.recorder import STOP_TIMEOUT_S, TRS, events, isins, raw_records, record, running, simulator, stop, wait_until, write_config
+from tests.support.recorder import (
+    STOP_TIMEOUT_S,
+    TRS,
+    events,
+    isins,
+    raw_records,
+    record,
+    running,
+    simulator,
+    stop,
+    wait_until,
+    write_config,
+)
 
 
 def fully_subscribed_conns(data: Path, pairs: int) -> int:

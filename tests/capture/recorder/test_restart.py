@@ -10,7 +10,20 @@ from pathlib import Path
 from capture.clock import NS_PER_S, ManualClock
 from capture.rawlog import RawLogWriter, RecordKind
 from capture.rawlog import events as event
-from tests.support.recorder import Sim, data_records, events, isins, raw_records, record, running, simulator, stop, truth_by_conn, wait_until, write_config
+from tests.support.recorder import (
+    Sim,
+    data_records,
+    events,
+    isins,
+    raw_records,
+    record,
+    running,
+    simulator,
+    stop,
+    truth_by_conn,
+    wait_until,
+    write_config,
+)
 
 
 def sim_conn_holding(sim: Sim, received: list) -> int:

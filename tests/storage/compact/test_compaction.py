@@ -19,8 +19,8 @@ from storage.lake.files import RAW_RANGES_KEY
 from storage.lake.ranges import range_of
 from storage.normalize.normalizer import normalize
 from storage.read.catalog import build_catalog, connect
-from tests.support.rawlog import seoul_ns
 from tests.support.rawdata import ISINS, RawLog
+from tests.support.rawlog import seoul_ns
 
 TABLES = ("quotes", "trades", "gaps", "rejects")
 DAY1, DAY2 = dt.date(2026, 11, 26), dt.date(2026, 11, 27)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-import storage.lake.files
 
+import storage.lake.files
 from capture.errors import StorageError
 from storage.lake.files import SCHEMA_VERSION_KEY
 from storage.normalize.normalizer import normalize

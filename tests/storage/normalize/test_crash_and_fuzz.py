@@ -20,8 +20,8 @@ from capture.kis.protocol import data_frame
 from capture.rawlog import RecordKind
 from storage.normalize.normalizer import normalize
 from storage.normalize.parser import FrameParser
-from tests.support.recorder import wait_until
 from tests.support.rawdata import ISINS, START_NS, RawLog, frames_table, lake_rows, record
+from tests.support.recorder import wait_until
 
 ROOT = Path(__file__).resolve().parents[3]
 TABLES = ("quotes", "trades", "rejects")

@@ -12,9 +12,9 @@ from pathlib import Path
 from capture.clock import SEOUL
 from capture.rawlog import list_segments
 from storage.normalize.normalizer import normalize
+from tests.support.rawdata import ISINS, RawLog, lake_rows
 from tests.support.rawlog import seoul_ns
 from tests.support.recorder import wait_until
-from tests.support.rawdata import ISINS, RawLog, lake_rows
 
 ROOT = Path(__file__).resolve().parents[3]
 

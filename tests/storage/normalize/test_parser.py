@@ -8,9 +8,9 @@ import pytest
 
 from capture.clock import SEOUL
 from storage.normalize.parser import FrameParser, ParsedFrames
+from tests.support.rawdata import frames_table
 from tests.support.rawlog import seoul_ns
 from tests.support.samples import ORDER_BOOK_SAMPLE, TRADE_SAMPLE
-from tests.support.rawdata import frames_table
 
 SAMPLE_TIME = "131743"
 

@@ -18,9 +18,18 @@ from storage.compact.compaction import compact
 from storage.normalize.normalizer import normalize
 from storage.read.catalog import build_catalog, connect
 from storage.read.history import EVENT_SCHEMA, Book, Event, Level, Trade, event_batches, events
-from tests.support.rawlog import seoul_ns
-from tests.support.catalog_data import CORP, DAY, GOV, SEGMENT, catalog_dir, query_rows, quote, trade
+from tests.support.catalog_data import (
+    CORP,
+    DAY,
+    GOV,
+    SEGMENT,
+    catalog_dir,
+    query_rows,
+    quote,
+    trade,
+)
 from tests.support.rawdata import ISINS, RawLog
+from tests.support.rawlog import seoul_ns
 
 DAY1, DAY2 = dt.date(2026, 11, 26), dt.date(2026, 11, 27)
 Key = tuple[str, int, str, int, int]  # kind, recv_ns, segment, offset, record_index

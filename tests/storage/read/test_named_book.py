@@ -11,7 +11,16 @@ from typing import Any
 from capture.clock import SEOUL
 from storage.compact.compaction import compact
 from storage.read.queries import named_query
-from tests.support.catalog_data import CORP, DAY, GOV, catalog_dir, instant, query_rows, quote, seoul_ns
+from tests.support.catalog_data import (
+    CORP,
+    DAY,
+    GOV,
+    catalog_dir,
+    instant,
+    query_rows,
+    quote,
+    seoul_ns,
+)
 
 OTHER = "KR6095571B92"
 AT = f"{DAY} 10:30:00"

@@ -6,7 +6,19 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from tests.support.catalog_data import CORP, DAY, GOV, NEXT_DAY, catalog_dir, gap, instant, query_rows, quote, seoul_ns, trade
+from tests.support.catalog_data import (
+    CORP,
+    DAY,
+    GOV,
+    NEXT_DAY,
+    catalog_dir,
+    gap,
+    instant,
+    query_rows,
+    quote,
+    seoul_ns,
+    trade,
+)
 
 D = Decimal
 QUOTES, TRADES = "H0BJASP0", "H0BJCNT0"

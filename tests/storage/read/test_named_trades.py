@@ -9,7 +9,18 @@ from pathlib import Path
 import pytest
 
 from capture.clock import SEOUL
-from tests.support.catalog_data import CORP, DAY, GOV, NEXT_DAY, catalog_dir, instant, query_rows, quote, seoul_ns, trade
+from tests.support.catalog_data import (
+    CORP,
+    DAY,
+    GOV,
+    NEXT_DAY,
+    catalog_dir,
+    instant,
+    query_rows,
+    quote,
+    seoul_ns,
+    trade,
+)
 
 D = Decimal
 

@@ -11,8 +11,8 @@ from capture.kis import aes
 from capture.kis.protocol import control_response, data_frame, ping_message
 from capture.rawlog import RecordKind, events
 from storage.report.ledger import Accounting, Category, Entry, Ledger
-from tests.support.samples import ORDER_BOOK_SAMPLE, TRADE_SAMPLE
 from tests.support.rawdata import ISINS, IV, KEY
+from tests.support.samples import ORDER_BOOK_SAMPLE, TRADE_SAMPLE
 
 BOOK = ORDER_BOOK_SAMPLE.encode()
 REJECT = Entry("rejects", None, None)

@@ -23,9 +23,9 @@ from storage.compact.compaction import compact
 from storage.normalize.normalizer import normalize
 from storage.read.results import json_rows
 from storage.report.report import Report, ReportSettings, build_report, reason_group, save_report
-from tests.support.rawlog import seoul_ns
 from tests.data.golden import HERE as GOLDEN
 from tests.support.rawdata import ISINS, MALFORMED, RawLog, record
+from tests.support.rawlog import seoul_ns
 
 DAY1, DAY2 = dt.date(2026, 11, 26), dt.date(2026, 11, 27)
 SETTINGS = ReportSettings(session_open=dt.time(8, 0), session_close=dt.time(15, 30))

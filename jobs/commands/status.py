@@ -20,8 +20,8 @@ from rich.table import Table
 
 from capture.clock import seoul_date, seoul_datetime
 from capture.errors import ConfigError
-from jobs.cli_options import add_data_dir_options, data_dir_from
-from jobs.status_report import gather
+from jobs.cli import add_data_dir_options, data_dir_from
+from jobs.commands.status_report import gather
 
 DETAIL_CHARS = 160  # of a failed job's last output line
 

@@ -27,7 +27,7 @@ from capture.kis.isin import isin_problem
 from capture.kis.layouts import LAYOUTS
 from capture.rawlog.format import check_recorder_id
 from capture.recorder.sharding import shard, subscription_pairs
-from jobs.config_section import Section
+from jobs.config.section import Section
 
 KIS_WS_URL = "ws://ops.koreainvestment.com:21000"
 KIS_APPROVAL_URL = "https://openapi.koreainvestment.com:9443/oauth2/Approval"

@@ -23,28 +23,31 @@ from capture.versions import version_line
 # Command name -> (module under jobs/, one-line help), in the order `bondtape --help` shows.
 COMMANDS: dict[str, tuple[str, str]] = {
     "demo": (
-        "jobs.cmd_demo",
+        "jobs.demo.demo",
         "run simulator -> recorder -> normalizer and show books (no account)",
     ),
-    "simulate": ("jobs.cmd_simulate", "run a loopback KIS exchange with synthetic bonds"),
-    "check-config": ("jobs.cmd_check_config", "validate a config file"),
-    "bonds": ("jobs.cmd_bonds", "list bonds from KIS's bond_code.mst, to choose ISINs"),
+    "simulate": ("jobs.commands.simulate", "run a loopback KIS exchange with synthetic bonds"),
+    "check-config": ("jobs.commands.check_config", "validate a config file"),
+    "bonds": ("jobs.commands.bonds", "list bonds from KIS's bond_code.mst, to choose ISINs"),
     "run": (
-        "jobs.cmd_run",
+        "jobs.commands.run",
         "the overnight daemon: recorder, lake and end of day on the KRX calendar",
     ),
-    "record": ("jobs.cmd_record", "record the live feed into data_dir/raw"),
-    "status": ("jobs.cmd_status", "show the recorder's connections and writer"),
-    "raw": ("jobs.cmd_raw", "list, dump and verify raw segments"),
-    "normalize": ("jobs.cmd_normalize", "turn raw segments into the Parquet lake"),
-    "compact": ("jobs.cmd_compact", "merge the lake's small files (closed days, or hours)"),
-    "catalog": ("jobs.cmd_catalog", "write data_dir/catalog.duckdb: views over the lake"),
-    "query": ("jobs.cmd_query", "run a named query (sql/queries/) over the catalog"),
-    "sql": ("jobs.cmd_sql", "run any SQL over the catalog's views"),
-    "book": ("jobs.cmd_book", "one ISIN's 5-level book with yields, at a time or live"),
-    "plot": ("jobs.cmd_plot", "a chart of one ISIN's day: mid, spread, quantities, trades, gaps"),
-    "report": ("jobs.cmd_report", "a day's integrity report: raw reconciled with the lake"),
-    "replay": ("jobs.cmd_replay", "serve a captured day over the KIS protocol, paced"),
+    "record": ("jobs.commands.record", "record the live feed into data_dir/raw"),
+    "status": ("jobs.commands.status", "show the recorder's connections and writer"),
+    "raw": ("jobs.commands.raw", "list, dump and verify raw segments"),
+    "normalize": ("jobs.commands.normalize", "turn raw segments into the Parquet lake"),
+    "compact": ("jobs.commands.compact", "merge the lake's small files (closed days, or hours)"),
+    "catalog": ("jobs.commands.catalog", "write data_dir/catalog.duckdb: views over the lake"),
+    "query": ("jobs.commands.query", "run a named query (sql/queries/) over the catalog"),
+    "sql": ("jobs.commands.sql", "run any SQL over the catalog's views"),
+    "book": ("jobs.commands.book", "one ISIN's 5-level book with yields, at a time or live"),
+    "plot": (
+        "jobs.commands.plot",
+        "a chart of one ISIN's day: mid, spread, quantities, trades, gaps",
+    ),
+    "report": ("jobs.commands.report", "a day's integrity report: raw reconciled with the lake"),
+    "replay": ("jobs.commands.replay", "serve a captured day over the KIS protocol, paced"),
 }
 
 
@@ -141,7 +144,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_status
     except KeyboardInterrupt:
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())

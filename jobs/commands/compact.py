@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import argparse
 
-from jobs.cli_options import add_data_dir_options, iso_date, raw_dir_from
-from jobs.progress import progress_bar
+from jobs.cli import add_data_dir_options, iso_date, progress_bar, raw_dir_from
 from storage.compact import CompactStats, compact
 from storage.normalize import normalize
 

@@ -22,7 +22,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from capture.clock import SEOUL, Clock, seoul_datetime
-from jobs.daemon import Daemon
+from jobs.daemon.daemon import Daemon
 
 SUPERVISE_S = 1.0
 

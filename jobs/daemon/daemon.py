@@ -1,6 +1,6 @@
 """The overnight daemon's decisions: what runs when, on the KRX calendar in Seoul time.
 
-:class:`Daemon` holds no scheduler of its own: its jobs (jobs/schedule.py) call it, and each
+:class:`Daemon` holds no scheduler of its own: its jobs (jobs/daemon/schedule.py) call it, and each
 looks at the injected clock and decides. ``supervise`` (every second) keeps the recorder up
 in the recording window of a trading day and down outside it, restarts one that died with
 backoff, collects finished workers and writes ``daemon.json``; ``normalize`` and
@@ -31,9 +31,9 @@ from capture.clock import Clock, seoul_datetime
 from capture.durable import replace_atomically
 from capture.rawlog import list_segments, recorded_on
 from capture.recorder.backoff import Backoff
-from jobs.calendar import TradingCalendar
-from jobs.children import Child, Workers, start, stop_orphans
 from jobs.config import Config
+from jobs.daemon.calendar import TradingCalendar
+from jobs.daemon.children import Child, Workers, start, stop_orphans
 
 log = logging.getLogger(__name__)
 

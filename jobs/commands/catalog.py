@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from jobs.cli_options import add_data_dir_options, data_dir_from
+from jobs.cli import add_data_dir_options, data_dir_from
 from storage.read import build_catalog, view_sql
 
 

@@ -39,10 +39,10 @@ from capture.clock import SEOUL
 from capture.errors import BondtapeError, ConfigError
 from capture.kis.isin import check_digit
 from capture.recorder.status import read_status
-from jobs.cli_options import positive_float
+from jobs.cli import positive_float
 from jobs.daemon import EOD_STEPS
 from jobs.daemon import STATE_NAME as DAEMON_STATE
-from jobs.demo_replay import show_replay
+from jobs.demo.replay_client import show_replay
 from sql import query
 from storage.read import CATALOG_NAME, cell_text, named_query, open_catalog, run_query
 from storage.report import REPORTS_FOLDER

@@ -19,15 +19,15 @@ from rich.text import Text
 
 from capture.clock import SystemClock
 from capture.rawlog import list_segments, require_recorded
-from jobs.cli_options import (
+from jobs.cli import (
     add_data_dir_options,
     iso_date,
     positive_float,
     positive_int,
+    progress_bar,
     raw_dir_from,
 )
 from jobs.config import MarketConfig, load_config
-from jobs.progress import progress_bar
 from storage.read import print_table
 from storage.report import (
     DEFAULT_SKEW_S,

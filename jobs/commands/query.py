@@ -13,7 +13,7 @@ import argparse
 import sys
 
 from capture.errors import ConfigError
-from jobs.cli_options import add_data_dir_options, add_output_options, data_dir_from
+from jobs.cli import add_data_dir_options, add_output_options, data_dir_from
 from storage.read import (
     NamedQuery,
     named_queries,

@@ -23,7 +23,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from capture.errors import ConfigError, StorageError
-from jobs.cli_options import add_data_dir_options, data_dir_from, iso_date
+from jobs.cli import add_data_dir_options, data_dir_from, iso_date
 from storage.read import DaySeries, bond_name, day_series, nothing_recorded, open_catalog
 
 log = logging.getLogger(__name__)

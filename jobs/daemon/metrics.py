@@ -19,8 +19,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from capture.recorder.metrics import serve as serve_registry
-from jobs.daemon import Daemon
-from jobs.status_report import normalizer_lag
+from jobs.daemon.daemon import Daemon
 
 
 def serve(daemon: Daemon, address: str, port: int) -> Callable[[], None]:
@@ -66,6 +65,9 @@ class _DaemonCollector:
             if job.get("seconds") is not None:
                 last.add_metric([name], job["seconds"])
         yield from (runs, last)
+        # Imported here: status gathering reads daemon.json, whose name this package defines.
+        from jobs.commands.status_report import normalizer_lag
+
         lag = normalizer_lag(daemon.data_dir, now)
         yield GaugeMetricFamily(
             "bondtape_normalizer_lag_bytes", "Raw bytes not yet in the lake",

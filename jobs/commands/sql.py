@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from jobs.cli_options import add_data_dir_options, add_output_options, data_dir_from
+from jobs.cli import add_data_dir_options, add_output_options, data_dir_from
 from storage.read import open_catalog, run_sql, write_result
 
 

@@ -1,4 +1,4 @@
-"""`bondtape run --config F`: the overnight daemon (jobs/daemon.py), until SIGTERM or SIGINT.
+"""`bondtape run --config F`: the overnight daemon (jobs/daemon/daemon.py), until SIGTERM or SIGINT.
 
 On KRX trading days it runs the recorder from `record_margin_min` before the session to as
 long after it, normalizes every `normalize_interval_s` and compacts the closed hours meanwhile;
@@ -22,9 +22,7 @@ from capture.filelock import hold_exclusive
 from capture.versions import version_line
 from jobs.cli import LogFormatter
 from jobs.config import load_config
-from jobs.daemon import LOGS, Daemon
-from jobs.daemon_metrics import serve
-from jobs.schedule import run_scheduled
+from jobs.daemon import LOGS, Daemon, run_scheduled, serve
 
 LOCK_NAME = "daemon.lock"
 

@@ -10,13 +10,7 @@ import sys
 from pathlib import Path
 
 from capture.errors import ConfigError
-from jobs.cli_options import (
-    add_data_dir_options,
-    iso_date,
-    positive_float,
-    positive_int,
-    raw_dir_from,
-)
+from jobs.cli import add_data_dir_options, iso_date, positive_float, positive_int, raw_dir_from
 from storage.normalize import DEFAULT_BATCH_RECORDS, NormalizeStats, follow, normalize
 
 log = logging.getLogger(__name__)

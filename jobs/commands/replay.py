@@ -23,7 +23,7 @@ from capture.exchange.recorded_day import DayWindow, RecordedDay
 from capture.exchange.replay import Progress, ReplayFeedSource, ReplayOptions
 from capture.exchange.server import ExchangeOptions
 from capture.kis.isin import isin_problem
-from jobs.cli_options import add_data_dir_options, iso_date, raw_dir_from
+from jobs.cli import add_data_dir_options, iso_date, raw_dir_from
 
 PROGRESS_EVERY_S = 1.0
 

@@ -1,6 +1,6 @@
 """`bondtape record --config F`: run the recorder in the foreground until SIGTERM/SIGINT.
 
-Maps the user's :class:`~jobs.config.Config` onto the recorder's own options (capture/ does
+Maps the user's :class:`~jobs.config.config.Config` onto the recorder's own options (capture/ does
 not import jobs/), installs the secret-redacting filter on every log handler, and turns the
 signals into a clean stop: fsync, ``recorder_stop`` event, exit 0 within a few seconds.
 """

@@ -26,7 +26,7 @@ from rich.text import Text
 
 from capture.clock import SEOUL, Clock, SystemClock, seoul_date, seoul_datetime
 from capture.errors import ConfigError, StorageError
-from jobs.cli_options import add_data_dir_options, data_dir_from, iso_date
+from jobs.cli import add_data_dir_options, data_dir_from, iso_date
 from storage.read import Book, Level, bond_name, book_at, nothing_recorded, open_catalog
 
 LEVELS = 5

@@ -19,7 +19,7 @@ from capture.rawlog import (
     list_segments,
     read_records,
 )
-from jobs.cli_options import add_data_dir_options, raw_dir_from
+from jobs.cli import add_data_dir_options, raw_dir_from
 
 PAYLOAD_SHOWN = 200  # characters of payload text before eliding
 
