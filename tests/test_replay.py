@@ -29,7 +29,7 @@ import websocket
 from Crypto.Cipher import AES
 from Crypto.Util.Padding import unpad
 
-from capture.clock import seoul_date
+from capture.clock import seoul_date, seoul_datetime
 from capture.rawlog import RecordKind
 from storage.ledger import Category, tally
 from storage.normalizer import normalize
@@ -290,6 +290,24 @@ def test_a_window_that_holds_nothing_for_the_client_is_said_in_the_log(
         log = tmp_path / "replay.log"
         wait_until(lambda: "held nothing for a client" in log.read_text(), 10, "the warning")
     assert client.got == []
+
+
+def test_a_client_sent_its_whole_window_in_one_batch_is_not_told_it_held_nothing(
+    recorded: Recorded, tmp_path: Path
+) -> None:
+    first_ns = recorded_records(recorded, ISINS[0])[0][0]
+    start = seoul_datetime(first_ns).replace(microsecond=0)
+    end = start + dt.timedelta(seconds=1)  # a window small enough for one batch
+    wanted = [
+        rec for ns, rec in recorded_records(recorded, ISINS[0])
+        if start <= seoul_datetime(ns) < end
+    ]  # fmt: skip
+    window = ("--start", start.strftime("%H:%M:%S"), "--end", end.strftime("%H:%M:%S"))
+    with replaying(recorded, tmp_path, "--speed", "max", *window) as urls:
+        client = KisClient(urls, ISINS[0])
+        client.run(len(wanted), timeout=10)
+    assert wanted and [rec for _, rec in client.got] == wanted
+    assert "held nothing" not in (tmp_path / "replay.log").read_text()
 
 
 def test_the_official_sample_flow_runs_against_a_replay_with_only_its_urls_changed(
