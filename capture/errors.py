@@ -5,7 +5,7 @@ them into a one-line message and an exit status, so a traceback always means a b
 
     BondtapeError
     ├── ConfigError            a config key or environment variable is wrong (exit 2)
-    ├── ProtocolError          bytes from the wire do not follow kis-protocol.md
+    ├── ProtocolError          bytes from the wire do not follow docs/kis-protocol.md
     │   ├── MalformedFrame     a data or control frame that cannot be split or parsed
     │   ├── DecryptError       an encrypted payload that does not decrypt to UTF-8 text
     │   ├── BadRequest         a subscribe request a KIS server refuses (carries msg_cd)

@@ -1,4 +1,4 @@
-"""contrib/bondtape.service, the systemd unit the README's "Running overnight" points to."""
+"""contrib/bondtape.service, the systemd unit docs/operating.md ("Under systemd") points to."""
 
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ Issued approval keys go into an :class:`ApprovalRegistry` that the websocket hal
 its own thread, to learn which app key a session belongs to (one session per app key) and
 whether the key is still valid (24 h). Bodies carry secrets: nothing here logs a body.
 
-Error shape follows kis-protocol.md, ``{"error_code", "error_description"}``: ``EGW00103``
+Error shape follows docs/kis-protocol.md, ``{"error_code", "error_description"}``: ``EGW00103``
 with HTTP 403 for credentials that are not accepted; ``EGW00002`` with HTTP 400 for a body
 that is not JSON or lacks a field *(the code is a guess; KIS does not document it)*.
 """

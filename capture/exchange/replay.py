@@ -125,11 +125,12 @@ class ReplayFeedSource:
             self.progress.replayed_ns = max(self.progress.replayed_ns, frames[-1].recv_ns)
             self.progress.sent_at = self.clock.monotonic()
 
-    def ended(self, walk: _Pass, subscriptions: Collection[Pair]) -> None:
-        """A pass reached the end of the day; one that sent nothing says why it may have."""
+    def ended(self, walk: _Pass, subscriptions: Collection[Pair], sending: int) -> None:
+        """A pass reached the end of the day with ``sending`` frames still to count as sent;
+        one that sent nothing says why it may have."""
         with self._lock:
             self.progress.ended += 1
-        if walk.sent == 0:
+        if walk.sent + sending == 0:
             log.warning(
                 "the replay of %s held nothing for a client subscribed to %d pair(s): check "
                 "--isins, --start and --end against what was recorded",
@@ -194,7 +195,7 @@ class ReplayFeed:
             if item is None:
                 if not walk.done:
                     walk.done = True
-                    self._source.ended(walk, self._subscriptions)
+                    self._source.ended(walk, self._subscriptions, sending=len(batch))
                 if not self._source.options.loop:
                     break
                 walk = self._pass = self._source.new_pass()

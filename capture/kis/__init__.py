@@ -1,4 +1,4 @@
-"""The KIS real-time bond protocol as pure functions, no I/O (kis-protocol.md).
+"""The KIS real-time bond protocol as pure functions, no I/O (docs/kis-protocol.md).
 
 Messages both ways (:mod:`~capture.kis.protocol`), the two TRs' field layouts
 (:mod:`~capture.kis.layouts`), AES-256-CBC of ``1|`` frames (:mod:`~capture.kis.aes`), ISIN

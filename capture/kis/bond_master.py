@@ -1,7 +1,7 @@
 """KIS's bond master file (``bond_code.mst``): the list of listed bonds, to choose ISINs from.
 
-The file is cp949 text, one bond a line, fixed width (kis-protocol.md, "Market and
-instruments"): ``[0:2]`` type, ``[2:4]`` class, ``[4:16]`` ISIN, ``[16:-26]`` name,
+The file is cp949 text, one bond a line, fixed width (docs/kis-protocol.md, "The market and
+its instruments"): ``[0:2]`` type, ``[2:4]`` class, ``[4:16]`` ISIN, ``[16:-26]`` name,
 ``[-26:-24]`` interest class, then listing, issue and maturity dates as YYYYMMDD. The trailing
 fields are taken from the end of the line, so a name of any width parses the same way.
 """

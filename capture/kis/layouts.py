@@ -4,8 +4,8 @@ Each entry pairs the KIS field name with our column name and a value kind. The k
 the string from the wire is typed downstream (storage/schemas maps kinds to Arrow/DuckDB
 types); this module stays free of any storage library. Order is wire order.
 
-Sources: kis-protocol.md ("H0BJASP0 — 34 fields", "H0BJCNT0 — 19 fields"), which corrects
-the seed page's misspelt level-5 quantity names.
+Sources: docs/kis-protocol.md ("H0BJASP0: the order book", "H0BJCNT0: trades"), whose
+"Errata" correct the KIS portal page's misspelt level-5 quantity names.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Client side: subscribe messages, and the classification of every server message into a
 :class:`DataFrame`, a :class:`ControlResponse` or a :class:`Ping`. Server side (the simulator
-and replay server): the exact inverse builders. kis-protocol.md is the specification; each
+and replay server): the exact inverse builders. docs/kis-protocol.md is the specification; each
 builder round-trips through its parser in the tests.
 """
 

@@ -26,7 +26,7 @@ CHECKPOINT = Path("lake") / "checkpoint.json"  # storage.lake.files.Lake.checkpo
 
 
 def gather(data_dir: Path, now_ns: int) -> dict[str, Any]:
-    """The whole report; the keys are documented in README ("Running overnight")."""
+    """The whole report; the keys are documented in docs/operating.md ("status --json")."""
     recorder = read_status(data_dir / STATUS_NAME)
     daemon = read_status(data_dir / DAEMON_STATE)
     if recorder is not None:

@@ -1,4 +1,4 @@
-"""The real sample frames from kis-protocol.md, shared by codec and normalizer tests."""
+"""The real sample frames from docs/kis-protocol.md, shared by codec and normalizer tests."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 One simulator session is recorded for the module (encrypted and multi-record frames, drops,
 malformed frames) and normalized. Then: `bondtape record` records its replay and the two lakes
 hold the same rows apart from receive times and lineage; clients written here from
-kis-protocol.md alone (not from bondtape's codec) get exactly the recorded records of their
+docs/kis-protocol.md alone (not from bondtape's codec) get exactly the recorded records of their
 pairs, at the recorded spacing divided by the speed, with recorded gaps as silence or, on
 request, as dropped connections; KIS's official sample flow runs with only its URLs changed.
 """
@@ -29,7 +29,7 @@ import websocket
 from Crypto.Cipher import AES
 from Crypto.Util.Padding import unpad
 
-from capture.clock import seoul_date
+from capture.clock import seoul_date, seoul_datetime
 from capture.rawlog import RecordKind
 from storage.normalize.normalizer import normalize
 from storage.report.ledger import Category, tally
@@ -49,7 +49,7 @@ from tests.support.recorder import (
 
 ISINS = isins(3)
 TRS = ("H0BJASP0", "H0BJCNT0")
-WIDTHS = {"H0BJASP0": 34, "H0BJCNT0": 19}  # fields per record (kis-protocol.md)
+WIDTHS = {"H0BJASP0": 34, "H0BJCNT0": 19}  # fields per record (docs/kis-protocol.md)
 RECEIPT_AND_LINEAGE = ("recv_ts", "recv_ns", "segment", "offset", "record_index", "conn_id")
 
 Record = tuple[str, list[str]]  # (tr_id, the record's fields as sent)
@@ -98,11 +98,11 @@ def replaying(recorded: Recorded, tmp: Path, *options: str) -> Iterator[Urls]:
         assert stop(process) == 0
 
 
-# --- what was recorded, read from raw as kis-protocol.md defines frames -------------------
+# --- what was recorded, read from raw as docs/kis-protocol.md defines frames --------------
 
 
 def decrypt(payload: str, key: str, iv: str) -> str:
-    """kis-protocol.md: base64, AES-256-CBC with the UTF-8 key and iv, PKCS#7, UTF-8."""
+    """docs/kis-protocol.md: base64, AES-256-CBC with the UTF-8 key and iv, PKCS#7, UTF-8."""
     cipher = AES.new(key.encode(), AES.MODE_CBC, iv.encode())
     return unpad(cipher.decrypt(base64.b64decode(payload)), AES.block_size).decode()
 
@@ -150,7 +150,7 @@ def recorded_records(recorded: Recorded, isin: str) -> list[tuple[int, Record]]:
     return found
 
 
-# --- a client that knows only kis-protocol.md ----------------------------------------------
+# --- a client that knows only docs/kis-protocol.md -----------------------------------------
 
 
 @dataclass
@@ -290,6 +290,24 @@ def test_a_window_that_holds_nothing_for_the_client_is_said_in_the_log(
         log = tmp_path / "replay.log"
         wait_until(lambda: "held nothing for a client" in log.read_text(), 10, "the warning")
     assert client.got == []
+
+
+def test_a_client_sent_its_whole_window_in_one_batch_is_not_told_it_held_nothing(
+    recorded: Recorded, tmp_path: Path
+) -> None:
+    first_ns = recorded_records(recorded, ISINS[0])[0][0]
+    start = seoul_datetime(first_ns).replace(microsecond=0)
+    end = start + dt.timedelta(seconds=1)  # a window small enough for one batch
+    wanted = [
+        rec for ns, rec in recorded_records(recorded, ISINS[0])
+        if start <= seoul_datetime(ns) < end
+    ]  # fmt: skip
+    window = ("--start", start.strftime("%H:%M:%S"), "--end", end.strftime("%H:%M:%S"))
+    with replaying(recorded, tmp_path, "--speed", "max", *window) as urls:
+        client = KisClient(urls, ISINS[0])
+        client.run(len(wanted), timeout=10)
+    assert wanted and [rec for _, rec in client.got] == wanted
+    assert "held nothing" not in (tmp_path / "replay.log").read_text()
 
 
 def test_the_official_sample_flow_runs_against_a_replay_with_only_its_urls_changed(

@@ -254,13 +254,15 @@ def test_mistakes_are_reported_when_called_with_what_to_do(tmp_path: Path) -> No
         events(tmp_path, DAY, isins=[])
 
 
-def test_the_readme_example_runs_and_prints_books_trades_and_the_volume(
+def test_the_documented_example_runs_and_prints_books_trades_and_the_volume(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    readme = (Path(__file__).parents[3] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Python API") :]
-    example = section[section.index("```python\n") + 10 : section.index("```\n", 10)]
+    page = (Path(__file__).parents[3] / "docs" / "python-api.md").read_text(encoding="utf-8")
+    example = page[page.index("```python\n") + 10 : page.index("```\n", page.index("```python"))]
+    today = 'day = dt.datetime.now(ZoneInfo("Asia/Seoul")).date()'
+    assert today in example  # the example's day is the demo's: here, the catalog's
     day = "2026-12-01"
+    example = example.replace(today, f"day = {day!r}")
     catalog_dir(
         tmp_path,
         quotes=[quote(GOV, f"{day} 10:00:00"), quote(CORP, f"{day} 10:00:01")],
