@@ -1,0 +1,353 @@
+"""A raw writer's segment lifecycle: which segment is open for appending, and how that changes.
+
+Kept apart from the append path (:mod:`capture.rawlog.writer`, which frames records and
+handles a full disk) so that each reads as one concept. Here: a writer starting over a
+previous run's files repairs them and resumes where :func:`~capture.rawlog.resume.plan_resume`
+says; a record of a later Seoul hour (midnight included: a new date's directory) opens the next
+segment; the closed one is fsynced and sealed off the hot path; the flusher thread fsyncs on an
+interval. Nothing here takes the writer's lock: the writer calls in with it held (the sealer
+and the flusher run on their own threads and touch only what they were handed).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from capture.clock import Clock, seoul_hour_end_ns, seoul_hour_key
+from capture.durable import fsync_dir
+from capture.errors import RawLogError
+from capture.rawlog import events
+from capture.rawlog.disk_full import DISK_FULL_ERRNOS
+from capture.rawlog.format import RecordKind, encode_header, encode_record
+from capture.rawlog.reader import parse_segment_path, scan_plain_segment, segment_identity
+from capture.rawlog.resume import ExistingSegment, next_open_ns, plan_resume
+from capture.rawlog.seal import SEALED_SUFFIX, TMP_SUFFIX, seal_segment, sealed_path
+
+log = logging.getLogger(__name__)
+
+WRITER_CONN_ID = 0  # conn_id of the EVENT records the writer itself appends
+
+
+class Segments:
+    """This recorder's segments under ``raw_dir``, and the one open for appending.
+
+    ``state_records()`` gives the (conn_id, payload) STATE records every new segment starts
+    with, so each segment decodes on its own. ``seal_in_background`` False seals a closed
+    segment right away, in the caller's thread (tests that want to see it sealed).
+    """
+
+    def __init__(
+        self,
+        raw_dir: Path,
+        recorder_id: str,
+        *,
+        clock: Clock,
+        state_records: Callable[[], list[tuple[int, bytes]]],
+        seal_in_background: bool,
+    ) -> None:
+        self._raw_dir = raw_dir
+        self._recorder_id = recorder_id
+        self._clock = clock
+        self._state_records = state_records
+        self._sealer = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"seal-{recorder_id}")
+            if seal_in_background
+            else None
+        )
+        self._fd: int | None = None
+        self._current: str | None = None
+        self._hour: tuple[dt.date, int] | None = None
+        self._hour_end_ns = 0  # the first ns past self._hour: no rotation test before it
+        self._last_open_ns: int | None = None  # of this recorder's latest segment, on disk
+        self._size = 0
+        self.bytes_written = 0  # handed to the OS, headers included, for status displays
+
+    @property
+    def current(self) -> str | None:
+        """Identity of the segment open for appending; None before resume and once closed."""
+        return self._current
+
+    @property
+    def size(self) -> int:
+        """Bytes in the open segment: where the next record goes."""
+        return self._size
+
+    @property
+    def hour_end_ns(self) -> int:
+        """The first ns past the open segment's Seoul hour: no record before it rotates."""
+        return self._hour_end_ns
+
+    def rotates_for(self, ns: int) -> bool:
+        """Whether a record at ``ns`` belongs in a later segment (rotation only goes forward:
+        a record from an earlier hour stays, because a reader past a checkpoint never returns
+        to a segment that sorts before it)."""
+        assert self._hour is not None, "set whenever a segment is open"
+        return ns >= self._hour_end_ns and seoul_hour_key(ns) > self._hour
+
+    def resume(self) -> None:
+        """Repair this recorder's plain segments from a previous run, then resume as
+        :func:`plan_resume` decides. Segments are sealed only once the one to write is
+        chosen, so no background seal renames files while the latest name is looked up.
+
+        Raises:
+            RawLogError: a segment cannot be opened or fsynced.
+            OSError: a write refused (the writer says what it means).
+        """
+        now = self._clock.now_ns()
+        rid = self._recorder_id
+        for tmp in self._raw_dir.glob(f"*/*-{rid}.seg{SEALED_SUFFIX}{TMP_SUFFIX}"):
+            log.warning("removing %s left by an interrupted seal", tmp)
+            tmp.unlink()
+        found: dict[str, ExistingSegment] = {}
+        paths: dict[str, Path] = {}
+        torn: list[events.TornTailTruncated] = []
+        corrupt = 0
+        for path in sorted(self._raw_dir.glob(f"*/*-{rid}.seg*")):
+            parsed = parse_segment_path(self._raw_dir, path)
+            if parsed is None or parsed[2] != rid:
+                continue
+            identity, open_ns, _ = parsed
+            known = found.get(identity, ExistingSegment(identity, open_ns, False, False))
+            if path.name.endswith(SEALED_SUFFIX):
+                found[identity] = ExistingSegment(identity, open_ns, known.plain, True)
+                continue
+            damaged = False
+            if not sealed_path(path).exists():
+                regions, end = scan_plain_segment(path, identity)
+                size = path.stat().st_size
+                if end < size or end == 0:
+                    torn.append(events.TornTailTruncated(segment=identity, offset=end,
+                                                         bytes=size - end))  # fmt: skip
+                    _truncate(path, end)
+                corrupt += len(regions)
+                damaged = bool(regions)
+            if path.exists():
+                paths[identity] = path
+                found[identity] = ExistingSegment(identity, open_ns, True, known.sealed, damaged)
+        plan = plan_resume(list(found.values()), now)
+        self._last_open_ns = max((s.open_ns for s in found.values()), default=None)
+        if plan.append_to is not None:
+            self._continue(paths[plan.append_to], plan.append_to, found[plan.append_to].open_ns)
+        else:
+            assert plan.new_open_ns is not None, "a plan either appends or names a new segment"
+            self._open_new(plan.new_open_ns)
+        for identity in plan.seal:
+            self._seal(paths[identity])
+        for event in torn:
+            self.write(encode_record(now, WRITER_CONN_ID, RecordKind.EVENT, events.encode(event)))
+        assert self._fd is not None
+        _fsync(self._fd, self._current)
+        if torn or corrupt:
+            log.warning(
+                "raw log %s, recorder %s: truncated %d torn tail(s) (%d bytes); "
+                "%d corrupt region(s) left in place for verify",
+                self._raw_dir, rid, len(torn), sum(e.bytes for e in torn), corrupt,
+            )  # fmt: skip
+
+    def rotate(self, open_ns: int) -> None:
+        """Start the next segment; the closed one is fsynced and sealed off the hot path. If
+        the new one cannot be started, appends go on where they were.
+
+        Raises:
+            RawLogError: the new segment cannot be opened.
+            OSError: its header was refused.
+        """
+        assert self._fd is not None and self._current is not None
+        old = self._fd, self._current, self._hour, self._hour_end_ns, self._size
+        try:
+            self._open_new(open_ns)
+        except BaseException:
+            self._fd, self._current, self._hour, self._hour_end_ns, self._size = old
+            raise
+        self._close_in_background(old[0], old[1])
+
+    def write(self, *parts: bytes) -> None:
+        """Append ``parts`` to the open segment in one ``writev`` (a short write, rare, is
+        finished by ``write``).
+
+        Raises:
+            OSError: refused. On a full disk (ENOSPC, EDQUOT) what part was written is cut
+                back off first, so the segment ends where it did; any other refusal leaves
+                it, a torn tail the next start truncates.
+        """
+        assert self._fd is not None, "called only while a segment is open"
+        total, written = sum(map(len, parts)), 0
+        try:
+            written = os.writev(self._fd, parts)
+            if written < total:
+                view = memoryview(b"".join(parts))[written:]
+                while view:
+                    n = os.write(self._fd, view)
+                    written, view = written + n, view[n:]
+        except OSError as exc:
+            if exc.errno in DISK_FULL_ERRNOS:
+                os.ftruncate(self._fd, self._size)  # freeing blocks needs no space
+            else:
+                self._size += written
+                self.bytes_written += written
+            raise
+        self._size += total
+        self.bytes_written += total
+
+    def dup_fd(self) -> int | None:
+        """A duplicate of the open segment's fd, for an fsync that must not hold the writer's
+        lock (the caller closes it); None once closed."""
+        return None if self._fd is None else os.dup(self._fd)
+
+    def close(self) -> None:
+        """Fsync and close the open segment (it stays plain, to be continued or sealed on
+        the next start), then wait for background sealing. Idempotent.
+
+        Raises:
+            RawLogError: the final fsync failed.
+        """
+        try:
+            if self._fd is not None:
+                try:
+                    _fsync(self._fd, self._current)
+                finally:
+                    os.close(self._fd)
+                    self._fd = None
+                    self._current = None
+        finally:
+            if self._sealer is not None:
+                self._sealer.shutdown(wait=True)
+
+    def _continue(self, path: Path, identity: str, open_ns: int) -> None:
+        self._fd = _open_fd(path, os.O_WRONLY | os.O_APPEND)
+        self._current = identity
+        self._hour, self._hour_end_ns = seoul_hour_key(open_ns), seoul_hour_end_ns(open_ns)
+        self._size = os.fstat(self._fd).st_size
+        log.info("continuing raw segment %s at offset %d", identity, self._size)
+
+    def _open_new(self, candidate_ns: int) -> None:
+        """Create a segment named by :func:`next_open_ns` and write its header and STATE
+        records."""
+        open_ns = next_open_ns(candidate_ns, self._last_open_ns)
+        identity = segment_identity(open_ns, self._recorder_id)
+        path = self._raw_dir / identity
+        first = encode_header(self._recorder_id, open_ns) + b"".join(
+            encode_record(open_ns, conn_id, RecordKind.STATE, payload)
+            for conn_id, payload in self._state_records()
+        )
+        if not path.parent.exists():
+            path.parent.mkdir()
+            fsync_dir(self._raw_dir)
+        self._fd = _open_fd(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL)
+        self._current = identity
+        self._hour, self._hour_end_ns = seoul_hour_key(open_ns), seoul_hour_end_ns(open_ns)
+        self._last_open_ns = open_ns
+        self._size = 0
+        self.write(first)
+        fsync_dir(path.parent)
+        log.info("opened raw segment %s", identity)
+
+    def _close_in_background(self, fd: int, segment: str) -> None:
+        path = self._raw_dir / segment
+        if self._sealer is None:
+            _close_and_seal(fd, segment, path)
+        else:
+            future = self._sealer.submit(_close_and_seal, fd, segment, path)
+            future.add_done_callback(_log_crash)
+
+    def _seal(self, path: Path) -> None:
+        """Seal a closed segment: in the background thread, or right here if so configured."""
+        if self._sealer is None:
+            _seal_logged(path)
+        else:
+            self._sealer.submit(_seal_logged, path).add_done_callback(_log_crash)
+
+
+class Flusher:
+    """The fsync thread: what is appended is on disk within about ``interval_s``.
+
+    ``fsync`` is the writer's own (it never holds the lock appends take while the disk
+    works); when it raises, ``on_failure`` is told and the thread ends: the disk can no
+    longer be trusted with what follows.
+    """
+
+    def __init__(
+        self,
+        interval_s: float,
+        fsync: Callable[[], None],
+        on_failure: Callable[[RawLogError], None],
+        name: str,
+    ) -> None:
+        self._interval_s = interval_s
+        self._fsync = fsync
+        self._on_failure = on_failure
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """End the thread after the fsync under way, if any."""
+        self._closing.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._closing.wait(self._interval_s):
+            try:
+                self._fsync()
+            except RawLogError as exc:
+                log.error("%s; appends now fail until the recorder restarts", exc)
+                self._on_failure(exc)
+                return
+
+
+def _fsync(fd: int, segment: str | None) -> None:
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        raise RawLogError(f"cannot fsync raw segment {segment}: {exc}") from exc
+
+
+def _open_fd(path: Path, flags: int) -> int:
+    try:
+        return os.open(path, flags | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        raise RawLogError(f"cannot open raw segment {path}: {exc}") from exc
+
+
+def _truncate(path: Path, end: int) -> None:
+    """Cut a torn tail; a segment without a whole header holds no record and goes entirely."""
+    if end == 0:
+        path.unlink()
+    else:
+        with path.open("r+b") as f:
+            f.truncate(end)
+            os.fsync(f.fileno())
+    fsync_dir(path.parent)
+
+
+def _close_and_seal(fd: int, segment: str, path: Path) -> None:
+    """Make a rotated-out segment durable, close it, then seal it (a failed fsync keeps the
+    plain file unsealed: the next writer start repairs and seals it)."""
+    try:
+        _fsync(fd, segment)
+    except RawLogError as exc:
+        log.error("%s; not sealing it", exc)
+        return
+    finally:
+        os.close(fd)
+    _seal_logged(path)
+
+
+def _seal_logged(path: Path) -> None:
+    """A failed seal keeps the plain file, which the next writer start seals again."""
+    try:
+        seal_segment(path)
+    except RawLogError as exc:
+        log.error("sealing %s failed, plain segment kept: %s", path, exc)
+
+
+def _log_crash(future: Future[None]) -> None:
+    exc = future.exception()
+    if exc is not None:
+        log.error("background sealing crashed", exc_info=exc)
