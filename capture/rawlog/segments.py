@@ -11,6 +11,7 @@ and the flusher run on their own threads and touch only what they were handed).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -228,7 +229,15 @@ class Segments:
 
     def _open_new(self, candidate_ns: int) -> None:
         """Create a segment named by :func:`next_open_ns` and write its header and STATE
-        records."""
+        records. If that fails, nothing of it stays (its fd closed, the file and a directory
+        made for it removed): a full disk retried every second must not leave a file (an
+        empty segment reads as corrupt and hides the run's tail from the next start) or an
+        fd (the fd limit would stop the recorder) per attempt.
+
+        Raises:
+            RawLogError: the file cannot be created.
+            OSError: the directory, the header or the fsync was refused.
+        """
         open_ns = next_open_ns(candidate_ns, self._last_open_ns)
         identity = segment_identity(open_ns, self._recorder_id)
         path = self._raw_dir / identity
@@ -236,16 +245,28 @@ class Segments:
             encode_record(open_ns, conn_id, RecordKind.STATE, payload)
             for conn_id, payload in self._state_records()
         )
-        if not path.parent.exists():
+        made_dir = not path.parent.exists()
+        if made_dir:
             path.parent.mkdir()
-            fsync_dir(self._raw_dir)
-        self._fd = _open_fd(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL)
-        self._current = identity
+        try:
+            if made_dir:
+                fsync_dir(self._raw_dir)
+            fd = _open_fd(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL)
+        except BaseException:
+            _remove_dir(path.parent, made_dir)
+            raise
+        self._fd, self._current, self._size = fd, identity, 0
+        try:
+            self.write(first)
+            fsync_dir(path.parent)
+        except BaseException:
+            self._fd = self._current = None
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            _remove_dir(path.parent, made_dir)
+            raise
         self._hour, self._hour_end_ns = seoul_hour_key(open_ns), seoul_hour_end_ns(open_ns)
         self._last_open_ns = open_ns
-        self._size = 0
-        self.write(first)
-        fsync_dir(path.parent)
         log.info("opened raw segment %s", identity)
 
     def _close_in_background(self, fd: int, segment: str) -> None:
@@ -313,6 +334,13 @@ def _open_fd(path: Path, flags: int) -> int:
         return os.open(path, flags | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         raise RawLogError(f"cannot open raw segment {path}: {exc}") from exc
+
+
+def _remove_dir(path: Path, made: bool) -> None:
+    """Remove the date directory a failed segment start ``made`` (it holds nothing)."""
+    if made:
+        with contextlib.suppress(OSError):
+            path.rmdir()
 
 
 def _truncate(path: Path, end: int) -> None:

@@ -9,8 +9,6 @@ not move, and give every row once space returns.
 
 from __future__ import annotations
 
-import errno
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +18,7 @@ import pytest
 from capture.kis.layouts import LAYOUTS
 from capture.rawlog import RawRecord, read_records
 from capture.recorder.status import read_status
+from tests.capture.rawlog.small_disk import fill, mounted_small_disk
 from tests.capture.recorder.helpers import (
     bondtape,
     events,
@@ -38,36 +37,8 @@ SIZE = "3m"
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mount = tmp_path / "small"
-    mount.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SIZE}", "tmpfs", str(mount)])
-    if made.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here")
-    try:
+    with mounted_small_disk(tmp_path / "small", SIZE) as mount:
         yield mount
-    finally:
-        subprocess.run(["umount", "-l", str(mount)], check=True)
-
-
-def fill(path: Path) -> int:
-    """Write ``path`` until the filesystem refuses; the bytes written."""
-    written = 0
-    with path.open("wb", buffering=0) as f:
-        try:
-            while True:
-                written += f.write(b"\0" * 65536)
-        except OSError as exc:
-            assert exc.errno == errno.ENOSPC
-    # Whatever a page rounding left free goes too, byte by byte.
-    with path.open("ab", buffering=0) as f:
-        try:
-            while True:
-                written += f.write(b"\0" * 512)
-        except OSError:
-            pass
-    return written
 
 
 def test_a_full_disk_is_loud_loses_nothing_written_and_becomes_a_gap_then_recording_resumes(
