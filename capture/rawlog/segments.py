@@ -22,7 +22,7 @@ from pathlib import Path
 
 from capture.clock import Clock, seoul_hour_end_ns, seoul_hour_key
 from capture.durable import fsync_dir
-from capture.errors import RawLogError
+from capture.errors import DiskFull, RawLogError
 from capture.rawlog import events
 from capture.rawlog.disk_full import DISK_FULL_ERRNOS
 from capture.rawlog.format import RecordKind, encode_header, encode_record
@@ -40,7 +40,10 @@ class Segments:
 
     ``state_records()`` gives the (conn_id, payload) STATE records every new segment starts
     with, so each segment decodes on its own. ``seal_in_background`` False seals a closed
-    segment right away, in the caller's thread (tests that want to see it sealed).
+    segment right away, in the caller's thread (tests that want to see it sealed). When the
+    fsync of a rotated-out segment finds the disk full, ``on_full_at_fsync(segment,
+    durable_ns, error)`` is told (from the sealer's thread), with the ``durable_ns`` its
+    rotation was given.
     """
 
     def __init__(
@@ -51,11 +54,13 @@ class Segments:
         clock: Clock,
         state_records: Callable[[], list[tuple[int, bytes]]],
         seal_in_background: bool,
+        on_full_at_fsync: Callable[[str, int, OSError], None],
     ) -> None:
         self._raw_dir = raw_dir
         self._recorder_id = recorder_id
         self._clock = clock
         self._state_records = state_records
+        self._on_full_at_fsync = on_full_at_fsync
         self._sealer = (
             ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"seal-{recorder_id}")
             if seal_in_background
@@ -151,9 +156,10 @@ class Segments:
                 self._raw_dir, rid, len(torn), sum(e.bytes for e in torn), corrupt,
             )  # fmt: skip
 
-    def rotate(self, open_ns: int) -> None:
+    def rotate(self, open_ns: int, *, durable_ns: int) -> None:
         """Start the next segment; the closed one is fsynced and sealed off the hot path. If
-        the new one cannot be started, appends go on where they were.
+        the new one cannot be started, appends go on where they were. ``durable_ns``: the
+        receive time up to which the closed one is known on disk already.
 
         Raises:
             RawLogError: the new segment cannot be opened.
@@ -166,7 +172,7 @@ class Segments:
         except BaseException:
             self._fd, self._current, self._hour, self._hour_end_ns, self._size = old
             raise
-        self._close_in_background(old[0], old[1])
+        self._close_in_background(old[0], old[1], durable_ns)
 
     def write(self, *parts: bytes) -> None:
         """Append ``parts`` to the open segment in one ``writev`` (a short write, rare, is
@@ -269,13 +275,28 @@ class Segments:
         self._last_open_ns = open_ns
         log.info("opened raw segment %s", identity)
 
-    def _close_in_background(self, fd: int, segment: str) -> None:
-        path = self._raw_dir / segment
+    def _close_in_background(self, fd: int, segment: str, durable_ns: int) -> None:
         if self._sealer is None:
-            _close_and_seal(fd, segment, path)
+            self._close_and_seal(fd, segment, durable_ns)
         else:
-            future = self._sealer.submit(_close_and_seal, fd, segment, path)
+            future = self._sealer.submit(self._close_and_seal, fd, segment, durable_ns)
             future.add_done_callback(_log_crash)
+
+    def _close_and_seal(self, fd: int, segment: str, durable_ns: int) -> None:
+        """Make a rotated-out segment durable, close it, then seal it. A failed fsync keeps
+        the plain file unsealed (the next writer start repairs and seals it); a full disk
+        there is also the writer's disk-full episode, since what it held past
+        ``durable_ns`` may not be on disk."""
+        try:
+            os.fsync(fd)
+        except OSError as exc:
+            log.error("cannot fsync raw segment %s: %s; not sealing it", segment, exc)
+            if exc.errno in DISK_FULL_ERRNOS:
+                self._on_full_at_fsync(segment, durable_ns, exc)
+            return
+        finally:
+            os.close(fd)
+        _seal_logged(self._raw_dir / segment)
 
     def _seal(self, path: Path) -> None:
         """Seal a closed segment: in the background thread, or right here if so configured."""
@@ -289,8 +310,9 @@ class Flusher:
     """The fsync thread: what is appended is on disk within about ``interval_s``.
 
     ``fsync`` is the writer's own (it never holds the lock appends take while the disk
-    works); when it raises, ``on_failure`` is told and the thread ends: the disk can no
-    longer be trusted with what follows.
+    works). A full disk it reports is an episode the writer keeps (the next fsync tries
+    again); on any other failure, ``on_failure`` is told and the thread ends: the disk can
+    no longer be trusted with what follows.
     """
 
     def __init__(
@@ -316,6 +338,8 @@ class Flusher:
         while not self._closing.wait(self._interval_s):
             try:
                 self._fsync()
+            except DiskFull:
+                continue  # logged by the writer's episode
             except RawLogError as exc:
                 log.error("%s; appends now fail until the recorder restarts", exc)
                 self._on_failure(exc)
@@ -352,19 +376,6 @@ def _truncate(path: Path, end: int) -> None:
             f.truncate(end)
             os.fsync(f.fileno())
     fsync_dir(path.parent)
-
-
-def _close_and_seal(fd: int, segment: str, path: Path) -> None:
-    """Make a rotated-out segment durable, close it, then seal it (a failed fsync keeps the
-    plain file unsealed: the next writer start repairs and seals it)."""
-    try:
-        _fsync(fd, segment)
-    except RawLogError as exc:
-        log.error("%s; not sealing it", exc)
-        return
-    finally:
-        os.close(fd)
-    _seal_logged(path)
 
 
 def _seal_logged(path: Path) -> None:

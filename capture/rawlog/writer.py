@@ -110,17 +110,21 @@ class RawLogWriter:
         self._on_space_returned = on_space_returned
         self._observe_write = observe_write
         self._observe_fsync = observe_fsync
-        self._lock = threading.Lock()
+        # Reentrant: _full_at_fsync takes it, called by the sealer's thread, or, when sealing
+        # in the caller's thread, from inside a rotation that holds it already.
+        self._lock = threading.RLock()
         self._segments = Segments(
             raw_dir,
             check_recorder_id(recorder_id),
             clock=clock,
             state_records=state_records,
             seal_in_background=seal_in_background,
+            on_full_at_fsync=self._full_at_fsync,
         )
         self._last_fsync: float | None = None
         self._flush_failure: RawLogError | None = None
         self._last_ns: int | None = None  # recv_ns of the last record appended
+        self._synced_ns = 0  # recv_ns up to which records are known on disk (set at resume)
         self._disk = DiskFullWatch(clock)
         self._flusher: Flusher | None = None
         raw_dir.mkdir(parents=True, exist_ok=True)
@@ -135,6 +139,7 @@ class RawLogWriter:
                 except OSError as exc:
                     raise self._refused(exc, None) from exc
                 self._last_fsync = clock.monotonic()
+                self._synced_ns = clock.now_ns()
         except BaseException:
             self.close()
             raise
@@ -253,38 +258,51 @@ class RawLogWriter:
         """
         if self._segments.rotates_for(ns):
             try:
-                self._segments.rotate(ns)
+                self._segments.rotate(ns, durable_ns=self._synced_ns)
             except OSError as exc:
                 raise self._refused(exc, ns) from exc
 
     def _written(self, last_ns: int) -> None:
-        """Records up to ``last_ns`` fitted: a disk-full episode, if any, ends here."""
-        if self._disk.full is not None:
+        """Records up to ``last_ns`` fitted: a disk-full episode, if any, ends here (unless
+        the disk said it was full at fsync after they passed :meth:`_check_writable`: until
+        an fsync succeeds, a write that fits proves nothing)."""
+        if self._disk.full is not None and not self._disk.held:
             self._end_disk_full(last_ns)
         self._last_ns = last_ns
 
     def fsync(self) -> None:
         """Force appended records to disk now, without holding up appends; a no-op once
-        closed.
+        closed. A full disk reported here (NFS, quotas, thin provisioning report it only
+        at fsync) is a disk-full episode from the last record known on disk: appends are
+        refused until an fsync succeeds (the flusher keeps trying).
 
         Raises:
-            RawLogError: the OS reports a failed flush.
+            DiskFull: ENOSPC or EDQUOT.
+            RawLogError: the OS reports any other failed flush (the disk can no longer be
+                trusted with what follows).
         """
         with self._lock:
             fd, segment = self._segments.dup_fd(), self._segments.current
-            started = self._clock.monotonic()
+            started, covered = self._clock.monotonic(), self._last_ns
         if fd is None:
             return
         began = time.perf_counter()
         try:
             os.fsync(fd)
         except OSError as exc:
+            if exc.errno in DISK_FULL_ERRNOS:
+                with self._lock:
+                    raise self._disk.began(segment, self._synced_ns, exc, at_fsync=True) from exc
             raise RawLogError(f"cannot fsync raw segment {segment}: {exc}") from exc
         finally:
             os.close(fd)
         if self._observe_fsync is not None:
             self._observe_fsync(time.perf_counter() - began)
-        self._last_fsync = started
+        with self._lock:
+            self._last_fsync = started
+            if covered is not None:
+                self._synced_ns = covered
+            self._disk.synced()
 
     def close(self) -> None:
         """Fsync and close the segment (it stays plain, to be continued or sealed on the next
@@ -313,6 +331,12 @@ class RawLogWriter:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    def _full_at_fsync(self, segment: str, durable_ns: int, exc: OSError) -> None:
+        """The fsync of a rotated-out segment found the disk full: an episode from
+        ``durable_ns``, the last record known on disk when it was closed."""
+        with self._lock:
+            self._disk.began(segment, durable_ns, exc, at_fsync=True)
 
     def _flush_failed(self, exc: RawLogError) -> None:
         """The flusher's fsync failed: every append from now on raises it."""
