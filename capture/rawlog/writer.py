@@ -212,7 +212,8 @@ class RawLogWriter:
         as the OS allows, each record whole, the payloads as received, never copied. The
         i-th is stamped ``recv_ns + i``: receive times stay distinct and in receipt order,
         as queries that order or join by ``recv_ns`` expect (a read of a thousand frames
-        spans a microsecond).
+        spans a microsecond). Those stamped past the Seoul hour (or day) go to the next
+        segment, where that hour's (or day's) readers look.
 
         Raises:
             ValueError: a payload over 16 MiB (the heads' fields are the recorder's own).
@@ -229,16 +230,23 @@ class RawLogWriter:
             return
         with self._lock:
             self._check_writable(records=len(payloads))
-            start = 0
+            done = 0  # parts written
             try:
-                if recv_ns >= self._segments.hour_end_ns:
-                    self._rotate_for(recv_ns)
-                for start in range(0, len(parts), _PARTS_PER_WRITE):
-                    self._write(*parts[start : start + _PARTS_PER_WRITE], recv_ns=recv_ns)
+                while done < len(parts):
+                    first_ns = recv_ns + done // 2
+                    if first_ns >= self._segments.hour_end_ns:
+                        self._rotate_for(first_ns)
+                    # Up to the first record stamped past the open segment's hour, if any.
+                    records = max(done // 2 + 1, self._segments.hour_end_ns - recv_ns)
+                    end = min(len(parts), 2 * records)
+                    while done < end:
+                        chunk = parts[done : min(done + _PARTS_PER_WRITE, end)]
+                        self._write(*chunk, recv_ns=first_ns)
+                        done += len(chunk)
+                    self._written(recv_ns + end // 2 - 1)
             except DiskFull:
-                self._disk.dropped += (len(parts) - start) // 2
+                self._disk.dropped += (len(parts) - done) // 2
                 raise
-            self._written(recv_ns + len(payloads) - 1)
 
     def _check_writable(self, *, records: int) -> None:
         """Raises: RawLogError: closed, or a background fsync failed; DiskFull: the disk was
