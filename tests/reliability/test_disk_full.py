@@ -18,7 +18,6 @@ import pytest
 from capture.kis.layouts import LAYOUTS
 from capture.rawlog import RawRecord, read_records
 from capture.recorder.status import read_status
-from tests.capture.rawlog.small_disk import fill, mounted_small_disk
 from tests.capture.recorder.helpers import (
     bondtape,
     events,
@@ -31,6 +30,7 @@ from tests.capture.recorder.helpers import (
     write_config,
 )
 from tests.reliability.daemon_day import reconcile, truth_lines
+from tests.support.small_disk import fill, mounted_small_disk
 
 SIZE = "3m"
 
