@@ -40,8 +40,8 @@ class DiskFullWatch:
         self._logged_at = 0.0
 
     def refuse(self, records: int) -> None:
-        """Raises: DiskFull: the disk was full less than a retry period ago; the ``records``
-        are counted as dropped."""
+        """Raises: DiskFull: the disk was full less than a retry period ago, or full at an
+        fsync that no good one followed yet; the ``records`` are counted as dropped."""
         if self.full is not None and (self.held or self._clock.monotonic() < self._retry_at):
             self.dropped += records
             raise self.full

@@ -209,22 +209,24 @@ class Segments:
 
     def close(self) -> None:
         """Fsync and close the open segment (it stays plain, to be continued or sealed on
-        the next start), then wait for background sealing. Idempotent.
+        the next start). Idempotent.
 
         Raises:
             RawLogError: the final fsync failed.
         """
-        try:
-            if self._fd is not None:
-                try:
-                    _fsync(self._fd, self._current)
-                finally:
-                    os.close(self._fd)
-                    self._fd = None
-                    self._current = None
-        finally:
-            if self._sealer is not None:
-                self._sealer.shutdown(wait=True)
+        if self._fd is not None:
+            try:
+                _fsync(self._fd, self._current)
+            finally:
+                os.close(self._fd)
+                self._fd = None
+                self._current = None
+
+    def wait_sealed(self) -> None:
+        """Wait for background sealing to finish (without the writer's lock: a seal that
+        finds the disk full reports it under that lock)."""
+        if self._sealer is not None:
+            self._sealer.shutdown(wait=True)
 
     def _continue(self, path: Path, identity: str, open_ns: int) -> None:
         self._fd = _open_fd(path, os.O_WRONLY | os.O_APPEND)

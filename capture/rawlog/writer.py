@@ -249,8 +249,8 @@ class RawLogWriter:
                 raise
 
     def _check_writable(self, *, records: int) -> None:
-        """Raises: RawLogError: closed, or a background fsync failed; DiskFull: the disk was
-        full less than a retry period ago (the ``records`` are counted as dropped)."""
+        """Raises: RawLogError: closed, or a background fsync failed; DiskFull: a disk-full
+        episode refuses appends now (the ``records`` are counted as dropped)."""
         if self._segments.current is None:
             raise RawLogError(f"raw log writer for {self._raw_dir} is closed")
         if self._flush_failure is not None:
@@ -325,6 +325,7 @@ class RawLogWriter:
             with self._lock:
                 self._segments.close()
         finally:
+            self._segments.wait_sealed()
             if self._lock_fd is not None:
                 os.close(self._lock_fd)
                 self._lock_fd = None

@@ -180,8 +180,9 @@ def test_an_fsync_failing_for_any_other_reason_stops_appends_for_good(
         assert w.disk_full is None
 
 
+@pytest.mark.parametrize("background", [False, True], ids=["sealed-here", "sealer-thread"])
 def test_a_full_disk_at_the_fsync_of_a_rotated_segment_is_a_gap_from_its_last_synced_record(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, background: bool
 ) -> None:
     clock = ManualClock(seoul_ns(2026, 11, 26, 9, 59, 0))
     ten = seoul_ns(2026, 11, 26, 10, 0, 0)
@@ -192,13 +193,20 @@ def test_a_full_disk_at_the_fsync_of_a_rotated_segment_is_a_gap_from_its_last_sy
         return [(0, GAP)]
 
     disk = FsyncDisk(monkeypatch)
-    with writer(tmp_path, clock, fsync_interval_s=None, on_space_returned=gap_events) as w:
+    w = writer(
+        tmp_path,
+        clock,
+        fsync_interval_s=None,
+        on_space_returned=gap_events,
+        seal_in_background=background,
+    )
+    with w:
         first = w.append(RecordKind.FRAME_RECV, 1, b"synced")
         w.fsync()
         w.append(RecordKind.FRAME_RECV, 1, b"never synced", recv_ns=clock.now_ns() + 5)
         disk.failing = errno.ENOSPC
         rotated = w.append(RecordKind.FRAME_RECV, 1, b"first of ten", recv_ns=ten)
-        assert w.disk_full is not None
+        wait_until(lambda: w.disk_full is not None, 5, "the episode")
         clock.advance(5)
         with pytest.raises(DiskFull):
             w.append(RecordKind.FRAME_RECV, 1, b"refused", recv_ns=ten + 1)
