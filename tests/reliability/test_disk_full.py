@@ -9,15 +9,20 @@ not move, and give every row once space returns.
 
 from __future__ import annotations
 
+import logging
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from capture.clock import ManualClock
 from capture.kis.layouts import LAYOUTS
-from capture.rawlog import RawRecord, read_records
+from capture.rawlog import RawRecord, list_segments, read_records
+from capture.recorder.recorder import Recorder
 from capture.recorder.status import read_status
+from tests.capture.rawlog.helpers import seoul_ns
 from tests.capture.recorder.helpers import (
     bondtape,
     events,
@@ -29,6 +34,8 @@ from tests.capture.recorder.helpers import (
     wait_until,
     write_config,
 )
+from tests.capture.recorder.test_stop_and_carry import options as recorder_options
+from tests.capture.recorder.test_stop_and_carry import recording
 from tests.reliability.daemon_day import reconcile, truth_lines
 from tests.support.small_disk import fill, mounted_small_disk
 
@@ -121,3 +128,62 @@ def run(*args: str) -> tuple[int, str]:
     process = bondtape(*args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, err = process.communicate(timeout=120)
     return process.returncode, err.decode()
+
+
+def test_a_disk_full_across_the_hour_keeps_the_recorder_and_its_fds_and_becomes_a_gap(
+    small_disk: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # In process, on a test clock: the hour passes while the disk is full, and the writer
+    # retries the rotation thirty times (once per clock step: each logs "still full").
+    data, filler = small_disk / "data", small_disk / "filler"
+    pairs = tuple((tr, isin) for tr in LAYOUTS for isin in isins(2))
+    clock = ManualClock(seoul_ns(2026, 11, 26, 9, 59, 0))
+    caplog.set_level(logging.ERROR, logger="capture.rawlog.disk_full")
+
+    def still_full() -> int:
+        return sum("still full" in r.getMessage() for r in caplog.records)
+
+    def raw_fds() -> int:
+        return sum(
+            os.path.realpath(f"/proc/self/fd/{fd}").startswith(str(data / "raw"))
+            for fd in os.listdir("/proc/self/fd")
+        )
+
+    with simulator(tmp_path, rate=40) as sim:
+        recorder = Recorder(
+            recorder_options(data, pairs, sim.ws_url, sim.rest_url,
+                             ping_interval_s=1e6, stale_min_s=1e9),
+            clock=clock,
+        )  # fmt: skip
+        with recording(recorder):
+            wait_until(lambda: len(events(data, "sub_ack")) == len(pairs), 30, "the acks")
+            fill(filler)
+            wait_until(lambda: "recording nothing" in caplog.text, 30, "a refused write")
+            kept_before = [r for r in read_records(data / "raw") if isinstance(r, RawRecord)]
+            files_before, fds_before = sorted((data / "raw").rglob("*")), raw_fds()
+            clock.set_ns(seoul_ns(2026, 11, 26, 10, 0, 0))
+            for retry in range(1, 31):
+                clock.advance(61)
+                wait_until(lambda: still_full() >= retry, 30, f"retry {retry}")  # noqa: B023
+            assert raw_fds() == fds_before, "an fd leaked per refused rotation"
+            assert sorted((data / "raw").rglob("*")) == files_before, "a file left behind"
+            filler.unlink()
+            clock.advance(2)
+            wait_until(
+                lambda: (
+                    len([e for e in events(data, "gap_close") if e.get("reason") == "disk full"])
+                    == len(pairs)
+                ),
+                30,
+                "the disk-full gaps",
+            )
+    everything = list(read_records(data / "raw"))
+    assert all(isinstance(r, RawRecord) for r in everything), "a torn or corrupt record"
+    assert everything[: len(kept_before)] == kept_before, "what was written before changed"
+    assert [s.name[11:30] for s in list_segments(data / "raw")] == [
+        f"{seoul_ns(2026, 11, 26, 9, 59, 0):019d}",
+        f"{seoul_ns(2026, 11, 26, 10, 0, 0) + (30 * 61 + 2) * 10**9:019d}",  # space returned
+    ]
+    gaps = [e for e in events(data, "gap_open") if e["reason"] == "disk full"]
+    assert {(e["tr_id"], e["isin"]) for e in gaps} == set(pairs)
+    assert all(e["start_ns"] < seoul_ns(2026, 11, 26, 10, 0, 0) for e in gaps)
