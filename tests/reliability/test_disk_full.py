@@ -37,7 +37,7 @@ from tests.capture.recorder.helpers import (
 from tests.capture.recorder.test_stop_and_carry import options as recorder_options
 from tests.capture.recorder.test_stop_and_carry import recording
 from tests.reliability.daemon_day import reconcile, truth_lines
-from tests.support.small_disk import fill, mounted_small_disk
+from tests.support.full_disk import fill, mounted_small_disk
 
 SIZE = "3m"
 

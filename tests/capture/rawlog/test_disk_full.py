@@ -19,7 +19,7 @@ from capture.errors import DiskFull, RawLogError
 from capture.rawlog import RecordKind, list_segments, read_records, verify
 from tests.capture.rawlog.helpers import records, seoul_ns, writer
 from tests.capture.recorder.helpers import wait_until
-from tests.support.small_disk import fill, mounted_small_disk
+from tests.support.full_disk import fill, mounted_small_disk
 
 GAP = b'{"type":"gap_close","reason":"disk full"}'
 
