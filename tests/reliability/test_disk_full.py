@@ -9,6 +9,7 @@ not move, and give every row once space returns.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import subprocess
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from capture.clock import ManualClock
+from capture.clock import ManualClock, SystemClock
 from capture.kis.layouts import LAYOUTS
 from capture.rawlog import RawRecord, list_segments, read_records
 from capture.recorder.recorder import Recorder
@@ -37,7 +38,7 @@ from tests.capture.recorder.helpers import (
 from tests.capture.recorder.test_stop_and_carry import options as recorder_options
 from tests.capture.recorder.test_stop_and_carry import recording
 from tests.reliability.daemon_day import reconcile, truth_lines
-from tests.support.full_disk import fill, mounted_small_disk
+from tests.support.full_disk import FsyncDisk, fill, mounted_small_disk
 
 SIZE = "3m"
 
@@ -187,3 +188,50 @@ def test_a_disk_full_across_the_hour_keeps_the_recorder_and_its_fds_and_becomes_
     gaps = [e for e in events(data, "gap_open") if e["reason"] == "disk full"]
     assert {(e["tr_id"], e["isin"]) for e in gaps} == set(pairs)
     assert all(e["start_ns"] < seoul_ns(2026, 11, 26, 10, 0, 0) for e in gaps)
+
+
+def test_a_disk_full_seen_only_at_fsync_keeps_the_recorder_and_becomes_a_gap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # NFS, quotas and thin provisioning say "full" only at fsync; in process, the recorder's
+    # flusher meets ENOSPC there for a while.
+    data = tmp_path / "data"
+    pairs = tuple((tr, isin) for tr in LAYOUTS for isin in isins(2))
+    disk = FsyncDisk(monkeypatch)
+    with simulator(tmp_path, rate=40) as sim:
+        recorder = Recorder(
+            recorder_options(data, pairs, sim.ws_url, sim.rest_url), clock=SystemClock()
+        )
+        with recording(recorder) as thread:
+            wait_until(lambda: len(events(data, "sub_ack")) == len(pairs), 30, "the acks")
+            disk.failing = errno.ENOSPC
+            status = wait_until(
+                lambda: (
+                    (s := read_status(data / "status.json"))
+                    and s["writer"]["error"]
+                    and s["writer"]["records_dropped"] > 20
+                    and s
+                ),
+                30,
+                "status.json to say the disk is full",
+            )
+            assert "disk full" in status["writer"]["error"]
+            assert thread.is_alive(), "the recorder must keep running"
+            kept_before = [r for r in read_records(data / "raw") if isinstance(r, RawRecord)]
+            disk.failing = None
+            wait_until(
+                lambda: (
+                    len([e for e in events(data, "gap_close") if e.get("reason") == "disk full"])
+                    == len(pairs)
+                ),
+                30,
+                "the disk-full gaps",
+            )
+            assert thread.is_alive()
+    everything = list(read_records(data / "raw"))
+    assert all(isinstance(r, RawRecord) for r in everything), "a torn or corrupt record"
+    assert everything[: len(kept_before)] == kept_before, "what was written before changed"
+    gaps = [e for e in events(data, "gap_open") if e["reason"] == "disk full"]
+    assert {(e["tr_id"], e["isin"]) for e in gaps} == set(pairs)
+    last_synced = max(r.recv_ns for r in kept_before)
+    assert all(e["start_ns"] <= last_synced for e in gaps)

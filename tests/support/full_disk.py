@@ -1,10 +1,12 @@
-"""A real small filesystem for disk-full tests: a tmpfs mounted for the test (root only; the
-test is skipped otherwise), and a file that fills it."""
+"""Disks that fill, for disk-full tests: a real small filesystem (a tmpfs mounted for the
+test; root only, the test is skipped otherwise) and a file that fills it; and, for a disk
+that says so only at fsync, ``os.fsync`` made to fail."""
 
 from __future__ import annotations
 
 import errno
 import os
+import stat
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,3 +47,24 @@ def fill(path: Path) -> int:
         except OSError:
             pass
     return written
+
+
+class FsyncDisk:
+    """``os.fsync`` as a disk that reports a full disk (or an I/O error) only at the fsync of
+    a file's data, as NFS, quotas and thin provisioning do: no filesystem here can, so the
+    call is replaced. It counts the fsyncs of files that succeeded, so a test can wait for
+    one."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.failing: int | None = None  # the errno fsync fails with, None while it works
+        self.succeeded = 0
+        self._real = os.fsync
+        monkeypatch.setattr(os, "fsync", self)
+
+    def __call__(self, fd: int) -> None:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return self._real(fd)  # a directory's
+        if self.failing is not None:
+            raise OSError(self.failing, os.strerror(self.failing))
+        self._real(fd)
+        self.succeeded += 1

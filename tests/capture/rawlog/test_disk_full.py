@@ -7,7 +7,6 @@ import errno
 import json
 import os
 import resource
-import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +18,7 @@ from capture.errors import DiskFull, RawLogError
 from capture.rawlog import RecordKind, list_segments, read_records, verify
 from tests.capture.rawlog.helpers import records, seoul_ns, writer
 from tests.capture.recorder.helpers import wait_until
-from tests.support.full_disk import fill, mounted_small_disk
+from tests.support.full_disk import FsyncDisk, fill, mounted_small_disk
 
 GAP = b'{"type":"gap_close","reason":"disk full"}'
 
@@ -95,27 +94,6 @@ def test_fifty_refused_rotations_leave_no_fd_and_no_segment_behind_then_the_next
     ]
     assert lost == [(before, got[1].recv_ns)]  # the gap: from the last record kept
     assert json.loads(got[2].payload)["reason"] == "disk full"
-
-
-class FsyncDisk:
-    """``os.fsync`` as a disk that reports a full disk (or an I/O error) only at the fsync of
-    a file's data, as NFS, quotas and thin provisioning do: no filesystem here can, so the
-    call is replaced. It counts the fsyncs of files that succeeded, so a test can wait for
-    one."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.failing: int | None = None  # the errno fsync fails with, None while it works
-        self.succeeded = 0
-        self._real = os.fsync
-        monkeypatch.setattr(os, "fsync", self)
-
-    def __call__(self, fd: int) -> None:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return self._real(fd)  # a directory's
-        if self.failing is not None:
-            raise OSError(self.failing, os.strerror(self.failing))
-        self._real(fd)
-        self.succeeded += 1
 
 
 @pytest.mark.parametrize("error", [errno.ENOSPC, errno.EDQUOT], ids=["ENOSPC", "EDQUOT"])
