@@ -332,6 +332,26 @@ def test_a_segment_without_a_whole_header_is_removed_and_reported(tmp_path: Path
     assert (tmp_path / name).read_bytes().startswith(b"BTRAWSEG")  # the name is free again
 
 
+def test_a_restart_after_an_empty_latest_segment_continues_the_last_one_with_records(
+    tmp_path: Path,
+) -> None:
+    # A rotation cut short (a crash, or a full disk on an older writer) left a segment of no
+    # bytes after the one with records: the restart removes it and continues that one.
+    clock = ManualClock(seoul_ns(2026, 11, 26, 9, 0, 0))
+    with writer(tmp_path, clock) as w:
+        first = w.append(RecordKind.FRAME_RECV, 1, b"one")
+    empty = f"2026-11-26/{seoul_ns(2026, 11, 26, 9, 10, 0):019d}-rec1.seg"
+    (tmp_path / empty).write_bytes(b"")
+    clock.set_ns(seoul_ns(2026, 11, 26, 9, 20, 0))
+    with writer(tmp_path, clock) as w:
+        second = w.append(RecordKind.FRAME_RECV, 1, b"two")
+    assert second.segment == first.segment
+    assert [s.name for s in list_segments(tmp_path)] == [first.segment]
+    got = records(read_records(tmp_path))
+    assert [r.payload for r in got if r.kind is RecordKind.FRAME_RECV] == [b"one", b"two"]
+    assert json.loads(got[1].payload)["segment"] == empty  # the torn_tail_truncated event
+
+
 def test_a_second_writer_on_the_same_raw_dir_is_refused(tmp_path: Path) -> None:
     clock = ManualClock(seoul_ns(2026, 11, 26, 9, 0, 0))
     with writer(tmp_path, clock), pytest.raises(RecorderLocked):
