@@ -4,9 +4,9 @@ Kept apart from the append path (:mod:`capture.rawlog.writer`, which frames reco
 handles a full disk) so that each reads as one concept. Here: a writer starting over a
 previous run's files repairs them and resumes where :func:`~capture.rawlog.resume.plan_resume`
 says; a record of a later Seoul hour (midnight included: a new date's directory) opens the next
-segment; the closed one is fsynced and sealed off the hot path; the flusher thread fsyncs on an
-interval. Nothing here takes the writer's lock: the writer calls in with it held (the sealer
-and the flusher run on their own threads and touch only what they were handed).
+segment; the closed one is fsynced and sealed off the hot path. Nothing here takes the
+writer's lock: the writer calls in with it held (the sealer runs on its own thread, touches
+only what it was handed, and tells the writer of a full disk at its fsync).
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ import contextlib
 import datetime as dt
 import logging
 import os
-import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from capture.clock import Clock, seoul_hour_end_ns, seoul_hour_key
 from capture.durable import fsync_dir
-from capture.errors import DiskFull, RawLogError
+from capture.errors import RawLogError
 from capture.rawlog import events
 from capture.rawlog.disk_full import DISK_FULL_ERRNOS
 from capture.rawlog.format import RecordKind, encode_header, encode_record
@@ -306,46 +305,6 @@ class Segments:
             _seal_logged(path)
         else:
             self._sealer.submit(_seal_logged, path).add_done_callback(_log_crash)
-
-
-class Flusher:
-    """The fsync thread: what is appended is on disk within about ``interval_s``.
-
-    ``fsync`` is the writer's own (it never holds the lock appends take while the disk
-    works). A full disk it reports is an episode the writer keeps (the next fsync tries
-    again); on any other failure, ``on_failure`` is told and the thread ends: the disk can
-    no longer be trusted with what follows.
-    """
-
-    def __init__(
-        self,
-        interval_s: float,
-        fsync: Callable[[], None],
-        on_failure: Callable[[RawLogError], None],
-        name: str,
-    ) -> None:
-        self._interval_s = interval_s
-        self._fsync = fsync
-        self._on_failure = on_failure
-        self._closing = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """End the thread after the fsync under way, if any."""
-        self._closing.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._closing.wait(self._interval_s):
-            try:
-                self._fsync()
-            except DiskFull:
-                continue  # logged by the writer's episode
-            except RawLogError as exc:
-                log.error("%s; appends now fail until the recorder restarts", exc)
-                self._on_failure(exc)
-                return
 
 
 def _fsync(fd: int, segment: str | None) -> None:

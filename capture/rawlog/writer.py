@@ -1,23 +1,22 @@
 """The crash-safe append-only raw log writer: the truth the whole lake is rebuilt from.
 
 Every websocket frame the recorder receives is appended here with its receive time before
-anything else happens to it. This module is the append path: framing records and handing
-them to the OS, and what a full disk means for an append. Which segment they go to (resume,
-rotation at the Seoul hour, sealing, the fsync flusher) is :mod:`capture.rawlog.segments`.
+anything else happens to it. This module is the append path: framing records, handing them
+to the OS, and what a full disk means for an append. Which segment they go to is
+:mod:`capture.rawlog.segments`; the fsync thread, :mod:`capture.rawlog.flusher`.
 
-Durability: each record reaches the OS in one ``os.write`` on an unbuffered fd, so a killed
-process loses nothing it appended. ``os.fsync`` runs on a flusher thread every
-``fsync_interval_s`` (and at rotation and close), never under the lock the sessions append
-with, so a slow disk stalls no session. One writer per raw dir at a time, enforced by a lock
-file.
+Each record reaches the OS in one ``os.write`` on an unbuffered fd, so a killed process loses
+nothing it appended; fsync (every ``fsync_interval_s``, at rotation and close) never holds the
+lock the sessions append with, so a slow disk stalls no session. One writer per raw dir at a
+time, enforced by a lock file.
 
 A full disk (ENOSPC, EDQUOT) does not stop the writer: the record that did not fit is cut
 back off the segment (no torn record stays), :class:`DiskFull` is raised for it and for every
 append during the next ``DISK_FULL_RETRY_S`` without touching the disk, then the next append
-tries again (:mod:`capture.rawlog.disk_full`). The first record that fits ends the episode,
-and the EVENT records ``on_space_returned(since_ns, until_ns)`` gives (the recorder's gaps for
-the time lost) are written right after it, in the same write, so no later record can precede
-them.
+tries again (:mod:`capture.rawlog.disk_full`, which also says what a full disk seen at fsync
+means). The first record that fits ends the episode, and the EVENT records
+``on_space_returned(since_ns, until_ns)`` gives (the recorder's gaps for the time lost) are
+written right after it, in the same write, so no later record can precede them.
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ from capture.clock import Clock
 from capture.errors import DiskFull, RawLogError, RecorderLocked
 from capture.filelock import hold_exclusive
 from capture.rawlog.disk_full import DISK_FULL_ERRNOS, DiskFullWatch
+from capture.rawlog.flusher import Flusher
 from capture.rawlog.format import (
     MAX_PAYLOAD,
     Position,
@@ -42,7 +42,7 @@ from capture.rawlog.format import (
     encode_record,
     record_head,
 )
-from capture.rawlog.segments import Flusher, Segments
+from capture.rawlog.segments import Segments
 
 LOCK_NAME = ".lock"  # held while a writer is open, so repair never truncates a live tail
 _PARTS_PER_WRITE = 1024  # IOV_MAX on Linux: buffers one writev takes
