@@ -2,8 +2,10 @@
 segments that the whole lake is rebuilt from (design.md, "Raw log").
 
 This package's public surface. The byte format is :mod:`capture.rawlog.format`; the writer,
-:mod:`~capture.rawlog.writer`; listing and reading, :mod:`~capture.rawlog.reader`; sealing,
-:mod:`~capture.rawlog.seal`; the EVENT and STATE payloads, :mod:`~capture.rawlog.events`.
+:mod:`~capture.rawlog.writer` (the append path) over :mod:`~capture.rawlog.segments` (resume,
+rotation, background seal) and :mod:`~capture.rawlog.flusher` (the fsync thread); listing and
+reading, :mod:`~capture.rawlog.reader`; sealing, :mod:`~capture.rawlog.seal`; the EVENT and
+STATE payloads, :mod:`~capture.rawlog.events`.
 Readers (storage/) import the reader side from here and never touch the writer.
 """
 

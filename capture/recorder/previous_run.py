@@ -1,11 +1,11 @@
 """What the previous run of this recorder left behind, read from the tail of its raw log.
 
-A recorder killed with SIGKILL writes no goodbye. On start we read its latest segment (which
-begins with STATE records, so it decodes on its own) and recover when it last recorded
-anything, which registrations were live, and which gaps were still open. The new run opens a
-"recorder restart" gap from that last record for every live registration it subscribes again,
-so frames in flight at the kill fall inside a recorded gap, and carries the open gaps into the
-STATE of its own first segment, so a third run still sees them.
+A recorder killed with SIGKILL writes no goodbye. On start we read its latest segment that
+holds a record (it begins with STATE records, so it decodes on its own) and recover when it
+last recorded anything, which registrations were live, and which gaps were still open. The
+new run opens a "recorder restart" gap from that last record for every live registration it
+subscribes again, so frames in flight at the kill fall inside a recorded gap, and carries the
+open gaps into the STATE of its own first segment, so a third run still sees them.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ from pathlib import Path
 
 from capture.errors import BadEvent
 from capture.kis.protocol import Pair
-from capture.rawlog import Position, RawRecord, RecordKind, events, list_segments, read_records
+from capture.rawlog import (
+    RawRecord,
+    RecordKind,
+    RecordRun,
+    events,
+    list_segments,
+    read_segment_runs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,21 +99,22 @@ class RestartPlan:
 
 
 def read_previous_run(raw_dir: Path, recorder_id: str) -> PreviousRun:
-    """Read this recorder's latest segment (only that one: it starts with the state in force).
+    """Read this recorder's latest segment that holds a record (only that one: it starts with
+    the state in force). Later segments without any (a rotation cut short by a crash or a full
+    disk: no bytes, or a header alone) say nothing of the run and are passed over.
 
     Raises:
-        OSError: the segment cannot be opened.
+        OSError: a segment cannot be opened.
     """
     run = PreviousRun()
     mine = [s for s in list_segments(raw_dir) if s.recorder_id == recorder_id]
-    if not mine:
-        return run
-    last = mine[-1].name
-    for item in read_records(raw_dir, Position(last, 0)):
-        if item.segment != last:
+    for info in reversed(mine):
+        for item in read_segment_runs(info, final=info is mine[-1]):
+            if isinstance(item, RecordRun):
+                for record in item.records():
+                    run.apply(record)
+            else:
+                log.warning("previous run: %s@%d: %s", item.segment, item.offset, item.reason)
+        if run.last_ns is not None:
             break
-        if isinstance(item, RawRecord):
-            run.apply(item)
-        else:
-            log.warning("previous run: %s@%d: %s", item.segment, item.offset, item.reason)
     return run

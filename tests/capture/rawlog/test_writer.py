@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from capture.clock import ManualClock
+from capture.clock import ManualClock, seoul_date
 from capture.errors import RawLogError, RecorderLocked
 from capture.rawlog import (
     RawLogWriter,
@@ -85,6 +85,39 @@ def test_the_receive_loops_append_writes_what_append_writes_and_rotates_at_the_h
             f"2026-11-26/{nine:019d}-rec1.seg",
         ]
     files = [sorted((tmp_path / n).rglob("*.seg")) for n in ("a", "b")]
+    assert [p.read_bytes() for p in files[0]] == [p.read_bytes() for p in files[1]]
+
+
+@pytest.mark.parametrize(
+    "boundary",
+    [seoul_ns(2026, 11, 26, 10, 0, 0), seoul_ns(2026, 11, 27, 0, 0, 0)],
+    ids=["hour", "midnight"],
+)
+def test_records_of_one_read_stamped_past_the_hour_or_midnight_go_to_the_next_segment(
+    tmp_path: Path, boundary: int
+) -> None:
+    # One socket read's records are stamped read time + i ns: the last ones may cross.
+    payloads = [f"0|H0BJASP0|001|{i}".encode() for i in range(5)]
+    read_ns = boundary - 2
+    clock = ManualClock(boundary - 60 * 1_000_000_000)
+    with writer(tmp_path / "a", clock) as w:
+        for i, payload in enumerate(payloads):
+            w.append(RecordKind.FRAME_RECV, 7, payload, recv_ns=read_ns + i)
+    with writer(tmp_path / "b", clock) as w:
+        w.append_received(7, payloads, read_ns)
+        assert w.current_segment == f"{seoul_date(boundary)}/{boundary:019d}-rec1.seg"
+    got = records(read_records(tmp_path / "b"))
+    assert [(r.segment.split("/")[1][:19], r.recv_ns) for r in got] == [
+        (f"{clock.now_ns():019d}", read_ns),
+        (f"{clock.now_ns():019d}", read_ns + 1),
+        (f"{boundary:019d}", boundary),
+        (f"{boundary:019d}", boundary + 1),
+        (f"{boundary:019d}", boundary + 2),
+    ]
+    files = [sorted((tmp_path / n).rglob("*.seg*")) for n in ("a", "b")]
+    assert [p.relative_to(tmp_path / "a") for p in files[0]] == [
+        p.relative_to(tmp_path / "b") for p in files[1]
+    ]
     assert [p.read_bytes() for p in files[0]] == [p.read_bytes() for p in files[1]]
 
 
@@ -297,6 +330,26 @@ def test_a_segment_without_a_whole_header_is_removed_and_reported(tmp_path: Path
     }
     assert got[1].payload == b"fresh"
     assert (tmp_path / name).read_bytes().startswith(b"BTRAWSEG")  # the name is free again
+
+
+def test_a_restart_after_an_empty_latest_segment_continues_the_last_one_with_records(
+    tmp_path: Path,
+) -> None:
+    # A rotation cut short (a crash, or a full disk on an older writer) left a segment of no
+    # bytes after the one with records: the restart removes it and continues that one.
+    clock = ManualClock(seoul_ns(2026, 11, 26, 9, 0, 0))
+    with writer(tmp_path, clock) as w:
+        first = w.append(RecordKind.FRAME_RECV, 1, b"one")
+    empty = f"2026-11-26/{seoul_ns(2026, 11, 26, 9, 10, 0):019d}-rec1.seg"
+    (tmp_path / empty).write_bytes(b"")
+    clock.set_ns(seoul_ns(2026, 11, 26, 9, 20, 0))
+    with writer(tmp_path, clock) as w:
+        second = w.append(RecordKind.FRAME_RECV, 1, b"two")
+    assert second.segment == first.segment
+    assert [s.name for s in list_segments(tmp_path)] == [first.segment]
+    got = records(read_records(tmp_path))
+    assert [r.payload for r in got if r.kind is RecordKind.FRAME_RECV] == [b"one", b"two"]
+    assert json.loads(got[1].payload)["segment"] == empty  # the torn_tail_truncated event
 
 
 def test_a_second_writer_on_the_same_raw_dir_is_refused(tmp_path: Path) -> None:

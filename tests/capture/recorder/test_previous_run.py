@@ -3,7 +3,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from capture.clock import ManualClock
-from capture.rawlog import RawLogWriter, RecordKind, events
+from capture.rawlog import RawLogWriter, RecordKind, encode_header, events
 from capture.recorder.previous_run import read_previous_run
 
 A, B = ("H0BJASP0", "KR103502GD31"), ("H0BJCNT0", "KR103502GD31")
@@ -70,3 +70,27 @@ def test_gaps_opened_in_an_earlier_segment_are_carried_by_the_next_ones_state(
         )
     run = read_previous_run(tmp_path, "rec1")
     assert run.gapped == {B: 123}
+
+
+def test_empty_segments_after_the_last_record_do_not_hide_the_runs_gaps_or_last_time(
+    tmp_path: Path,
+) -> None:
+    # A rotation cut short (by a crash, or by a full disk on an older writer) leaves a later
+    # segment with no record: a file of no bytes, or a header alone.
+    clock = ManualClock()
+    state = [(5, events.encode_state(events.State(5, (A,), open_gaps={B: 123})))]
+    with RawLogWriter(tmp_path, "rec1", clock=clock, state_records=lambda: state) as writer:
+        writer.append(RecordKind.EVENT, 4, ack(4, A))
+        last = clock.now_ns() + 7
+        writer.append(RecordKind.FRAME_RECV, 4, b"0|H0BJASP0|001|x", recv_ns=last)
+        name = writer.current_segment
+    assert name is not None
+    day = (tmp_path / name).parent
+    (day / f"{last + 3_600_000_000_000:019d}-rec1.seg").write_bytes(b"")
+    header_only = last + 7_200_000_000_000
+    (day / f"{header_only:019d}-rec1.seg").write_bytes(encode_header("rec1", header_only))
+    run = read_previous_run(tmp_path, "rec1")
+    assert run.last_ns == last
+    assert run.live_pairs() == {A} and run.gapped == {B: 123}
+    assert run.restart_plan([A, B]).carried == {B: 123}
+    assert run.restart_plan([A, B]).reopen == [A]
