@@ -1,5 +1,6 @@
 """One websocket connection of a session: the handshake that a stop can abort, and the state
-of the connection once it is up (its registrations, last frame, why it closed).
+of the connection once it is up (its socket, why it closed; its registrations are in its
+:class:`~capture.recorder.session_logic.Link`).
 
 websocket-client offers no way to abort a handshake in progress (``WebSocket.abort`` acts
 only once it is done), so :class:`Handshake` shuts the socket down under it; and a connection
@@ -18,8 +19,7 @@ from dataclasses import dataclass, field
 
 import websocket
 
-from capture.kis.protocol import Pair
-from capture.recorder.subscriptions import SubscriptionTable
+from capture.recorder.session_logic import Link
 
 HANDSHAKE_ABORT_WAIT_S = 1.0
 """How long :meth:`Handshake.abort` waits for a connecting socket to exist, to shut it."""
@@ -35,19 +35,19 @@ class Closed(Exception):
 
 @dataclass(slots=True)
 class Connection:
-    """A live connection; ``conn`` is its id in raw, unique across the recorder's restarts."""
+    """A live connection: its websocket, and its :class:`Link` (what the session's
+    decisions know of it, its registrations among them)."""
 
-    conn: int
+    link: Link
     ws: websocket.WebSocket
-    table: SubscriptionTable
-    connected_ns: int
-    last_ping: float  # monotonic
-    last_frame_ns: int | None = None
     close_reason: str | None = None
-    disconnect_recorded: bool = False  # guarded by the session's lock
     closed: threading.Event = field(default_factory=threading.Event)
-    sent_keys: dict[Pair, str] = field(default_factory=dict)  # approval key each pair went with
     _reason_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def conn(self) -> int:
+        """Its id in raw, unique across the recorder's restarts."""
+        return self.link.conn
 
     def close(self, reason: str) -> None:
         """Keep the first reason given (callers redact it: it goes to raw and status.json)

@@ -13,19 +13,16 @@ goes on.
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import Callable
 
 import websocket
 
 from capture.clock import Clock
-from capture.errors import DiskFull, MalformedFrame
-from capture.kis.protocol import ControlResponse, Ping, classify, is_data_frame
+from capture.errors import DiskFull
+from capture.kis.protocol import is_data_frame
 from capture.rawlog import RawLogWriter
 from capture.recorder.connection import Closed, Connection, close_text
 from capture.recorder.wire import FrameReader
-
-log = logging.getLogger(__name__)
 
 _DATA_OPCODES = (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY)
 
@@ -33,8 +30,8 @@ _DATA_OPCODES = (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY)
 class Receiver:
     """Reads one connection at a time for a session; ``frames`` counts data frames received.
 
-    ``note(frame, recv_ns)`` sees each data frame; ``on_ping(c, text, ping)`` and
-    ``on_control(c, response, recv_ns)`` act on the messages, after they are in raw.
+    ``note(frame, recv_ns)`` sees each data frame; ``on_message(c, text, recv_ns)`` acts on
+    any other text message, once it is in raw.
     """
 
     def __init__(
@@ -43,14 +40,12 @@ class Receiver:
         clock: Clock,
         *,
         note: Callable[[bytes, int], None],
-        on_ping: Callable[[Connection, bytes, Ping], None],
-        on_control: Callable[[Connection, ControlResponse, int], None],
+        on_message: Callable[[Connection, bytes, int], None],
     ) -> None:
         self._writer = writer
         self._clock = clock
         self._note = note
-        self._on_ping = on_ping
-        self._on_control = on_control
+        self._on_message = on_message
         self.frames = 0
 
     def run(self, c: Connection) -> None:
@@ -77,7 +72,7 @@ class Receiver:
                         continue
                     write(conn, pending, recv_ns)
                     pending = []
-                    self._message(c, data, recv_ns)
+                    self._on_message(c, data, recv_ns)
                 elif opcode == websocket.ABNF.OPCODE_CLOSE:
                     write(conn, pending, recv_ns)
                     with contextlib.suppress(OSError, websocket.WebSocketException):
@@ -88,20 +83,9 @@ class Receiver:
             if pending:
                 write(conn, pending, recv_ns)
             if received:
-                c.last_frame_ns = recv_ns
+                c.link.last_frame_ns = recv_ns
                 self.frames += received
 
     def _write(self, conn: int, payloads: list[bytes], recv_ns: int) -> None:
         with contextlib.suppress(DiskFull):  # counted by the writer; the time lost, a gap
             self._writer.append_received(conn, payloads, recv_ns)
-
-    def _message(self, c: Connection, data: bytes, recv_ns: int) -> None:
-        try:
-            message = classify(data)
-        except MalformedFrame as exc:
-            log.warning("conn %d: unclassifiable frame kept in raw: %s", c.conn, exc.reason)
-            return
-        if isinstance(message, Ping):
-            self._on_ping(c, data, message)
-        elif isinstance(message, ControlResponse):
-            self._on_control(c, message, recv_ns)

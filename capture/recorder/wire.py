@@ -20,7 +20,8 @@ import socket
 from websocket import WebSocketConnectionClosedException, WebSocketProtocolException
 
 READ_SIZE = 256 * 1024
-OPCODE_CONTINUATION = 0x0
+OPCODE_CONTINUATION, OPCODE_TEXT, OPCODE_BINARY = 0x0, 0x1, 0x2
+OPCODE_CLOSE, OPCODE_PING, OPCODE_PONG = 0x8, 0x9, 0xA
 _CONTROL = 0x8  # opcodes from here on are control frames
 Frame = tuple[int, bytes]
 """(opcode, payload) of a whole message or a control frame."""
