@@ -264,11 +264,15 @@ class Session:
             return self._backoff.next_delay(self._clock.monotonic())
         if ws is None:
             return 0.0
-        conn = self._next_conn_id()
-        with self._lock:
-            link, actions = self._logic.connected(
-                conn, self._clock.now_ns(), self._clock.monotonic()
-            )
+        try:
+            conn = self._next_conn_id()
+            with self._lock:
+                link, actions = self._logic.connected(
+                    conn, self._clock.now_ns(), self._clock.monotonic()
+                )
+        except BaseException:
+            ws.shutdown()  # not served yet: nothing else would close it
+            raise
         return self._serve(Connection(link, ws), actions)
 
     def _serve(self, c: Connection, connected: Actions) -> float:
