@@ -27,56 +27,65 @@ Frame = tuple[int, bytes]
 """(opcode, payload) of a whole message or a control frame."""
 
 
-class FrameReader:
-    """Reads the frames of one connection's socket; only the receive loop's thread calls it."""
+class FrameParser:
+    """The frames in a server's byte stream, fed as it arrives: no socket, no I/O.
 
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
+    A bad frame breaks the stream for good: the frames complete before it are still given
+    (they arrived intact and belong in raw), and the error comes after them.
+    """
+
+    def __init__(self) -> None:
         self._buffer = bytearray()
         self._fragments: list[bytes] = []
         self._fragmented_opcode = 0
+        self._failure: WebSocketProtocolException | None = None
 
-    def read(self) -> list[Frame]:
-        """The frames complete after one or more reads: never an empty list.
+    def feed(self, data: bytes) -> list[Frame]:
+        """The frames that ``data`` completes, in order (often none: a frame cut short).
 
         Raises:
-            WebSocketConnectionClosedException: the server closed the socket.
-            WebSocketProtocolException: a masked frame, RSV bits, or a bad continuation.
-            OSError: the socket failed or was shut down under us.
+            WebSocketProtocolException: a masked frame, RSV bits, or a bad continuation, when
+                no frame came before it in this call; when some did, they are returned and
+                the next call raises it, whatever its data.
         """
+        if self._failure is not None:
+            raise self._failure
+        self._buffer += data
         frames: list[Frame] = []
-        while not frames:
-            data = self._sock.recv(READ_SIZE)
-            if not data:
-                raise WebSocketConnectionClosedException("Connection to remote host was lost.")
-            self._buffer += data
-            frames = self._parse()
+        try:
+            self._parse(frames)
+        except WebSocketProtocolException as exc:
+            self._failure = exc
+            if not frames:
+                raise
         return frames
 
-    def _parse(self) -> list[Frame]:
-        buffer, pos, end, frames = self._buffer, 0, len(self._buffer), []
-        while end - pos >= 2:
-            first, second = buffer[pos], buffer[pos + 1]
-            if first & 0x70 or second & 0x80:
-                raise WebSocketProtocolException("a server frame with RSV bits or a mask")
-            length, head = second & 0x7F, 2
-            if length == 126:
-                if end - pos < 4:
+    def _parse(self, frames: list[Frame]) -> None:
+        """Append the complete frames of the buffer to ``frames``, consuming their bytes."""
+        buffer, pos, end = self._buffer, 0, len(self._buffer)
+        try:
+            while end - pos >= 2:
+                first, second = buffer[pos], buffer[pos + 1]
+                if first & 0x70 or second & 0x80:
+                    raise WebSocketProtocolException("a server frame with RSV bits or a mask")
+                length, head = second & 0x7F, 2
+                if length == 126:
+                    if end - pos < 4:
+                        break
+                    length, head = int.from_bytes(buffer[pos + 2 : pos + 4], "big"), 4
+                elif length == 127:
+                    if end - pos < 10:
+                        break
+                    length, head = int.from_bytes(buffer[pos + 2 : pos + 10], "big"), 10
+                if end - pos < head + length:
                     break
-                length, head = int.from_bytes(buffer[pos + 2 : pos + 4], "big"), 4
-            elif length == 127:
-                if end - pos < 10:
-                    break
-                length, head = int.from_bytes(buffer[pos + 2 : pos + 10], "big"), 10
-            if end - pos < head + length:
-                break
-            payload = bytes(buffer[pos + head : pos + head + length])
-            pos += head + length
-            frame = self._message(first & 0x0F, bool(first & 0x80), payload)
-            if frame is not None:
-                frames.append(frame)
-        del buffer[:pos]
-        return frames
+                payload = bytes(buffer[pos + head : pos + head + length])
+                pos += head + length
+                frame = self._message(first & 0x0F, bool(first & 0x80), payload)
+                if frame is not None:
+                    frames.append(frame)
+        finally:
+            del buffer[:pos]
 
     def _message(self, opcode: int, fin: bool, payload: bytes) -> Frame | None:
         """A whole message or a control frame, or None while a fragmented one is incomplete."""
@@ -97,3 +106,29 @@ class FrameReader:
         whole = b"".join(self._fragments)
         self._fragments = []
         return self._fragmented_opcode, whole
+
+
+class FrameReader:
+    """Reads the frames of one connection's socket; only the receive loop's thread calls it."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._parser = FrameParser()
+
+    def read(self) -> list[Frame]:
+        """The frames complete after one or more reads: never an empty list.
+
+        Raises:
+            WebSocketConnectionClosedException: the server closed the socket.
+            WebSocketProtocolException: as :meth:`FrameParser.feed` (the frames before the
+                bad one come back from one call, the error from the next).
+            OSError: the socket failed or was shut down under us.
+        """
+        feed = self._parser.feed
+        frames = feed(b"")  # raises at once if the stream broke after the last frames given
+        while not frames:
+            data = self._sock.recv(READ_SIZE)
+            if not data:
+                raise WebSocketConnectionClosedException("Connection to remote host was lost.")
+            frames = feed(data)
+        return frames

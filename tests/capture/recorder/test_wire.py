@@ -118,3 +118,15 @@ def test_any_frames_cut_anywhere_read_back_as_sent(payloads: list[bytes], cut: i
     finally:
         server.close()
         client.close()
+
+
+def test_frames_complete_before_a_bad_one_in_the_same_read_come_back_before_the_error(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    server, client = pair
+    good = [wire(Opcode.TEXT, b"0|H0BJASP0|001|%d" % i) for i in range(3)]
+    server.sendall(b"".join(good) + wire(Opcode.TEXT, b"masked", mask=True) + good[0])
+    reader = FrameReader(client)
+    assert reader.read() == [(TEXT, b"0|H0BJASP0|001|%d" % i) for i in range(3)]
+    with pytest.raises(WebSocketProtocolException, match="a mask"):
+        reader.read()
