@@ -18,13 +18,14 @@ from collections.abc import Callable
 import websocket
 
 from capture.clock import Clock
-from capture.errors import DiskFull
+from capture.errors import BadWebSocketFrame, DiskFull
 from capture.kis.protocol import is_data_frame
 from capture.rawlog import RawLogWriter
 from capture.recorder.connection import Closed, Connection, close_text
 from capture.recorder.wire import FrameReader
 
 _DATA_OPCODES = (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY)
+MAX_CLOSE_REASON = 123  # bytes: a close frame's payload is at most 125, its code included
 
 
 class Receiver:
@@ -52,14 +53,20 @@ class Receiver:
         """Receive until the connection ends.
 
         Raises:
-            Closed: the server sent a close frame or the key is in use elsewhere.
+            Closed: the server sent a close frame, or a frame no server may send (answered
+                with a close frame of its code, 1002 or 1009), or the key is in use elsewhere.
             OSError, websocket.WebSocketException: the socket failed or was aborted.
         """
         assert c.ws.sock is not None, "a connected websocket has its socket"
         read, now_ns, write = FrameReader(c.ws.sock).read, self._clock.now_ns, self._write
         conn, note = c.conn, self._note
         while True:
-            frames = read()
+            try:
+                frames = read()
+            except BadWebSocketFrame as exc:
+                with contextlib.suppress(OSError, websocket.WebSocketException):
+                    c.ws.send_close(exc.close_code, exc.reason.encode()[:MAX_CLOSE_REASON])
+                raise Closed(f"{exc.reason} (sent close code {exc.close_code})") from exc
             recv_ns = now_ns()
             pending: list[bytes] = []
             received = 0

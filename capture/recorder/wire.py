@@ -7,22 +7,35 @@ for the handshake and for sending, and reads with :class:`FrameReader` instead: 
 up to :data:`READ_SIZE` bytes, every complete frame in it parsed at once, so the frames that
 arrived together are written to raw together (one ``writev``) before the next read blocks.
 
-A server never masks its frames and, without negotiated extensions, never sets RSV bits:
-either is a protocol error here, as in websocket-client. Fragmented messages are put back
-together; control frames (close, ping, pong) come through as they arrive, between fragments
-if need be.
+Fragmented messages are put back together; control frames (close, ping, pong) come through
+as they arrive, between fragments if need be. What RFC 6455 forbids a server is refused with
+close code 1002 (a mask; RSV bits, no extension being negotiated; a reserved opcode; a
+control frame fragmented or over 125 bytes; a 64-bit length with its top bit set; a
+continuation out of place), and a message over :data:`MAX_MESSAGE` with 1009, as soon as its
+header says so. The parser is pure (:class:`FrameParser`); :class:`FrameReader` feeds it
+from the socket.
 """
 
 from __future__ import annotations
 
 import socket
 
-from websocket import WebSocketConnectionClosedException, WebSocketProtocolException
+from websocket import WebSocketConnectionClosedException
+
+from capture.errors import BadWebSocketFrame
 
 READ_SIZE = 256 * 1024
+MAX_MESSAGE = 4 * 1024 * 1024
+"""The largest message taken, its fragments together: far above what KIS sends (999 records
+of a few hundred bytes) and below the raw log's record limit (16 MiB), so a message taken
+is always one raw record."""
+MAX_CONTROL_PAYLOAD = 125
+PROTOCOL_ERROR, MESSAGE_TOO_BIG = 1002, 1009  # close codes
 OPCODE_CONTINUATION, OPCODE_TEXT, OPCODE_BINARY = 0x0, 0x1, 0x2
 OPCODE_CLOSE, OPCODE_PING, OPCODE_PONG = 0x8, 0x9, 0xA
 _CONTROL = 0x8  # opcodes from here on are control frames
+_OPCODES = frozenset({OPCODE_CONTINUATION, OPCODE_TEXT, OPCODE_BINARY, OPCODE_CLOSE,
+                      OPCODE_PING, OPCODE_PONG})  # fmt: skip
 Frame = tuple[int, bytes]
 """(opcode, payload) of a whole message or a control frame."""
 
@@ -34,19 +47,21 @@ class FrameParser:
     (they arrived intact and belong in raw), and the error comes after them.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_message: int = MAX_MESSAGE) -> None:
+        self._max_message = max_message
         self._buffer = bytearray()
         self._fragments: list[bytes] = []
+        self._fragments_size = 0
         self._fragmented_opcode = 0
-        self._failure: WebSocketProtocolException | None = None
+        self._failure: BadWebSocketFrame | None = None
 
     def feed(self, data: bytes) -> list[Frame]:
         """The frames that ``data`` completes, in order (often none: a frame cut short).
 
         Raises:
-            WebSocketProtocolException: a masked frame, RSV bits, or a bad continuation, when
-                no frame came before it in this call; when some did, they are returned and
-                the next call raises it, whatever its data.
+            BadWebSocketFrame: a frame no server may send (``close_code`` 1002) or a message
+                over the maximum (1009), when no frame came before it in this call; when
+                some did, they are returned and the next call raises it, whatever its data.
         """
         if self._failure is not None:
             raise self._failure
@@ -54,7 +69,7 @@ class FrameParser:
         frames: list[Frame] = []
         try:
             self._parse(frames)
-        except WebSocketProtocolException as exc:
+        except BadWebSocketFrame as exc:
             self._failure = exc
             if not frames:
                 raise
@@ -66,9 +81,15 @@ class FrameParser:
         try:
             while end - pos >= 2:
                 first, second = buffer[pos], buffer[pos + 1]
+                opcode, fin, length, head = first & 0x0F, bool(first & 0x80), second & 0x7F, 2
                 if first & 0x70 or second & 0x80:
-                    raise WebSocketProtocolException("a server frame with RSV bits or a mask")
-                length, head = second & 0x7F, 2
+                    raise _refused("a server frame with RSV bits or a mask")
+                if opcode not in _OPCODES:
+                    raise _refused(f"a frame of reserved opcode {opcode:#x}")
+                if opcode >= _CONTROL and not fin:
+                    raise _refused("a fragmented control frame")
+                if opcode >= _CONTROL and length > MAX_CONTROL_PAYLOAD:
+                    raise _refused(f"a control frame over {MAX_CONTROL_PAYLOAD} bytes")
                 if length == 126:
                     if end - pos < 4:
                         break
@@ -77,15 +98,27 @@ class FrameParser:
                     if end - pos < 10:
                         break
                     length, head = int.from_bytes(buffer[pos + 2 : pos + 10], "big"), 10
+                    if length >> 63:
+                        raise _refused("a 64-bit frame length with its top bit set")
+                self._check_size(opcode, length)
                 if end - pos < head + length:
                     break
                 payload = bytes(buffer[pos + head : pos + head + length])
                 pos += head + length
-                frame = self._message(first & 0x0F, bool(first & 0x80), payload)
+                frame = self._message(opcode, fin, payload)
                 if frame is not None:
                     frames.append(frame)
         finally:
             del buffer[:pos]
+
+    def _check_size(self, opcode: int, length: int) -> None:
+        """Raises: BadWebSocketFrame: the message this frame is part of is too big (1009)."""
+        size = length + (self._fragments_size if opcode == OPCODE_CONTINUATION else 0)
+        if size > self._max_message:
+            raise BadWebSocketFrame(
+                MESSAGE_TOO_BIG,
+                f"a message of {size} bytes, over the {self._max_message} bytes the recorder takes",
+            )
 
     def _message(self, opcode: int, fin: bool, payload: bytes) -> Frame | None:
         """A whole message or a control frame, or None while a fragmented one is incomplete."""
@@ -93,18 +126,20 @@ class FrameParser:
             return opcode, payload
         if opcode == OPCODE_CONTINUATION:
             if not self._fragments:
-                raise WebSocketProtocolException("a continuation frame with nothing to continue")
+                raise _refused("a continuation frame with nothing to continue")
             self._fragments.append(payload)
+            self._fragments_size += len(payload)
         elif self._fragments:
-            raise WebSocketProtocolException("a new message before the fragmented one ended")
+            raise _refused("a new message before the fragmented one ended")
         elif fin:
             return opcode, payload
         else:
             self._fragmented_opcode, self._fragments = opcode, [payload]
+            self._fragments_size = len(payload)
         if not fin:
             return None
         whole = b"".join(self._fragments)
-        self._fragments = []
+        self._fragments, self._fragments_size = [], 0
         return self._fragmented_opcode, whole
 
 
@@ -120,8 +155,8 @@ class FrameReader:
 
         Raises:
             WebSocketConnectionClosedException: the server closed the socket.
-            WebSocketProtocolException: as :meth:`FrameParser.feed` (the frames before the
-                bad one come back from one call, the error from the next).
+            BadWebSocketFrame: as :meth:`FrameParser.feed` (the frames before the bad one
+                come back from one call, the error from the next).
             OSError: the socket failed or was shut down under us.
         """
         feed = self._parser.feed
@@ -132,3 +167,7 @@ class FrameReader:
                 raise WebSocketConnectionClosedException("Connection to remote host was lost.")
             frames = feed(data)
         return frames
+
+
+def _refused(reason: str) -> BadWebSocketFrame:
+    return BadWebSocketFrame(PROTOCOL_ERROR, reason)
