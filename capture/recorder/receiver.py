@@ -5,9 +5,10 @@ Frames that arrived in one socket read (:mod:`.wire`) go to raw together, in one
 stamped with the read's time (the i-th plus i ns, so receive times stay distinct and in
 order). A data frame's header bytes are counted for the stale-feed watch; anything else is
 read after it and the frames before it are in raw: a PINGPONG or a subscription answer goes
-back to the session, so raw keeps the order things happened in. While the disk is full, what
-cannot be written is dropped (the writer counts it and the time becomes a gap) and receiving
-goes on.
+back to the session, so raw keeps the order things happened in. An answer that ends the
+connection (a send that fails, a key in use elsewhere) ends it only once the rest of the read
+is in raw; nothing more of that read is answered. While the disk is full, what cannot be
+written is dropped (the writer counts it and the time becomes a gap) and receiving goes on.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ class Receiver:
                 raise Closed(f"{exc.reason} (sent close code {exc.close_code})") from exc
             recv_ns = now_ns()
             pending: list[bytes] = []
-            received = 0
+            written = received = 0
+            ending: BaseException | None = None  # raised once the whole read is in raw
             for opcode, data in frames:
                 if opcode in _DATA_OPCODES:
                     received += 1
@@ -77,22 +79,35 @@ class Receiver:
                     if is_data_frame(data):
                         note(data, recv_ns)
                         continue
-                    write(conn, pending, recv_ns)
-                    pending = []
-                    self._on_message(c, data, recv_ns)
+                    write(conn, pending, recv_ns + written)
+                    written, pending = written + len(pending), []
+                    if ending is None:
+                        ending = _attempt(self._on_message, c, data, recv_ns)
                 elif opcode == websocket.ABNF.OPCODE_CLOSE:
-                    write(conn, pending, recv_ns)
                     with contextlib.suppress(OSError, websocket.WebSocketException):
                         c.ws.send_close()
-                    raise Closed(f"server closed the connection {close_text(data)}".rstrip())
-                elif opcode == websocket.ABNF.OPCODE_PING:
-                    c.ws.pong(data)
+                    ending = Closed(f"server closed the connection {close_text(data)}".rstrip())
+                    break
+                elif opcode == websocket.ABNF.OPCODE_PING and ending is None:
+                    ending = _attempt(c.ws.pong, data)
             if pending:
-                write(conn, pending, recv_ns)
+                write(conn, pending, recv_ns + written)
             if received:
                 c.link.last_frame_ns = recv_ns
                 self.frames += received
+            if ending is not None:
+                raise ending
 
     def _write(self, conn: int, payloads: list[bytes], recv_ns: int) -> None:
         with contextlib.suppress(DiskFull):  # counted by the writer; the time lost, a gap
             self._writer.append_received(conn, payloads, recv_ns)
+
+
+def _attempt(answer: Callable[..., object], *args: object) -> BaseException | None:
+    """Answer a message; what ending the answer met (a send failed, the connection is to
+    close), for the receive loop to raise once the rest of the read is in raw, or None."""
+    try:
+        answer(*args)
+    except (Closed, OSError, websocket.WebSocketException) as exc:
+        return exc
+    return None
