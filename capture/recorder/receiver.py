@@ -26,7 +26,6 @@ from capture.recorder.connection import Closed, Connection, close_text
 from capture.recorder.wire import FrameReader
 
 _DATA_OPCODES = (websocket.ABNF.OPCODE_TEXT, websocket.ABNF.OPCODE_BINARY)
-MAX_CLOSE_REASON = 123  # bytes: a close frame's payload is at most 125, its code included
 
 
 class Receiver:
@@ -65,9 +64,9 @@ class Receiver:
             try:
                 frames = read()
             except BadWebSocketFrame as exc:
-                with contextlib.suppress(OSError, websocket.WebSocketException):
-                    c.ws.send_close(exc.close_code, exc.reason.encode()[:MAX_CLOSE_REASON])
-                raise Closed(f"{exc.reason} (sent close code {exc.close_code})") from exc
+                reason = f"{exc.reason} (sent close code {exc.close_code})"
+                c.close(reason, close_code=exc.close_code)
+                raise Closed(reason) from exc
             recv_ns = now_ns()
             pending: list[bytes] = []
             written = received = 0

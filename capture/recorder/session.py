@@ -42,6 +42,7 @@ from capture.recorder.receiver import Receiver
 from capture.recorder.redact import Redactor
 from capture.recorder.sender import Sender
 from capture.recorder.session_logic import KEY_IN_USE, Actions, SessionLogic
+from capture.recorder.wire import NORMAL_CLOSURE
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +211,7 @@ class Session:
         self._stop.set()
         current = self._current
         if current is not None:
-            self._close(current, STOP_REASON)
+            self._close(current, STOP_REASON, close_code=NORMAL_CLOSURE)
         self._handshake.abort()
 
     # --- the thread -----------------------------------------------------------------------
@@ -284,7 +285,7 @@ class Session:
         with self._lock:
             self._current = c
         if self._stop.is_set():  # stop() ran before _current was visible to it
-            self._close(c, STOP_REASON)
+            self._close(c, STOP_REASON, close_code=NORMAL_CLOSURE)
         self._set_state("subscribing")
         # A daemon: stuck in an approval request, it must not hold up the recorder's exit.
         sender = threading.Thread(
@@ -332,9 +333,9 @@ class Session:
 
     # --- closing --------------------------------------------------------------------------
 
-    def _close(self, c: Connection, reason: str) -> None:
+    def _close(self, c: Connection, reason: str, *, close_code: int | None = None) -> None:
         """Close ``c`` from any thread; the reason is redacted, as it may quote an exception."""
-        c.close(self._redactor.redact(reason))
+        c.close(self._redactor.redact(reason), close_code=close_code)
 
     def _record_disconnect(self, c: Connection, *, stopping: bool) -> None:
         """Write the disconnect and the gaps it opens, once per connection, whichever of the

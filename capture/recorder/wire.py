@@ -30,7 +30,7 @@ MAX_MESSAGE = 4 * 1024 * 1024
 of a few hundred bytes) and below the raw log's record limit (16 MiB), so a message taken
 is always one raw record."""
 MAX_CONTROL_PAYLOAD = 125
-PROTOCOL_ERROR, MESSAGE_TOO_BIG = 1002, 1009  # close codes
+NORMAL_CLOSURE, PROTOCOL_ERROR, MESSAGE_TOO_BIG = 1000, 1002, 1009  # close codes
 OPCODE_CONTINUATION, OPCODE_TEXT, OPCODE_BINARY = 0x0, 0x1, 0x2
 OPCODE_CLOSE, OPCODE_PING, OPCODE_PONG = 0x8, 0x9, 0xA
 _CONTROL = 0x8  # opcodes from here on are control frames

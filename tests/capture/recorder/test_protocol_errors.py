@@ -1,9 +1,11 @@
-"""A server that breaks RFC 6455, for real: a websockets server on a free loopback port whose
-connections send one good frame and then, in the same write, a frame no server may send.
+"""How the recorder closes a connection (RFC 6455), for real: a websockets server on a free
+loopback port whose connections send one good frame and then, in the same write, a frame no
+server may send (or nothing), and note the close code their client ended with.
 
-The recorder must keep the good frame in raw, close the connection with the close code the
-fault calls for (1002 protocol error, 1009 message too big), record the disconnect, and
-connect again. Approval keys come from the simulator's REST side.
+On a bad frame the recorder must keep the good frame in raw, close the connection with the
+code the fault calls for (1002 protocol error, 1009 message too big), record the disconnect,
+and connect again; on a clean stop it closes with 1000. Approval keys come from the
+simulator's REST side.
 """
 
 from __future__ import annotations
@@ -94,3 +96,17 @@ def test_a_frame_no_server_may_send_closes_with_its_code_keeps_what_came_before_
     assert why in drops[0]["reason"] and f"close code {code}" in drops[0]["reason"]
     received = [r for r in raw_records(data) if r.kind is RecordKind.FRAME_RECV]
     assert {r.conn_id for r in received if r.payload == GOOD} >= {e["conn"] for e in drops[:2]}
+
+
+def test_a_clean_stop_says_goodbye_with_a_close_frame_of_code_1000(tmp_path: Path) -> None:
+    with simulator(tmp_path) as sim, breaking_server(b"", sim.rest_url) as server:
+        config, env = write_config(tmp_path, server, isins(1))
+        data = tmp_path / "data"
+        with running(record(config, env, stderr=subprocess.DEVNULL)) as recorder:
+            wait_until(
+                lambda: any(r.payload == GOOD for r in raw_records(data)), 30, "the first frame"
+            )
+            assert stop(recorder) == 0
+            wait_until(lambda: server.close_codes, 5, "the server to see the connection end")
+    assert server.close_codes == [1000]
+    assert [e["reason"] for e in events(data, "disconnect")] == ["recorder stop"]
