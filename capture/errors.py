@@ -6,6 +6,7 @@ them into a one-line message and an exit status, so a traceback always means a b
     BondtapeError
     ├── ConfigError            a config key or environment variable is wrong (exit 2)
     ├── ProtocolError          bytes from the wire do not follow docs/kis-protocol.md
+    │   ├── BadWebSocketFrame  a websocket frame a server may not send (RFC 6455), or too big
     │   ├── MalformedFrame     a data or control frame that cannot be split or parsed
     │   ├── DecryptError       an encrypted payload that does not decrypt to UTF-8 text
     │   ├── BadRequest         a subscribe request a KIS server refuses (carries msg_cd)
@@ -62,6 +63,17 @@ class ConfigError(BondtapeError):
 
 class ProtocolError(BondtapeError):
     """Bytes from the wire that do not follow the KIS protocol."""
+
+
+class BadWebSocketFrame(ProtocolError):
+    """A websocket frame no server may send (RFC 6455), or a message larger than the recorder
+    takes; ``close_code`` is the code the connection is closed with: 1002 (protocol error)
+    or 1009 (message too big). The recorder reconnects."""
+
+    def __init__(self, close_code: int, reason: str) -> None:
+        self.close_code = close_code
+        self.reason = reason
+        super().__init__(reason)
 
 
 class MalformedFrame(ProtocolError):

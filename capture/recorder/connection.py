@@ -1,5 +1,6 @@
 """One websocket connection of a session: the handshake that a stop can abort, and the state
-of the connection once it is up (its registrations, last frame, why it closed).
+of the connection once it is up (its socket, why it closed; its registrations are in its
+:class:`~capture.recorder.session_logic.Link`).
 
 websocket-client offers no way to abort a handshake in progress (``WebSocket.abort`` acts
 only once it is done), so :class:`Handshake` shuts the socket down under it; and a connection
@@ -18,11 +19,13 @@ from dataclasses import dataclass, field
 
 import websocket
 
-from capture.kis.protocol import Pair
-from capture.recorder.subscriptions import SubscriptionTable
+from capture.recorder.session_logic import Link
 
 HANDSHAKE_ABORT_WAIT_S = 1.0
 """How long :meth:`Handshake.abort` waits for a connecting socket to exist, to shut it."""
+CLOSE_FRAME_WAIT_S = 0.2
+"""How long a close waits for a send in progress to finish, to send its close frame."""
+MAX_CLOSE_REASON = 123  # bytes: a close frame's payload is at most 125, its code included
 
 
 class Closed(Exception):
@@ -35,28 +38,51 @@ class Closed(Exception):
 
 @dataclass(slots=True)
 class Connection:
-    """A live connection; ``conn`` is its id in raw, unique across the recorder's restarts."""
+    """A live connection: its websocket, and its :class:`Link` (what the session's
+    decisions know of it, its registrations among them)."""
 
-    conn: int
+    link: Link
     ws: websocket.WebSocket
-    table: SubscriptionTable
-    connected_ns: int
-    last_ping: float  # monotonic
-    last_frame_ns: int | None = None
     close_reason: str | None = None
-    disconnect_recorded: bool = False  # guarded by the session's lock
     closed: threading.Event = field(default_factory=threading.Event)
-    sent_keys: dict[Pair, str] = field(default_factory=dict)  # approval key each pair went with
     _reason_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def close(self, reason: str) -> None:
+    @property
+    def conn(self) -> int:
+        """Its id in raw, unique across the recorder's restarts."""
+        return self.link.conn
+
+    def close(self, reason: str, *, close_code: int | None = None) -> None:
         """Keep the first reason given (callers redact it: it goes to raw and status.json)
-        and wake the receive loop and the sender; from any thread."""
+        and wake the receive loop and the sender; from any thread. With ``close_code``, the
+        first close also tells the server why, in a close frame (:meth:`_say_close`)."""
         with self._reason_lock:
-            if self.close_reason is None:
+            first = self.close_reason is None
+            if first:
                 self.close_reason = reason
+        if first and close_code is not None:
+            self._say_close(close_code, reason)
         self.closed.set()
         self.ws.abort()
+
+    def _say_close(self, code: int, reason: str) -> None:
+        """Send a close frame if the socket takes it at once: a stop must not wait on a
+        server that does not read, nor on a send stuck under websocket-client's lock (the
+        connection is aborted right after, whatever happened here). The session's websockets
+        are made with ``enable_multithread``, so ``ws.lock`` is a real lock."""
+        said = reason.encode()[:MAX_CLOSE_REASON].decode(errors="ignore").encode()
+        frame = websocket.ABNF.create_frame(
+            code.to_bytes(2, "big") + said, websocket.ABNF.OPCODE_CLOSE
+        ).format()
+        if not self.ws.lock.acquire(timeout=CLOSE_FRAME_WAIT_S):
+            return
+        try:
+            sock = self.ws.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.send(frame, socket.MSG_DONTWAIT)
+        finally:
+            self.ws.lock.release()
 
 
 class Handshake:

@@ -15,6 +15,7 @@ writer (a tool, a test) off raw/, recorder or not.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import random
@@ -48,6 +49,7 @@ CONN_COUNTER_NAME = "recorder.conn"
 RESTART_REASON = "recorder restart"
 UNSUBSCRIBED_REASON = "unsubscribed"
 STOP_JOIN_S = 3.0
+_DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)  # as the raw writer's disk-full episodes
 
 
 class Recorder:
@@ -72,6 +74,7 @@ class Recorder:
         self._stop = threading.Event()
         self._stop_reason = "stopped"
         self._sessions: list[Session] = []
+        self._conn_ids: _ConnIds | None = None  # made with the sessions
         for credential in options.credentials:
             self._redactor.add(credential.app_key, credential.app_secret)
 
@@ -148,6 +151,7 @@ class Recorder:
     ) -> list[Session]:
         options = self._options
         conn_ids = _ConnIds(options.data_dir / CONN_COUNTER_NAME, floor=max_conn + 1)
+        self._conn_ids = conn_ids
         return [
             Session(
                 options,
@@ -208,6 +212,8 @@ class Recorder:
             writer, events.RecorderStop(recorder_id=options.recorder_id, reason=self._stop_reason)
         )
         writer.fsync()
+        if self._conn_ids is not None:
+            self._conn_ids.save()
         self._write_status(writer, started_ns, "stopped")
         if failure is not None:
             raise RecorderError(f"recorder stopped because a session failed: {failure}")
@@ -325,6 +331,9 @@ class _ConnIds:
     """Connection ids unique across restarts: a counter persisted under data_dir.
 
     Only one recorder writes it (it holds the lock); ``floor`` covers a lost counter file.
+    A counter that cannot be saved for a full disk stops nothing: the ids stay unique in
+    memory, and saving is tried again at the next id and at :meth:`save`; any other failure
+    (the file replaced by a folder, a read-only disk) is the session's failure.
     """
 
     def __init__(self, path: Path, *, floor: int) -> None:
@@ -335,11 +344,42 @@ class _ConnIds:
         except (OSError, ValueError):
             stored = 0
         self._next = max(stored, floor, 1)
+        self._saved = stored
 
     def next(self) -> int:
+        """The next id, saved for the next run when the disk lets it.
+
+        Raises:
+            OSError: the counter cannot be saved for another reason than a full disk.
+        """
         with self._lock:
             conn = self._next
             self._next += 1
-            data = f"{self._next}\n".encode()
-            replace_atomically(self._path, lambda f: f.write(data))
+            self._save()
             return conn
+
+    def save(self) -> None:
+        """Save the counter if an earlier save failed (the recorder calls this at its stop,
+        when a failure can only be logged)."""
+        with self._lock:
+            try:
+                self._save()
+            except OSError as exc:
+                log.warning("cannot save the connection counter %s: %s", self._path, exc)
+
+    def _save(self) -> None:
+        if self._saved == self._next:
+            return
+        data = f"{self._next}\n".encode()
+        try:
+            replace_atomically(self._path, lambda f: f.write(data))
+        except OSError as exc:
+            if exc.errno not in _DISK_FULL_ERRNOS:
+                raise
+            log.warning(
+                "cannot save the connection counter %s (%s); ids stay unique in this run, "
+                "saving again at the next connection; free space on %s",
+                self._path, exc.strerror or exc, self._path.parent,
+            )  # fmt: skip
+            return
+        self._saved = self._next

@@ -43,10 +43,10 @@ class Sender:
         while not c.closed.is_set():
             now = self.clock.monotonic()
             with self.table_lock:
-                pair = c.table.next_to_send(now)
+                pair = c.link.table.next_to_send(now)
                 if pair is not None:
-                    c.table.mark_sent(pair)
-                due = c.table.next_due()
+                    c.link.table.mark_sent(pair)
+                due = c.link.table.next_due()
             if pair is None:
                 c.closed.wait(
                     IDLE_WAIT_S if due is None else min(IDLE_WAIT_S, max(0.01, due - now))
@@ -59,7 +59,7 @@ class Sender:
                 return
             if c.closed.is_set():  # closed while the key was fetched: nothing to send on
                 return
-            c.sent_keys[pair] = key
+            c.link.sent_keys[pair] = key
             text = subscription_request(key, self.custtype, *pair)
             try:
                 self.append(RecordKind.FRAME_SENT, c.conn, self.redact(text).encode())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -9,12 +10,14 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from websocket import WebSocketConnectionClosedException, WebSocketProtocolException
+from websocket import WebSocketConnectionClosedException
 from websockets.frames import Frame, Opcode
 
-from capture.recorder.wire import FrameReader
+from capture.errors import BadWebSocketFrame
+from capture.rawlog.format import MAX_PAYLOAD
+from capture.recorder.wire import MAX_MESSAGE, FrameParser, FrameReader
 
-TEXT, BINARY, CONT, CLOSE, PING = 0x1, 0x2, 0x0, 0x8, 0x9
+TEXT, BINARY, CONT, CLOSE, PING, PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
 
 
 def wire(opcode: Opcode, payload: bytes, *, fin: bool = True, mask: bool = False) -> bytes:
@@ -70,21 +73,63 @@ def test_a_fragmented_message_is_put_together_around_a_ping_between_its_fragment
     assert read_all(FrameReader(client), 2) == [(PING, b"hi"), (TEXT, b"0|H0BJASP0|001|x")]
 
 
-@pytest.mark.parametrize(
-    ("stream", "error"),
-    [
-        (wire(Opcode.TEXT, b"masked", mask=True), "a mask"),
-        (wire(Opcode.CONT, b"orphan"), "nothing to continue"),
-        (wire(Opcode.TEXT, b"a", fin=False) + wire(Opcode.TEXT, b"b"), "before the fragmented"),
-    ],
-)
-def test_what_a_server_may_not_send_is_a_protocol_error(
-    pair: tuple[socket.socket, socket.socket], stream: bytes, error: str
+def head(first: int, length: int) -> bytes:
+    """A frame header with any first byte and a 64-bit length (what no encoder makes)."""
+    return bytes([first, 127]) + length.to_bytes(8, "big")
+
+
+BAD = [
+    (wire(Opcode.TEXT, b"masked", mask=True), 1002, "a mask"),
+    (wire(Opcode.CONT, b"orphan"), 1002, "nothing to continue"),
+    (wire(Opcode.TEXT, b"a", fin=False) + wire(Opcode.TEXT, b"b"), 1002, "before the fragmented"),
+    (bytes([0x09, 2]) + b"hi", 1002, "a fragmented control frame"),
+    (bytes([0x89, 126]) + (126).to_bytes(2, "big") + b"p" * 126, 1002, "over 125 bytes"),
+    (bytes([0x83, 1]) + b"x", 1002, "reserved opcode 0x3"),
+    (bytes([0x8B, 0]), 1002, "reserved opcode 0xb"),
+    (head(0x81, 1 << 63), 1002, "top bit"),
+    (head(0x82, MAX_MESSAGE + 1), 1009, "over the 4194304 bytes"),
+    (
+        wire(Opcode.TEXT, b"a" * (MAX_MESSAGE // 2), fin=False)
+        + wire(Opcode.CONT, b"b" * (MAX_MESSAGE // 2 + 1)),
+        1009,
+        "over the 4194304 bytes",
+    ),
+]
+
+
+@pytest.mark.parametrize(("stream", "code", "error"), BAD)
+def test_what_a_server_may_not_send_is_refused_with_its_close_code(
+    pair: tuple[socket.socket, socket.socket], stream: bytes, code: int, error: str
 ) -> None:
     server, client = pair
-    server.sendall(stream)
-    with pytest.raises(WebSocketProtocolException, match=error):
-        FrameReader(client).read()
+    sender = threading.Thread(target=send_until_refused, args=(server, stream))
+    sender.start()
+    with pytest.raises(BadWebSocketFrame, match=error) as refused:
+        read_all(FrameReader(client), 1)
+    client.shutdown(socket.SHUT_RDWR)  # the reader stopped early: unblock the sender
+    sender.join()
+    assert refused.value.close_code == code
+
+
+def send_until_refused(server: socket.socket, stream: bytes) -> None:
+    with contextlib.suppress(OSError):  # the reader may refuse before the last byte
+        server.sendall(stream)
+
+
+@pytest.mark.parametrize(("stream", "code", "error"), BAD)
+def test_frames_before_a_refused_one_come_first_and_the_stream_stays_broken(
+    stream: bytes, code: int, error: str
+) -> None:
+    parser = FrameParser()
+    assert parser.feed(wire(Opcode.TEXT, b"kept") + stream) == [(TEXT, b"kept")]
+    for _ in range(2):
+        with pytest.raises(BadWebSocketFrame, match=error) as refused:
+            parser.feed(wire(Opcode.TEXT, b"never"))
+        assert refused.value.close_code == code
+
+
+def test_the_largest_message_taken_fits_a_raw_record() -> None:
+    assert MAX_MESSAGE < MAX_PAYLOAD
 
 
 def test_a_socket_closed_by_the_server_ends_the_reading(
@@ -118,3 +163,38 @@ def test_any_frames_cut_anywhere_read_back_as_sent(payloads: list[bytes], cut: i
     finally:
         server.close()
         client.close()
+
+
+def test_frames_complete_before_a_bad_one_in_the_same_read_come_back_before_the_error(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    server, client = pair
+    good = [wire(Opcode.TEXT, b"0|H0BJASP0|001|%d" % i) for i in range(3)]
+    server.sendall(b"".join(good) + wire(Opcode.TEXT, b"masked", mask=True) + good[0])
+    reader = FrameReader(client)
+    assert reader.read() == [(TEXT, b"0|H0BJASP0|001|%d" % i) for i in range(3)]
+    with pytest.raises(BadWebSocketFrame, match="a mask"):
+        reader.read()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    good=st.lists(st.binary(max_size=200), max_size=5),
+    junk=st.binary(max_size=300),
+    cut=st.integers(min_value=1, max_value=64),
+)
+def test_any_bytes_give_frames_or_a_documented_refusal(
+    good: list[bytes], junk: bytes, cut: int
+) -> None:
+    """Valid frames then anything, fed in any pieces: the valid frames come back whole, then
+    more frames or a BadWebSocketFrame with a close code, nothing else."""
+    stream = b"".join(wire(Opcode.BINARY, p) for p in good) + junk
+    parser, got = FrameParser(), []
+    try:
+        for i in range(0, len(stream), cut):
+            got += parser.feed(stream[i : i + cut])
+    except BadWebSocketFrame as exc:
+        assert exc.close_code in (1002, 1009)
+    assert got[: len(good)] == [(BINARY, p) for p in good]
+    assert all(opcode in (BINARY, TEXT, CLOSE, PING, PONG) for opcode, _ in got)
+    assert all(len(payload) <= 125 for opcode, payload in got if opcode >= CLOSE)
