@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from capture.recorder.status import read_status
+from tests.support.full_disk import fill, mounted_small_disk
 from tests.support.recorder import (
     events,
     isins,
@@ -24,9 +28,14 @@ from tests.support.recorder import (
     wait_until,
     write_config,
 )
-from tests.reliability.test_disk_full import fill, small_disk
 
-__all__ = ["small_disk"]  # the fixture, used by name
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """data_dir on a real 3 MB tmpfs, small enough to fill in a moment."""
+    with mounted_small_disk(tmp_path / "small", "3m") as mount:
+        yield mount
+
 
 CONNECTED = re.compile(rb"conn (\d+) \(cred0\): connected to")
 
