@@ -19,6 +19,7 @@ them into a one-line message and an exit status, so a traceback always means a b
     │   ├── DiskFull           the disk refused a record (ENOSPC/EDQUOT); nothing torn left
     │   └── RecorderLocked     another recorder already owns this data_dir
     └── StorageError           the lake or catalog cannot be written or read
+        └── DayNotNormalized   a day asked to be compacted still has raw records not in the lake
 
 Errors carry the data a caller needs (``CorruptRecord.segment``, ``.offset``) and their
 message says what to do about them.
@@ -161,3 +162,16 @@ class RecorderLocked(RawLogError):
 
 class StorageError(BondtapeError):
     """The lake, a checkpoint or the catalog cannot be written or read."""
+
+
+class DayNotNormalized(StorageError):
+    """``compact --date D`` found raw records of ``day`` that the lake does not hold yet (a
+    recorder wrote them after the last normalize): compacting now would leave them behind as
+    live files that no later compaction of a compacted day revisits."""
+
+    def __init__(self, day: object) -> None:
+        self.day = day
+        super().__init__(
+            f"{day} is not normalized to its end: raw holds records of it the lake does not "
+            "yet; run `bondtape normalize`, then compact again (`bondtape compact` does both)"
+        )

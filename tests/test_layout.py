@@ -101,7 +101,7 @@ def test_no_module_imports_itself_through_a_circle() -> None:
 
 SURFACES = {
     "capture.kis": [
-        "LAYOUTS", "ORDER_BOOK", "REGISTRATIONS_PER_SESSION", "TRADES", "Bond",
+        "LAYOUTS", "ORDER_BOOK", "RECORD_COUNT", "REGISTRATIONS_PER_SESSION", "TRADES", "Bond",
         "ControlResponse", "DataFrame", "Field", "Kind", "Layout", "Outcome", "Pair", "Ping",
         "SubscriptionRequest", "aes", "check_digit", "classify", "control_response",
         "data_frame", "is_data_frame", "is_valid_isin", "isin_problem", "parse_line",

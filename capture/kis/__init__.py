@@ -11,6 +11,7 @@ from capture.kis.bond_master import Bond, parse_line, read_bond_master
 from capture.kis.isin import check_digit, is_valid_isin, isin_problem
 from capture.kis.layouts import LAYOUTS, ORDER_BOOK, TRADES, Field, Kind, Layout
 from capture.kis.protocol import (
+    RECORD_COUNT,
     REGISTRATIONS_PER_SESSION,
     ControlResponse,
     DataFrame,
@@ -32,6 +33,7 @@ from capture.kis.protocol import (
 __all__ = [
     "LAYOUTS",
     "ORDER_BOOK",
+    "RECORD_COUNT",
     "REGISTRATIONS_PER_SESSION",
     "TRADES",
     "Bond",

@@ -67,6 +67,11 @@ class GapBook:
         """Seconds the open gaps have lasted so far, all together."""
         return sum(max(0, now_ns - start) for start in self._starts()) / NS_PER_S
 
+    def oldest_open_seconds(self, now_ns: int) -> float:
+        """Seconds the longest-open gap has lasted (0 with none open): what an alert on a feed
+        lost for too long watches, which a sum over many short gaps would blur."""
+        return max((max(0, now_ns - start) for start in self._starts()), default=0) / NS_PER_S
+
     def _starts(self) -> list[int]:
         """The open gaps' starts, copied in one step (status and metrics read the book from
         another thread than the session's, which may open or close a gap meanwhile)."""

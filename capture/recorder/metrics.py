@@ -7,9 +7,9 @@ record written and per fsync). A registry of its own, not prometheus_client's gl
 
 Metrics (all ``bondtape_``): ``frames_total{tr}``, ``records_total{tr}``,
 ``reconnects_total{credential}``, ``subscriptions{credential}``, ``gap_seconds_total`` (gaps
-closed), ``open_gaps``, ``open_gap_seconds``, ``last_frame_age_seconds{tr}``,
-``stale_feeds{tr}``, ``disk_free_bytes``, ``raw_write_seconds`` and ``raw_fsync_seconds``
-(histograms).
+closed), ``open_gaps``, ``open_gap_seconds``, ``oldest_open_gap_seconds``,
+``last_frame_age_seconds{tr}``, ``stale_feeds{tr}``, ``disk_free_bytes``, ``raw_write_seconds``
+and ``raw_fsync_seconds`` (histograms).
 """
 
 from __future__ import annotations
@@ -147,4 +147,8 @@ class _SessionCollector:
         yield GaugeMetricFamily(
             "bondtape_open_gap_seconds", "Seconds the open gaps have lasted, summed",
             value=sum(s.gaps.open_seconds(now) for s in sessions),
+        )  # fmt: skip
+        yield GaugeMetricFamily(
+            "bondtape_oldest_open_gap_seconds", "Seconds the longest-open gap has lasted",
+            value=max((s.gaps.oldest_open_seconds(now) for s in sessions), default=0),
         )  # fmt: skip

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from capture.errors import DayNotNormalized
 from jobs.cli import add_data_dir_options, iso_date, progress_bar, raw_dir_from
 from storage.compact import CompactStats, compact
 from storage.normalize import normalize
@@ -25,10 +26,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     data_dir = raw_dir_from(args).parent
-    normalized = normalize(data_dir)
+    normalized = normalize(data_dir).records
     with progress_bar("compact", "days") as advance:
-        stats = compact(data_dir, date=args.date, intraday=args.intraday, on_day=advance)
-    print(f"normalized {normalized.records} new records first")
+        try:
+            stats = compact(data_dir, date=args.date, intraday=args.intraday, on_day=advance)
+        except DayNotNormalized:
+            # A recorder wrote more of the day after that normalize, and has stopped since
+            # (it would still be writing otherwise): bring the lake to the day's end, once.
+            normalized += normalize(data_dir).records
+            stats = compact(data_dir, date=args.date, intraday=args.intraday, on_day=advance)
+    print(f"normalized {normalized} new records first")
     print(summary(stats, intraday=args.intraday))
     return 0
 

@@ -137,6 +137,10 @@ class Daemon:
             self.eod_queue.append(name)
             self.failed_this_run -= {(name, step) for step in EOD_STEPS}
             log.info("end of day %s: queued", name)
+        # end_of_day may be the window's end itself: stop the recorder first (its stop and
+        # gaps written) rather than wait for the next supervise, or the day's steps would
+        # normalize and compact a day still being written.
+        self._keep_recorder(now)
         self._advance_end_of_day(now)
 
     @_one_at_a_time

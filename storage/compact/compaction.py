@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from capture.clock import Clock, SystemClock
 from capture.durable import fsync_dir
-from capture.errors import StorageError
+from capture.errors import DayNotNormalized, StorageError
 from capture.rawlog import seal_segment
 from capture.rawlog.writer import writers_held_off
 from storage.compact import day_index
@@ -95,6 +95,7 @@ def compact(
     Raises:
         StorageError: another normalizer or compaction holds the lake, a recorder is still
             writing ``date``, or a file cannot be read or written.
+        DayNotNormalized: ``date`` holds raw records the lake does not yet.
     """
     clock = clock or SystemClock()
     started = time.monotonic()
@@ -132,6 +133,7 @@ def _days(
 
     Raises:
         StorageError: ``date`` is still being written by a recorder.
+        DayNotNormalized: ``date`` holds raw records the lake does not yet.
     """
     if date is not None:
         writing = raw.writing(date)
@@ -141,6 +143,8 @@ def _days(
                 f"receive {date}'s records until it rotates; stop the recorder, or let the "
                 "day close and run compact without --date (or use --intraday meanwhile)"
             )
+        if not intraday and not raw.normalized(date):
+            raise DayNotNormalized(date)
         return [date]
     chosen = []
     for day in _lake_days(lake):

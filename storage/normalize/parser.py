@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from capture.kis import RECORD_COUNT
 from capture.kis.layouts import LAYOUTS, Field, Layout
 from storage.schemas import FEED_TABLES, INSTANT, KIND_TYPES, instants
 
@@ -97,8 +98,8 @@ def _header_sql() -> str:
         SELECT frame_no, recv_ns, conn_id, segment, "offset", len(parts) >= 4 AS has_header,
                parts[1] AS flag, parts[2] AS tr, parts[3] AS cnt,
                CASE parts[2] {widths} END AS width,
-               CASE WHEN regexp_full_match(parts[3], '[0-9]{{1,6}}') THEN parts[3]::BIGINT END
-                   AS n,
+               CASE WHEN regexp_full_match(parts[3], {_quote(RECORD_COUNT)})
+                   THEN parts[3]::BIGINT END AS n,
                substr(text, length(parts[1]) + length(parts[2]) + length(parts[3]) + 4)
                    AS payload
         FROM h),

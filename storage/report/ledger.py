@@ -39,7 +39,7 @@ from typing import NamedTuple
 
 from capture.clock import seoul_date
 from capture.errors import BadEvent, DecryptError, MalformedFrame, StorageError
-from capture.kis import aes
+from capture.kis import RECORD_COUNT, aes
 from capture.kis.layouts import LAYOUTS, Kind, Layout
 from capture.kis.protocol import ControlResponse, Outcome, Pair, classify
 from capture.rawlog import (
@@ -56,7 +56,7 @@ from storage.schemas import FEED_TABLES, KIND_TYPES, REJECTS
 FEEDS = tuple(table.name for table in FEED_TABLES.values())
 """quotes and trades: the tables of rows, partitioned by ISIN."""
 REJECTS_TABLE = REJECTS.name
-_COUNT = re.compile(r"[0-9]+")
+_COUNT = re.compile(RECORD_COUNT)
 
 
 class Category(StrEnum):

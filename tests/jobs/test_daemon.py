@@ -265,3 +265,23 @@ def test_a_stop_in_the_middle_of_the_days_end_is_finished_by_the_next_start(
         done_before = before.get(step, {}).get("result") == "ok"
         attempts = before.get(step, {}).get("attempts", 0)
         assert after[step]["attempts"] == (attempts if done_before else attempts + 1), step
+
+
+def test_an_end_of_day_at_the_windows_end_stops_the_recorder_before_its_first_step(
+    setup: Callable[..., Path],
+) -> None:
+    """end_of_day may equal the window's end; the day's steps must not start while the
+    recorder still writes it (its cron job can fire before the supervise tick that stops it)."""
+    config = setup()
+    config.write_text(config.read_text().replace("[jobs]\n", '[jobs]\nend_of_day = "15:40"\n'))
+    daemon, _, clock = daemon_on(config, at(11, 0))
+    try:
+        daemon.supervise()
+        data = load_config(config).data_dir
+        wait_until(lambda: events(data, "sub_ack"), 30, "the first acks")
+        clock.set_ns(at(15, 40))
+        daemon.end_of_day()
+        assert "eod-normalize" in daemon.workers.running
+        assert daemon.recorder.child is None  # stopped first, its stop and gaps written
+    finally:
+        daemon.stop()

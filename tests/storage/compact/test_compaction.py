@@ -236,3 +236,22 @@ def test_a_rebuild_after_compaction_rederives_the_day_and_drops_its_hist_files(
     normalize(tmp_path, rebuild=True)
     assert not list((tmp_path / "lake" / "hist").rglob("*.parquet"))
     assert view_rows(tmp_path) == before
+
+
+def test_a_day_is_not_compacted_by_date_until_every_record_of_it_is_normalized(
+    tmp_path: Path,
+) -> None:
+    """The daemon's end of day can normalize while the recorder still writes its last
+    records; once the recorder stops, `compact --date D` must not seal the day with those
+    records still out of the lake (they would stay live files no compaction revisits)."""
+    log = two_days(tmp_path, close=False)
+    log.frames(5)  # written after the normalize, then the recorder stops
+    log.writer.close()
+    with pytest.raises(StorageError, match="not normalized"):
+        compact(tmp_path, date=DAY2)
+    assert not (tmp_path / "lake" / "hist" / "quotes" / f"date={DAY2}").exists()
+    normalize(tmp_path)
+    compact(tmp_path, date=DAY2)
+    live = list((tmp_path / "lake" / "live").glob(f"*/date={DAY2}/**/*.parquet"))
+    assert live == []
+    assert sum(len(rows) for rows in view_rows(tmp_path).values()) > 0

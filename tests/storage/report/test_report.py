@@ -296,3 +296,17 @@ def test_the_json_report_has_every_section_and_is_saved_under_reports(tmp_path: 
 )  # fmt: skip
 def test_a_reject_reason_is_grouped_with_its_variable_part_cut(reason: str, group: str) -> None:
     assert reason_group(reason) == group
+
+
+@pytest.mark.parametrize("count", ["0000001", "1"])
+def test_a_record_count_written_with_more_or_fewer_digits_balances_as_the_parser_reads_it(
+    tmp_path: Path, count: str
+) -> None:
+    log = RawLog(tmp_path, start_ns=seoul_ns(2026, 11, 26, 10, 0, 0))
+    frame = data_frame("H0BJASP0", [feed_record("H0BJASP0", ISINS[0], "100000")])
+    flag, tr_id, _, payload = frame.split("|", 3)
+    log.send(f"{flag}|{tr_id}|{count}|{payload}".encode())
+    log.writer.close()
+    normalize(tmp_path)
+    report = report_of(tmp_path, DAY1)
+    assert report.balanced, report.failure()
