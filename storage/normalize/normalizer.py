@@ -3,7 +3,7 @@
 A batch is at most ``batch_records`` records and never crosses a segment, counted from the
 checkpoint, so a rerun from the same checkpoint cuts the same batches (and ``pending.json``
 covers the one case where it cannot: the active segment grew since the crash). Per batch:
-sort records (storage/normalize/batch.py), parse frames (storage/frames.py), write each partition's
+sort records (storage/normalize/demux.py), parse frames (storage/frames.py), write each partition's
 part file durably, then move the checkpoint.
 """
 
@@ -36,7 +36,7 @@ from storage.lake import (
     staging,
     write_parquet_durably,
 )
-from storage.normalize.batch import BatchBuilder, CarriedState, GapRow, OpenGap, cut_batches
+from storage.normalize.demux import BatchBuilder, CarriedState, GapRow, OpenGap, cut_batches
 from storage.normalize.parser import FrameParser, ParsedFrames
 from storage.schemas import GAPS, KIND_TYPES, REJECTS, TABLES, Kind, instants
 

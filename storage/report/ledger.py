@@ -1,6 +1,6 @@
 """What the lake owes for the raw records of a Seoul day: the integrity report's second
 implementation of the normalizer's rules, written from their definition (design.md, the KIS
-frame format, the EVENT/STATE payloads), not from storage/normalize/batch.py or
+frame format, the EVENT/STATE payloads), not from storage/normalize/demux.py or
 storage/normalize/parser.py, so a mistake in one does not hide in both.
 
 Per raw record, the entries (rows, or rejects) the lake must hold for it:
