@@ -109,7 +109,7 @@ SURFACES = {
         "split_records", "subscription_request",
     ],
     "capture.rawlog": [
-        "FORMAT_VERSION", "CorruptRegion", "Position", "RawLogWriter", "RawRecord",
+        "FORMAT_VERSION", "CorruptRegion", "KeyTracker", "Position", "RawLogWriter", "RawRecord",
         "RecordKind", "RecordRun", "SegmentInfo", "decode_header", "decode_record",
         "encode_header", "encode_record", "events", "list_segments", "read_records",
         "read_runs", "read_segment_runs", "recorded_on", "require_recorded", "seal_segment",

@@ -20,6 +20,7 @@ from capture.rawlog.format import (
     encode_header,
     encode_record,
 )
+from capture.rawlog.keys import KeyTracker
 from capture.rawlog.reader import (
     SegmentInfo,
     list_segments,
@@ -37,6 +38,7 @@ from capture.rawlog.writer import RawLogWriter, writers_held_off
 __all__ = [
     "FORMAT_VERSION",
     "CorruptRegion",
+    "KeyTracker",
     "Position",
     "RawLogWriter",
     "RawRecord",

@@ -36,7 +36,9 @@ from storage.lake import (
     staging,
     write_parquet_durably,
 )
-from storage.normalize.demux import BatchBuilder, CarriedState, GapRow, OpenGap, cut_batches
+from storage.normalize.carried import CarriedState
+from storage.normalize.demux import BatchBuilder, cut_batches
+from storage.normalize.gap_rows import GapRow, OpenGap
 from storage.normalize.parser import FrameParser, ParsedFrames
 from storage.schemas import GAPS, KIND_TYPES, REJECTS, TABLES, Kind, instants
 
