@@ -43,7 +43,6 @@ from storage.lake import (
     position_from_json,
     range_of,
     remove_durably,
-    staging,
     superseded,
     write_parquet_durably,
 )
@@ -100,7 +99,7 @@ def compact(
     started = time.monotonic()
     stats = CompactStats()
     lake_dir = data_dir / "lake"
-    with staging.exclusive(lake_dir) as lake:
+    with Lake(lake_dir).exclusive() as lake:
         lake.refuse_other_schema()
         checkpoint = position_from_json(lake.read_checkpoint()["position"])
         raw = read_raw_state(data_dir, checkpoint, clock)

@@ -102,7 +102,7 @@ def normalize(
         raise ValueError("--date limits a --rebuild; an incremental run has no date")
     lake_dir, raw_dir = data_dir / "lake", data_dir / "raw"
     started = time.monotonic()
-    with staging.exclusive(lake_dir) as lake:
+    with Lake(lake_dir).exclusive() as lake:
         if not rebuild or date is not None:
             lake.refuse_other_schema()
         parser = FrameParser(threads)
@@ -153,7 +153,7 @@ def _rebuild_all(
     lake_dir: Path, raw_dir: Path, parser: FrameParser, batch: int, on_batch: ProgressFn | None
 ) -> NormalizeStats:
     units = list(TABLES)
-    stage = staging.prepare(lake_dir, units)
+    stage = Lake(staging.prepare(lake_dir, units))
     # Written up front, so the lake swapped in records this schema version even when raw
     # holds no record, and an old position never outlives the files it described.
     stage.write_checkpoint(None, CarriedState().to_json())
@@ -182,7 +182,7 @@ def _rebuild_date(
     holding = segments_holding(list_segments(raw_dir), date)
     stats = NormalizeStats()
     if stop_at is not None and holding:
-        stage = staging.prepare(lake_dir, units)
+        stage = Lake(staging.prepare(lake_dir, units))
         day = _Day(date, last_segment=holding[-1].name)
         stats = _run(stage, raw_dir, parser, batch, on_batch, Position(holding[0].name, 0),
                      day, stop_at)  # fmt: skip
