@@ -3,11 +3,14 @@ segments that the whole lake is rebuilt from (design.md, "Raw log").
 
 This package's public surface. The byte format is :mod:`capture.rawlog.format`; the writer,
 :mod:`~capture.rawlog.writer`; listing and reading, :mod:`~capture.rawlog.reader`; sealing,
-:mod:`~capture.rawlog.seal`; the EVENT and STATE payloads, :mod:`~capture.rawlog.events`.
-Readers (storage/) import the reader side from here and never touch the writer.
+:mod:`~capture.rawlog.seal` (and, from outside the writer, :mod:`~capture.rawlog.closed`); the
+key/iv in force, :mod:`~capture.rawlog.keys`; the EVENT and STATE payloads,
+:mod:`~capture.rawlog.events`. Readers (storage/) import the reader side from here and never
+touch the writer: compaction asks :func:`seal_closed` to seal a closed day.
 """
 
 from capture.rawlog import events
+from capture.rawlog.closed import seal_closed
 from capture.rawlog.format import (
     FORMAT_VERSION,
     CorruptRegion,
@@ -56,6 +59,7 @@ __all__ = [
     "read_segment_runs",
     "recorded_on",
     "require_recorded",
+    "seal_closed",
     "seal_segment",
     "segments_holding",
     "verify",

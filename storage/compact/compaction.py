@@ -30,8 +30,7 @@ import pyarrow as pa
 from capture.clock import Clock, SystemClock
 from capture.durable import fsync_dir
 from capture.errors import StorageError
-from capture.rawlog import seal_segment
-from capture.rawlog.writer import writers_held_off
+from capture.rawlog import seal_closed
 from storage.compact import day_index
 from storage.compact.raw_state import RawState, read_raw_state
 from storage.lake import (
@@ -339,21 +338,8 @@ def delete(path: Path) -> None:
 
 
 def _seal(raw: RawState, days: list[dt.date]) -> int:
-    """Seal the closed days' plain segments, holding off writers meanwhile (a recorder that
-    starts then is refused and retried: it must not continue a segment being sealed)."""
-    plain = [
-        info
-        for day in days
-        for info in raw.day_segments(day)
-        if not info.sealed and info.name not in raw.open_segments
+    """Have the raw log seal the closed days' segments (none while a writer runs)."""
+    closed = [
+        info for day in days for info in raw.day_segments(day) if info.name not in raw.open_segments
     ]
-    if not plain:
-        return 0
-    sealed = 0
-    with writers_held_off(raw.raw_dir) as held:
-        if not held:
-            return 0  # a writer is running: it seals what it rotates away from itself
-        for info in {i.name: i for i in plain}.values():
-            seal_segment(info.path)
-            sealed += 1
-    return sealed
+    return seal_closed(raw.raw_dir, closed)
