@@ -35,7 +35,9 @@ from storage.compact import day_index
 from storage.compact.raw_state import RawState, read_raw_state
 from storage.lake import (
     HIST_PREFIX,
+    INDEXES,
     LIVE_PREFIX,
+    QUOTES_BY_TIME,
     Lake,
     RawRange,
     covering,
@@ -95,7 +97,7 @@ def compact(
             writing ``date``, or a file cannot be read or written.
     """
     clock = clock or SystemClock()
-    started = time.monotonic()
+    started_s = time.monotonic()
     stats = CompactStats()
     lake_dir = data_dir / "lake"
     with Lake(lake_dir).exclusive() as lake:
@@ -119,7 +121,7 @@ def compact(
                 _remove(doomed, stats)
             if on_day is not None:
                 on_day(done, len(days))
-    stats.seconds = time.monotonic() - started
+    stats.seconds = time.monotonic() - started_s
     return stats
 
 
@@ -207,7 +209,7 @@ def _index_day(lake: Lake, day: dt.date, stats: CompactStats) -> list[Path]:
     name = covering(ranges).file_name(HIST_PREFIX)
     doomed: list[Path] = []
     table: pa.Table | None = None
-    for index in day_index.INDEXES:
+    for index in INDEXES:
         folder = lake.hist / index / f"date={day.isoformat()}"
         _clear_temporaries(folder)
         existing = _ranged(folder, hist=True)
@@ -217,14 +219,10 @@ def _index_day(lake: Lake, day: dt.date, stats: CompactStats) -> list[Path]:
             table = _read(quotes, TABLES["quotes"].schema, "quotes")
         built = (
             day_index.by_time(table)
-            if index == day_index.QUOTES_BY_TIME
+            if index == QUOTES_BY_TIME
             else day_index.books_by_minute(table, day)
         )
-        rows = (
-            day_index.TIME_ROW_GROUP
-            if index == day_index.QUOTES_BY_TIME
-            else day_index.MINUTE_ROW_GROUP
-        )
+        rows = day_index.TIME_ROW_GROUP if index == QUOTES_BY_TIME else day_index.MINUTE_ROW_GROUP
         write_parquet_durably(folder / name, built, ranges, row_group_size=rows)
         doomed += [path for path in existing if path.name != name]
     return doomed

@@ -19,7 +19,10 @@ if TYPE_CHECKING:
     from storage.lake.bonds import bonds_table, save_bonds
     from storage.lake.durable import remove_durably, write_bytes_durably
     from storage.lake.files import (
+        BOOKS_BY_MINUTE,
+        INDEXES,
         OPEN_GAPS_FILE,
+        QUOTES_BY_TIME,
         Lake,
         partition,
         with_writer_version,
@@ -32,7 +35,16 @@ __getattr__ = lazy_names(
         **dict.fromkeys(["bonds_table", "save_bonds"], "storage.lake.bonds"),
         **dict.fromkeys(["remove_durably", "write_bytes_durably"], "storage.lake.durable"),
         **dict.fromkeys(
-            ["OPEN_GAPS_FILE", "Lake", "partition", "with_writer_version", "write_parquet_durably"],
+            [
+                "BOOKS_BY_MINUTE",
+                "INDEXES",
+                "OPEN_GAPS_FILE",
+                "QUOTES_BY_TIME",
+                "Lake",
+                "partition",
+                "with_writer_version",
+                "write_parquet_durably",
+            ],
             "storage.lake.files",
         ),
     },
@@ -40,10 +52,13 @@ __getattr__ = lazy_names(
 )
 
 __all__ = [
+    "BOOKS_BY_MINUTE",
     "CHECKPOINT_NAME",
     "HIST_PREFIX",
+    "INDEXES",
     "LIVE_PREFIX",
     "OPEN_GAPS_FILE",
+    "QUOTES_BY_TIME",
     "Lake",
     "RawRange",
     "bonds_table",

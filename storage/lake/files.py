@@ -5,8 +5,10 @@ Layout (under ``data_dir/lake``)::
     live/quotes|trades|gaps/date=YYYY-MM-DD/isin=ISIN/part-<seg>-<off>-<seg>-<off>.parquet
     live/gaps/date=D/isin=I/open.parquet      gaps still open after the last batch (replaced)
     live/rejects/date=D/part-....parquet      rejects: by date only (the ISIN is often unknown)
-    hist/TABLE/date=D/[isin=I/]data-<seg>-<off>-<seg>-<off>.parquet   compacted (compaction.py)
+    hist/TABLE/date=D/[isin=I/]data-<seg>-<off>-<seg>-<off>.parquet   compacted (storage/compact/)
+    hist/quotes_by_time|books_by_minute/date=D/data-....parquet      the day's book INDEXES
     checkpoint.json                           raw Position + carried state + schema version
+                                              (read without Arrow: checkpoint.py)
     pending.json                              files of the batch in flight (crash recovery)
 
 A part's name is the raw range it came from (segment stems, start offset, end offset; see
@@ -44,6 +46,10 @@ from storage.lake.ranges import RawRange, covering
 from storage.schemas import SCHEMA_VERSION
 
 OPEN_GAPS_FILE = "open.parquet"
+QUOTES_BY_TIME, BOOKS_BY_MINUTE = "quotes_by_time", "books_by_minute"
+INDEXES = (QUOTES_BY_TIME, BOOKS_BY_MINUTE)
+"""The hist folders of a compacted day's book indexes (storage/compact/day_index.py), beside
+the tables': what a rebuild of the tables derived them from also makes them stale."""
 RAW_RANGES_KEY = b"bondtape.raw_ranges"
 SCHEMA_VERSION_KEY = b"bondtape.schema_version"
 WRITER_VERSION_KEY = b"bondtape.version"

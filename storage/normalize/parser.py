@@ -17,7 +17,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from capture.kis.layouts import LAYOUTS, Field, Layout
+from capture.kis import LAYOUTS, Field, Layout
 from storage.schemas import FEED_TABLES, INSTANT, KIND_TYPES, instants
 
 FRAME_SCHEMA = pa.schema(

@@ -39,9 +39,7 @@ from typing import NamedTuple
 
 from capture.clock import seoul_date
 from capture.errors import BadEvent, DecryptError, MalformedFrame, StorageError
-from capture.kis import aes
-from capture.kis.layouts import LAYOUTS, Kind, Layout
-from capture.kis.protocol import ControlResponse, Outcome, Pair, classify
+from capture.kis import LAYOUTS, ControlResponse, Kind, Layout, Outcome, Pair, aes, classify
 from capture.rawlog import (
     CorruptRegion,
     Position,
