@@ -38,14 +38,18 @@ def project_modules() -> dict[str, Path]:
     return found
 
 
-def imports_of(path: Path) -> set[str]:
+def imports_of(path: Path, *, names_too: bool = True) -> set[str]:
+    """The project modules a file imports, and (``names_too``) each ``M.x`` of a ``from M
+    import x``; without them, only M (x may be a submodule of M's surface, as in ``from
+    storage.lake import staging``)."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            if names_too:
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return {n for n in names if n.split(".")[0] in PACKAGES}
 
 
@@ -120,18 +124,6 @@ def room(module: str) -> str | None:
     return next((r for r in ROOMS if module == r or module.startswith(r + ".")), None)
 
 
-def modules_imported(path: Path) -> set[str]:
-    """The project modules a file names in its import statements (``from M import x`` names
-    M: x may be a submodule of M's surface, as ``from storage.lake import staging`` is)."""
-    names = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names.add(node.module)
-    return {n for n in names if n.split(".")[0] in PACKAGES}
-
-
 def room_may_import(mine: str, target: str) -> bool:
     """Whether a module of storage room ``mine`` may import ``target``."""
     if not target.startswith("storage"):
@@ -147,7 +139,7 @@ def test_each_storage_room_imports_only_the_rooms_below_it() -> None:
         f"{name} imports {target}"
         for name, path in project_modules().items()
         if (mine := room(name)) is not None
-        for target in modules_imported(path)
+        for target in imports_of(path, names_too=False)
         if not room_may_import(mine, target)
     )
     assert wrong == []
@@ -170,7 +162,7 @@ def test_storage_reaches_other_rooms_and_packages_only_through_their_surfaces() 
         f"{name} imports {target}, past {surface_of(target)}'s surface"
         for name, path in project_modules().items()
         if name.split(".")[0] in THROUGH_SURFACES
-        for target in modules_imported(path)
+        for target in imports_of(path, names_too=False)
         if surface_of(target) not in (None, target, surface_of(name))
     )
     assert wrong == []
