@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from capture.kis.layouts import LAYOUTS, Field, Kind, Layout
+from capture.kis import LAYOUTS, Field, Kind, Layout
 
 SCHEMA_VERSION = 2
 """Bumped whenever a column is added, removed or retyped; written into every file and the

@@ -38,14 +38,18 @@ def project_modules() -> dict[str, Path]:
     return found
 
 
-def imports_of(path: Path) -> set[str]:
+def imports_of(path: Path, *, names_too: bool = True) -> set[str]:
+    """The project modules a file imports, and (``names_too``) each ``M.x`` of a ``from M
+    import x``; without them, only M (x may be a submodule of M's surface, as in ``from
+    storage.lake import staging``)."""
     names = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names.add(node.module)
-            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            if names_too:
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
     return {n for n in names if n.split(".")[0] in PACKAGES}
 
 
@@ -99,6 +103,71 @@ def test_no_module_imports_itself_through_a_circle() -> None:
             assert visit(name, []) is None
 
 
+# storage/ by stage: what each room may import from storage besides itself (the top modules,
+# storage.schemas and storage.lazy, are everyone's). The lake is the ground floor (capture and
+# the schemas only); normalize, compact and read stand on it; the report compares raw with
+# what the read side shows, so it also knows compaction. Nothing in storage imports jobs.
+STORAGE_TOP = {"storage.schemas", "storage.lazy"}
+ROOMS: dict[str, set[str]] = {
+    "storage.lake": set(),
+    "storage.normalize": {"storage.lake"},
+    "storage.compact": {"storage.lake"},
+    "storage.read": {"storage.lake"},
+    "storage.report": {"storage.lake", "storage.read", "storage.compact"},
+}
+# Packages whose modules reach other packages and rooms only through their __init__ surface.
+THROUGH_SURFACES = ("storage",)
+
+
+def room(module: str) -> str | None:
+    """The storage room a module belongs to (None for the top: storage, schemas, lazy)."""
+    return next((r for r in ROOMS if module == r or module.startswith(r + ".")), None)
+
+
+def room_may_import(mine: str, target: str) -> bool:
+    """Whether a module of storage room ``mine`` may import ``target``."""
+    if not target.startswith("storage"):
+        return not target.startswith("jobs")  # capture and sql: as ALLOWED["storage"] says
+    theirs = room(target)
+    if theirs is None:
+        return target in STORAGE_TOP  # not storage itself: the top surface imports the rooms
+    return theirs == mine or theirs in ROOMS[mine]
+
+
+def test_each_storage_room_imports_only_the_rooms_below_it() -> None:
+    wrong = sorted(
+        f"{name} imports {target}"
+        for name, path in project_modules().items()
+        if (mine := room(name)) is not None
+        for target in imports_of(path, names_too=False)
+        if not room_may_import(mine, target)
+    )
+    assert wrong == []
+
+
+def surface_of(module: str) -> str | None:
+    """The package whose __init__ is the surface a module sits behind (a storage room, or a
+    capture subpackage); None for the top modules (capture.errors, storage.schemas...)."""
+    mine = room(module)
+    if mine is not None:
+        return mine
+    parts = module.split(".")
+    if parts[0] == "capture" and len(parts) > 2:
+        return ".".join(parts[:2])
+    return None
+
+
+def test_storage_reaches_other_rooms_and_packages_only_through_their_surfaces() -> None:
+    wrong = sorted(
+        f"{name} imports {target}, past {surface_of(target)}'s surface"
+        for name, path in project_modules().items()
+        if name.split(".")[0] in THROUGH_SURFACES
+        for target in imports_of(path, names_too=False)
+        if surface_of(target) not in (None, target, surface_of(name))
+    )
+    assert wrong == []
+
+
 SURFACES = {
     "capture.kis": [
         "LAYOUTS", "ORDER_BOOK", "RECORD_COUNT", "REGISTRATIONS_PER_SESSION", "TRADES", "Bond",
@@ -109,10 +178,11 @@ SURFACES = {
         "split_records", "subscription_request",
     ],
     "capture.rawlog": [
-        "FORMAT_VERSION", "CorruptRegion", "Position", "RawLogWriter", "RawRecord",
+        "FORMAT_VERSION", "CorruptRegion", "KeyTracker", "Position", "RawLogWriter", "RawRecord",
         "RecordKind", "RecordRun", "SegmentInfo", "decode_header", "decode_record",
         "encode_header", "encode_record", "events", "list_segments", "read_records",
-        "read_runs", "read_segment_runs", "recorded_on", "require_recorded", "seal_segment",
+        "read_runs", "read_segment_runs", "recorded_on", "require_recorded", "seal_closed",
+        "seal_segment",
         "segments_holding", "verify",
         "writers_held_off",
     ],
@@ -128,6 +198,26 @@ SURFACES = {
     "storage": [
         "EVENT_SCHEMA", "SCHEMA_VERSION", "TABLES", "Book", "Level", "NormalizeStats", "Trade",
         "event_batches", "events", "follow", "normalize",
+    ],
+    "storage.lake": [
+        "BOOKS_BY_MINUTE", "CHECKPOINT_NAME", "HIST_PREFIX", "INDEXES", "LIVE_PREFIX",
+        "OPEN_GAPS_FILE", "QUOTES_BY_TIME", "Lake", "RawRange", "bonds_table",
+        "checkpoint_position", "covering", "partition", "position_from_json", "range_of",
+        "remove_durably", "save_bonds", "staging", "superseded", "with_writer_version",
+        "write_bytes_durably", "write_parquet_durably",
+    ],
+    "storage.normalize": ["DEFAULT_BATCH_RECORDS", "NormalizeStats", "follow", "normalize"],
+    "storage.compact": ["CompactStats", "compact", "read_raw_state"],
+    "storage.read": [
+        "CATALOG_NAME", "EVENT_SCHEMA", "FORMATS", "Book", "DaySeries", "Level", "NamedQuery",
+        "Trade", "bond_name", "book_at", "build_catalog", "cell_text", "day_series",
+        "event_batches", "events", "json_rows", "named_queries", "named_query",
+        "nothing_recorded", "open_catalog", "parse_assignments", "print_table", "run_query",
+        "run_sql", "view_sql", "write_result",
+    ],
+    "storage.report": [
+        "DEFAULT_SKEW_S", "DEFAULT_WORST", "REPORTS_FOLDER", "Report", "ReportSettings",
+        "build_report", "save_report",
     ],
     "jobs": [],
     "sql": ["named_queries", "query"],

@@ -2,18 +2,20 @@
 in receive order, decrypted, each frame split once into its records' ISINs.
 
 Each recorder's segments are read in order with the AES keys in force for each connection
-(from STATE records and subscribe acks), and the recorders' streams are merged by receive
-time, so memory stays flat over a whole day whatever its size. A frame is replayed as it
-arrived: the original text, or, for an encrypted one, its plaintext payload to encrypt again
-with the replay session's key. What cannot be replayed as a data frame (a malformed frame, an
-encrypted one without its key) is counted in :attr:`RecordedDay.skipped`, not sent.
+(:class:`capture.rawlog.KeyTracker`, the normalizer's rule too), and the recorders' streams
+are merged by receive time, so memory stays flat over a whole day whatever its size. A frame
+is replayed as it arrived: the original text, or, for an encrypted one, its plaintext payload
+to encrypt again with the replay session's key. What cannot be replayed as a data frame (a
+malformed frame, an encrypted one without its key) is counted in :attr:`RecordedDay.skipped`,
+not sent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import heapq
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,9 +23,10 @@ from capture.clock import SEOUL
 from capture.errors import BadEvent, ConfigError, DecryptError, MalformedFrame
 from capture.kis import aes
 from capture.kis.layouts import LAYOUTS
-from capture.kis.protocol import ControlResponse, Outcome, Pair, classify, split_data_frame
+from capture.kis.protocol import ControlResponse, Pair, classify, split_data_frame
 from capture.rawlog import (
     CorruptRegion,
+    KeyTracker,
     RecordKind,
     SegmentInfo,
     events,
@@ -139,7 +142,7 @@ class RecordedDay:
     def _stream(self, segments: Sequence[SegmentInfo]) -> Iterator[RecordedItem]:
         """One recorder's items of the window, in its write order."""
         first, last = self.window.bounds_ns()
-        keys = _KeysInForce()
+        keys = KeyTracker()
         for info in segments:
             final = self._last_of[info.recorder_id] == info.name
             for run in read_segment_runs(info, final=final):
@@ -153,17 +156,20 @@ class RecordedDay:
                             if frame is not None:
                                 yield frame
                     elif kind is RecordKind.EVENT:
-                        gap = _gap(recv_ns, payload) if first <= recv_ns < last else None
+                        event = _event(payload)
+                        if event is not None:
+                            keys.event(event)
+                        gap = _gap(recv_ns, event) if first <= recv_ns < last else None
                         if gap is not None and self._wanted(gap.pair[1]):
                             yield gap
                     else:
-                        keys.see(kind, conn_id, payload)
+                        _follow(keys, kind, conn_id, payload)
 
     def _wanted(self, isin: str) -> bool:
         return self.window.isins is None or isin in self.window.isins
 
     def _frame(
-        self, recv_ns: int, payload: bytes, keys: dict[str, tuple[str, str]]
+        self, recv_ns: int, payload: bytes, keys: Mapping[str, tuple[str, str]]
     ) -> RecordedFrame | None:
         try:
             text = payload.decode("utf-8")
@@ -188,42 +194,27 @@ class RecordedDay:
         return recorded.only(wanted)
 
 
-class _KeysInForce:
-    """The AES key/iv per connection and TR, as STATE records and subscribe acks set them."""
-
-    def __init__(self) -> None:
-        self._keys: dict[int, dict[str, tuple[str, str]]] = {}
-
-    def of(self, conn_id: int) -> dict[str, tuple[str, str]]:
-        return self._keys.get(conn_id, {})
-
-    def see(self, kind: RecordKind, conn_id: int, payload: bytes) -> None:
-        if kind is RecordKind.STATE:
-            try:
-                state = events.read_state(payload)
-            except BadEvent:
-                return
-            self._keys[state.conn] = dict(state.aes)
-        elif kind is RecordKind.FRAME_RECV:
-            try:
-                message = classify(payload)
-            except MalformedFrame:
-                return
-            if (
-                isinstance(message, ControlResponse)
-                and message.outcome is Outcome.SUBSCRIBED
-                and message.key
-                and message.iv
-            ):
-                conn = self._keys.setdefault(conn_id, {})
-                conn[message.tr_id] = (str(message.key), str(message.iv))
+def _follow(keys: KeyTracker, kind: RecordKind, conn_id: int, payload: bytes) -> None:
+    """A STATE record or a control response, to the keys in force; one that cannot be read
+    puts nothing in force."""
+    if kind is RecordKind.STATE:
+        with contextlib.suppress(BadEvent):
+            keys.state(events.read_state(payload))
+    elif kind is RecordKind.FRAME_RECV:
+        with contextlib.suppress(MalformedFrame):
+            message = classify(payload)
+            if isinstance(message, ControlResponse):
+                keys.answer(conn_id, message)
 
 
-def _gap(recv_ns: int, payload: bytes) -> RecordedGap | None:
+def _event(payload: bytes) -> events.Event | events.OtherEvent | None:
     try:
-        event = events.read_event(payload)
+        return events.read_event(payload)
     except BadEvent:
         return None
+
+
+def _gap(recv_ns: int, event: events.Event | events.OtherEvent | None) -> RecordedGap | None:
     return RecordedGap(recv_ns, event.pair) if isinstance(event, events.GapOpen) else None
 
 

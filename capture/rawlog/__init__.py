@@ -4,12 +4,15 @@ segments that the whole lake is rebuilt from (design.md, "Raw log").
 This package's public surface. The byte format is :mod:`capture.rawlog.format`; the writer,
 :mod:`~capture.rawlog.writer` (the append path) over :mod:`~capture.rawlog.segments` (resume,
 rotation, background seal) and :mod:`~capture.rawlog.flusher` (the fsync thread); listing and
-reading, :mod:`~capture.rawlog.reader`; sealing, :mod:`~capture.rawlog.seal`; the EVENT and
-STATE payloads, :mod:`~capture.rawlog.events`.
-Readers (storage/) import the reader side from here and never touch the writer.
+reading, :mod:`~capture.rawlog.reader`; sealing, :mod:`~capture.rawlog.seal` (and, from
+outside the writer, :mod:`~capture.rawlog.closed`); the key/iv in force,
+:mod:`~capture.rawlog.keys`; the EVENT and STATE payloads, :mod:`~capture.rawlog.events`.
+Readers (storage/) import the reader side from here and never touch the writer: compaction
+asks :func:`seal_closed` to seal a closed day.
 """
 
 from capture.rawlog import events
+from capture.rawlog.closed import seal_closed
 from capture.rawlog.format import (
     FORMAT_VERSION,
     CorruptRegion,
@@ -22,6 +25,7 @@ from capture.rawlog.format import (
     encode_header,
     encode_record,
 )
+from capture.rawlog.keys import KeyTracker
 from capture.rawlog.reader import (
     SegmentInfo,
     list_segments,
@@ -39,6 +43,7 @@ from capture.rawlog.writer import RawLogWriter, writers_held_off
 __all__ = [
     "FORMAT_VERSION",
     "CorruptRegion",
+    "KeyTracker",
     "Position",
     "RawLogWriter",
     "RawRecord",
@@ -56,6 +61,7 @@ __all__ = [
     "read_segment_runs",
     "recorded_on",
     "require_recorded",
+    "seal_closed",
     "seal_segment",
     "segments_holding",
     "verify",

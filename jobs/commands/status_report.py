@@ -3,7 +3,8 @@
 The recorder's ``status.json``, the daemon's ``daemon.json``, the disk, and how far the
 normalizer's checkpoint is behind the raw log. Light on purpose: it runs from a shell while
 the recorder records, so it imports neither DuckDB nor Arrow (the lake's checkpoint is read
-as plain JSON) and reads at most one raw record.
+by :func:`storage.lake.checkpoint_position`, which needs neither) and reads at most one raw
+record.
 
 Whether all is well (``ok``, the command's exit status): the recorder is live, or a live
 daemon has it down because the recording window is over (the normal state overnight).
@@ -11,18 +12,17 @@ daemon has it down because the recording window is over (the normal state overni
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from capture.clock import NS_PER_S, seoul_date
-from capture.rawlog import Position, RawRecord, list_segments, read_records
+from capture.errors import StorageError
+from capture.rawlog import RawRecord, list_segments, read_records
 from capture.recorder.status import STATUS_NAME, is_live, read_status
 from jobs.daemon.daemon import STATE_NAME as DAEMON_STATE
-
-CHECKPOINT = Path("lake") / "checkpoint.json"  # storage.lake.files.Lake.checkpoint_path (test pins)
+from storage.lake import checkpoint_position
 
 
 def gather(data_dir: Path, now_ns: int) -> dict[str, Any]:
@@ -84,7 +84,10 @@ def normalizer_lag(data_dir: Path, now_ns: int) -> dict[str, Any]:
     (sealed segments count at their compressed size), and ``behind_s``, the age of the first
     record not normalized (0 when none; None when that record sits in a sealed segment,
     which would have to be decompressed to find it)."""
-    position = _checkpoint_position(data_dir / CHECKPOINT)
+    try:
+        position = checkpoint_position(data_dir / "lake")
+    except StorageError:  # unreadable: counted as nothing normalized yet, as before
+        position = None
     raw = data_dir / "raw"
     segments = list_segments(raw) if raw.is_dir() else []
     behind = 0
@@ -108,13 +111,3 @@ def normalizer_lag(data_dir: Path, now_ns: int) -> dict[str, Any]:
         "behind_bytes": behind,
         "behind_s": behind_s,
     }
-
-
-def _checkpoint_position(path: Path) -> Position | None:
-    try:
-        saved = json.loads(path.read_text()).get("position")
-    except (OSError, ValueError, AttributeError):
-        return None
-    if not isinstance(saved, dict):
-        return None
-    return Position(str(saved.get("segment", "")), int(saved.get("offset", 0)))

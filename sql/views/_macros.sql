@@ -5,7 +5,7 @@
 --
 -- bondtape_superseded(table_name): the files of a table (both tiers) that the views leave
 -- out. Every lake file is named for the raw range it holds (part-<from>-<to>.parquet live,
--- data-<from>-<to>.parquet hist, see storage/ranges.py); within one partition a file whose
+-- data-<from>-<to>.parquet hist, see storage/lake/ranges.py); within one partition a file whose
 -- range lies inside another file's range is superseded, and on equal ranges the hist file
 -- wins. A compaction writes its merged file before it deletes the sources, so at every
 -- instant each row is read once.

@@ -6,7 +6,7 @@
 -- days: each session builds its book afresh. Columns: those of quotes.
 --
 -- It reads a few thousand rows, not the day. A compacted day has book indexes (see
--- storage/day_index.py): the snapshot of every ISIN's book at the start of `instant`'s minute
+-- storage/compact/day_index.py): the snapshot of every ISIN's book at the start of `instant`'s minute
 -- (books_by_minute) and the day's quotes by receive time, of which only that minute's are read
 -- (quotes_by_time). Whatever the live tier holds of the day (all of it for a day not
 -- compacted, what was normalized since for one that was) is read too. A row read twice (a

@@ -30,20 +30,20 @@ import pyarrow as pa
 from capture.clock import Clock, SystemClock
 from capture.durable import fsync_dir
 from capture.errors import DayNotNormalized, StorageError
-from capture.rawlog import seal_segment
-from capture.rawlog.writer import writers_held_off
+from capture.rawlog import seal_closed
 from storage.compact import day_index
 from storage.compact.raw_state import RawState, read_raw_state
 from storage.lake import (
     HIST_PREFIX,
+    INDEXES,
     LIVE_PREFIX,
+    QUOTES_BY_TIME,
     Lake,
     RawRange,
     covering,
     position_from_json,
     range_of,
     remove_durably,
-    staging,
     superseded,
     write_parquet_durably,
 )
@@ -98,10 +98,10 @@ def compact(
         DayNotNormalized: ``date`` holds raw records the lake does not yet.
     """
     clock = clock or SystemClock()
-    started = time.monotonic()
+    started_s = time.monotonic()
     stats = CompactStats()
     lake_dir = data_dir / "lake"
-    with staging.exclusive(lake_dir) as lake:
+    with Lake(lake_dir).exclusive() as lake:
         lake.refuse_other_schema()
         checkpoint = position_from_json(lake.read_checkpoint()["position"])
         raw = read_raw_state(data_dir, checkpoint, clock)
@@ -122,7 +122,7 @@ def compact(
                 _remove(doomed, stats)
             if on_day is not None:
                 on_day(done, len(days))
-    stats.seconds = time.monotonic() - started
+    stats.seconds = time.monotonic() - started_s
     return stats
 
 
@@ -213,7 +213,7 @@ def _index_day(lake: Lake, day: dt.date, stats: CompactStats) -> list[Path]:
     name = covering(ranges).file_name(HIST_PREFIX)
     doomed: list[Path] = []
     table: pa.Table | None = None
-    for index in day_index.INDEXES:
+    for index in INDEXES:
         folder = lake.hist / index / f"date={day.isoformat()}"
         _clear_temporaries(folder)
         existing = _ranged(folder, hist=True)
@@ -223,14 +223,10 @@ def _index_day(lake: Lake, day: dt.date, stats: CompactStats) -> list[Path]:
             table = _read(quotes, TABLES["quotes"].schema, "quotes")
         built = (
             day_index.by_time(table)
-            if index == day_index.QUOTES_BY_TIME
+            if index == QUOTES_BY_TIME
             else day_index.books_by_minute(table, day)
         )
-        rows = (
-            day_index.TIME_ROW_GROUP
-            if index == day_index.QUOTES_BY_TIME
-            else day_index.MINUTE_ROW_GROUP
-        )
+        rows = day_index.TIME_ROW_GROUP if index == QUOTES_BY_TIME else day_index.MINUTE_ROW_GROUP
         write_parquet_durably(folder / name, built, ranges, row_group_size=rows)
         doomed += [path for path in existing if path.name != name]
     return doomed
@@ -344,21 +340,8 @@ def delete(path: Path) -> None:
 
 
 def _seal(raw: RawState, days: list[dt.date]) -> int:
-    """Seal the closed days' plain segments, holding off writers meanwhile (a recorder that
-    starts then is refused and retried: it must not continue a segment being sealed)."""
-    plain = [
-        info
-        for day in days
-        for info in raw.day_segments(day)
-        if not info.sealed and info.name not in raw.open_segments
+    """Have the raw log seal the closed days' segments (none while a writer runs)."""
+    closed = [
+        info for day in days for info in raw.day_segments(day) if info.name not in raw.open_segments
     ]
-    if not plain:
-        return 0
-    sealed = 0
-    with writers_held_off(raw.raw_dir) as held:
-        if not held:
-            return 0  # a writer is running: it seals what it rotates away from itself
-        for info in {i.name: i for i in plain}.values():
-            seal_segment(info.path)
-            sealed += 1
-    return sealed
+    return seal_closed(raw.raw_dir, closed)

@@ -1,5 +1,6 @@
 """Two structures a compacted day gets beside its per-ISIN files, so that the book of every
-ISIN at an instant (``book_asof``) reads a few thousand rows, not the whole day:
+ISIN at an instant (``book_asof``) reads a few thousand rows, not the whole day (their
+folders are named in :data:`storage.lake.INDEXES`, which a rebuild reads too):
 
 - ``hist/quotes_by_time/date=D/``: the day's quotes in one file sorted by receive time, in
   small row groups whose recv_ts statistics let a reader skip all but the minutes it asks for;
@@ -23,8 +24,6 @@ import pyarrow as pa
 from capture.clock import SEOUL
 from storage.schemas import QUOTES
 
-QUOTES_BY_TIME, BOOKS_BY_MINUTE = "quotes_by_time", "books_by_minute"
-INDEXES = (QUOTES_BY_TIME, BOOKS_BY_MINUTE)
 TIME_ROW_GROUP = 16_384
 """About four minutes of a busy day's quotes: what a reader of one minute reads at most."""
 MINUTE_ROW_GROUP = 8_192

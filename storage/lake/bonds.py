@@ -16,7 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from capture.kis.bond_master import Bond
+from capture.kis import Bond
 from storage.lake.files import with_writer_version, write_bytes_durably
 from storage.schemas import BONDS
 

@@ -5,8 +5,10 @@ Layout (under ``data_dir/lake``)::
     live/quotes|trades|gaps/date=YYYY-MM-DD/isin=ISIN/part-<seg>-<off>-<seg>-<off>.parquet
     live/gaps/date=D/isin=I/open.parquet      gaps still open after the last batch (replaced)
     live/rejects/date=D/part-....parquet      rejects: by date only (the ISIN is often unknown)
-    hist/TABLE/date=D/[isin=I/]data-<seg>-<off>-<seg>-<off>.parquet   compacted (compaction.py)
+    hist/TABLE/date=D/[isin=I/]data-<seg>-<off>-<seg>-<off>.parquet   compacted (storage/compact/)
+    hist/quotes_by_time|books_by_minute/date=D/data-....parquet      the day's book INDEXES
     checkpoint.json                           raw Position + carried state + schema version
+                                              (read without Arrow: checkpoint.py)
     pending.json                              files of the batch in flight (crash recovery)
 
 A part's name is the raw range it came from (segment stems, start offset, end offset; see
@@ -26,22 +28,28 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from capture.durable import fsync_dir, make_dirs_durably, replace_atomically
 from capture.errors import StorageError
 from capture.filelock import hold_exclusive
 from capture.rawlog import Position
 from capture.versions import bondtape_version
+from storage.lake import staging
+from storage.lake.checkpoint import CHECKPOINT_NAME, position_to_json, read_checkpoint_file
+from storage.lake.durable import remove_durably, write_bytes_durably, write_durably
 from storage.lake.ranges import RawRange, covering
 from storage.schemas import SCHEMA_VERSION
 
 OPEN_GAPS_FILE = "open.parquet"
+QUOTES_BY_TIME, BOOKS_BY_MINUTE = "quotes_by_time", "books_by_minute"
+INDEXES = (QUOTES_BY_TIME, BOOKS_BY_MINUTE)
+"""The hist folders of a compacted day's book indexes (storage/compact/day_index.py), beside
+the tables': what a rebuild of the tables derived them from also makes them stale."""
 RAW_RANGES_KEY = b"bondtape.raw_ranges"
 SCHEMA_VERSION_KEY = b"bondtape.schema_version"
 WRITER_VERSION_KEY = b"bondtape.version"
@@ -60,28 +68,6 @@ def partition(table: str, date: str, isin: str | None) -> str:
     """Relative directory of a partition; ``isin`` None for tables partitioned by date only."""
     base = f"{table}/date={date}"
     return base if isin is None else f"{base}/isin={isin}"
-
-
-def write_bytes_durably(path: Path, data: bytes) -> None:
-    """Write ``data`` so that ``path`` holds either the old or the new content, never a mix.
-
-    Raises:
-        StorageError: the file cannot be written.
-    """
-    _write_durably(path, lambda f: f.write(data))
-
-
-def _write_durably(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Temporary name, fsync, rename, fsync the folder (created durably if new).
-
-    Raises:
-        StorageError: the file cannot be written.
-    """
-    try:
-        make_dirs_durably(path.parent)
-        replace_atomically(path, write, durable=True)
-    except (OSError, pa.ArrowException) as exc:
-        raise StorageError(f"cannot write {path}: {exc}") from exc
 
 
 def write_parquet_durably(
@@ -104,7 +90,7 @@ def write_parquet_durably(
             RAW_RANGES_KEY: json.dumps([r.as_text() for r in ranges]).encode(),
         }
     )
-    _write_durably(
+    write_durably(
         path,
         lambda f: pq.write_table(
             table.replace_schema_metadata(meta),
@@ -122,33 +108,38 @@ def _dictionary_columns(schema: pa.Schema) -> list[str]:
     return [f.name for f in schema if pa.types.is_string(f.type)]
 
 
-def remove_durably(path: Path) -> None:
-    """Raises: StorageError: the file exists and cannot be removed."""
-    try:
-        path.unlink(missing_ok=True)
-        if path.parent.exists():
-            fsync_dir(path.parent)
-    except OSError as exc:
-        raise StorageError(f"cannot remove {path}: {exc}") from exc
-
-
-def position_to_json(pos: Position | None) -> dict[str, Any] | None:
-    return None if pos is None else {"segment": pos.segment, "offset": pos.offset}
-
-
-def position_from_json(obj: dict[str, Any] | None) -> Position | None:
-    return None if obj is None else Position(str(obj["segment"]), int(obj["offset"]))
-
-
 class Lake:
-    """One lake root: the real ``data_dir/lake``, or the staging root of a rebuild."""
+    """One lake root: the real ``data_dir/lake``, or the staging root of a rebuild.
+
+    Whoever writes it (a normalizer, incremental or rebuild, or a compaction) holds it alone
+    first: :meth:`exclusive`.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.live = root / "live"
         self.hist = root / "hist"
-        self.checkpoint_path = root / "checkpoint.json"
+        self.checkpoint_path = root / CHECKPOINT_NAME
         self.pending_path = root / "pending.json"
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[Lake]:
+        """The lake held by this process alone (one writer at a time: a normalizer,
+        incremental or rebuild, or a compaction), with an interrupted rebuild swap finished
+        and an interrupted batch undone first; released when the block ends.
+
+        Raises:
+            StorageError: another process holds the lake, or the recovery fails.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        refusal = f"another normalizer or compaction is running on {self.root}; try again later"
+        fd = hold_exclusive(self.root / ".lock", refusal, StorageError)
+        try:
+            staging.finish(self.root)
+            self.recover()
+            yield self
+        finally:
+            os.close(fd)
 
     def read_checkpoint(self) -> dict[str, Any]:
         """The saved checkpoint, or an empty one before the first batch.
@@ -160,12 +151,7 @@ class Lake:
 
     def _saved_checkpoint(self) -> dict[str, Any] | None:
         """Raises: StorageError: the file exists but is not a checkpoint."""
-        try:
-            return json.loads(self.checkpoint_path.read_text())
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError) as exc:
-            raise StorageError(f"unreadable checkpoint {self.checkpoint_path}: {exc}") from exc
+        return read_checkpoint_file(self.checkpoint_path)
 
     def write_checkpoint(self, position: Position | None, state: dict[str, Any]) -> None:
         body = {
@@ -245,19 +231,3 @@ class Lake:
                     removed += 1
         self.end_batch()
         return removed
-
-
-@contextlib.contextmanager
-def locked(lake_dir: Path) -> Iterator[None]:
-    """Hold the lake's lock: one normalizer (incremental or rebuild) or compaction at a time.
-
-    Raises:
-        StorageError: another one holds it.
-    """
-    lake_dir.mkdir(parents=True, exist_ok=True)
-    refusal = f"another normalizer or compaction is running on {lake_dir}; try again later"
-    fd = hold_exclusive(lake_dir / ".lock", refusal, StorageError)
-    try:
-        yield
-    finally:
-        os.close(fd)

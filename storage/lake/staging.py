@@ -11,43 +11,27 @@ abandoned rebuild and goes.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 from capture.durable import fsync_dir
 from capture.errors import StorageError
-from storage.lake.files import Lake, locked, write_bytes_durably
+from storage.lake.checkpoint import CHECKPOINT_NAME
+from storage.lake.durable import write_bytes_durably
 
 STAGING = "rebuild"
 MARKER = "COMPLETE"
 
 
-@contextlib.contextmanager
-def exclusive(lake_dir: Path) -> Iterator[Lake]:
-    """The lake, held by this process alone (one normalizer or compaction at a time), with an
-    interrupted rebuild swap finished and an interrupted batch undone first.
-
-    Raises:
-        StorageError: another process holds the lake, or the recovery fails.
-    """
-    with locked(lake_dir):
-        finish(lake_dir)
-        lake = Lake(lake_dir)
-        lake.recover()
-        yield lake
-
-
-def prepare(lake_dir: Path, units: list[str]) -> Lake:
-    """A fresh staging lake with an (empty) directory per unit, so every unit gets swapped."""
+def prepare(lake_dir: Path, units: list[str]) -> Path:
+    """A fresh staging root with an (empty) directory per unit, so every unit gets swapped."""
     staging = lake_dir / STAGING
     shutil.rmtree(staging, ignore_errors=True)
     for unit in units:
         (staging / "live" / unit).mkdir(parents=True, exist_ok=True)
-    return Lake(staging)
+    return staging
 
 
 def commit(
@@ -104,9 +88,9 @@ def finish(lake_dir: Path) -> None:
                 gone.parent.mkdir(parents=True, exist_ok=True)
                 os.rename(hist, gone)
                 fsync_dir(hist.parent)
-        staged_checkpoint = Lake(staging).checkpoint_path
+        staged_checkpoint = staging / CHECKPOINT_NAME
         if plan["checkpoint"] and staged_checkpoint.exists():
-            os.replace(staged_checkpoint, Lake(lake_dir).checkpoint_path)
+            os.replace(staged_checkpoint, lake_dir / CHECKPOINT_NAME)
             fsync_dir(lake_dir)
     except OSError as exc:
         raise StorageError(f"cannot swap the rebuilt lake into {lake_dir}: {exc}") from exc

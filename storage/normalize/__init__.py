@@ -1,4 +1,5 @@
-"""Raw to live files: a batch of raw records sorted and decrypted (batch), typed in DuckDB
+"""Raw to live files: a batch of raw records sorted and decrypted (demux), with the keys and
+open gaps carried from batch to batch in the checkpoint (carried, gap_rows), typed in DuckDB
 (parser), written as the live tier with the checkpoint (normalizer).
 """
 

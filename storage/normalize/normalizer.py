@@ -3,8 +3,8 @@
 A batch is at most ``batch_records`` records and never crosses a segment, counted from the
 checkpoint, so a rerun from the same checkpoint cuts the same batches (and ``pending.json``
 covers the one case where it cannot: the active segment grew since the crash). Per batch:
-sort records (storage/normalize/batch.py), parse frames (storage/frames.py), write each partition's
-part file durably, then move the checkpoint.
+sort records (storage/normalize/demux.py), parse frames (storage/normalize/parser.py), write
+each partition's part file durably, then move the checkpoint.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import pyarrow.compute as pc
 
 from capture.clock import seoul_date
 from capture.rawlog import Position, RecordRun, list_segments, read_runs, segments_holding
-from storage.compact import INDEXES
 from storage.lake import (
+    INDEXES,
     LIVE_PREFIX,
     OPEN_GAPS_FILE,
     Lake,
@@ -36,7 +36,9 @@ from storage.lake import (
     staging,
     write_parquet_durably,
 )
-from storage.normalize.batch import BatchBuilder, CarriedState, GapRow, OpenGap, cut_batches
+from storage.normalize.carried import CarriedState
+from storage.normalize.demux import BatchBuilder, cut_batches
+from storage.normalize.gap_rows import GapRow, OpenGap
 from storage.normalize.parser import FrameParser, ParsedFrames
 from storage.schemas import GAPS, KIND_TYPES, REJECTS, TABLES, Kind, instants
 
@@ -99,8 +101,8 @@ def normalize(
     if date is not None and not rebuild:
         raise ValueError("--date limits a --rebuild; an incremental run has no date")
     lake_dir, raw_dir = data_dir / "lake", data_dir / "raw"
-    started = time.monotonic()
-    with staging.exclusive(lake_dir) as lake:
+    started_s = time.monotonic()
+    with Lake(lake_dir).exclusive() as lake:
         if not rebuild or date is not None:
             lake.refuse_other_schema()
         parser = FrameParser(threads)
@@ -113,7 +115,7 @@ def normalize(
                 stats = _rebuild_date(lake_dir, raw_dir, date, parser, batch_records, on_batch)
         finally:
             parser.close()
-    stats.seconds = time.monotonic() - started
+    stats.seconds = time.monotonic() - started_s
     return stats
 
 
@@ -131,17 +133,17 @@ def follow(
     Raises:
         StorageError: as :func:`normalize`.
     """
-    total, window, last_log = NormalizeStats(), NormalizeStats(), time.monotonic()
+    total, window, last_log_s = NormalizeStats(), NormalizeStats(), time.monotonic()
     while not stop():
         stats = normalize(data_dir, batch_records=batch_records)
         total.add(stats)
         window.add(stats)
-        if time.monotonic() - last_log >= log_every_s:
+        if time.monotonic() - last_log_s >= log_every_s:
             log.info(
                 "normalize: %d records, rows %s, %d rejects in the last %.0f s",
-                window.records, window.rows, window.rejects, time.monotonic() - last_log,
+                window.records, window.rows, window.rejects, time.monotonic() - last_log_s,
             )  # fmt: skip
-            window, last_log = NormalizeStats(), time.monotonic()
+            window, last_log_s = NormalizeStats(), time.monotonic()
         if stats.records == 0:
             sleep(interval_s)
     return total
@@ -151,7 +153,7 @@ def _rebuild_all(
     lake_dir: Path, raw_dir: Path, parser: FrameParser, batch: int, on_batch: ProgressFn | None
 ) -> NormalizeStats:
     units = list(TABLES)
-    stage = staging.prepare(lake_dir, units)
+    stage = Lake(staging.prepare(lake_dir, units))
     # Written up front, so the lake swapped in records this schema version even when raw
     # holds no record, and an old position never outlives the files it described.
     stage.write_checkpoint(None, CarriedState().to_json())
@@ -180,7 +182,7 @@ def _rebuild_date(
     holding = segments_holding(list_segments(raw_dir), date)
     stats = NormalizeStats()
     if stop_at is not None and holding:
-        stage = staging.prepare(lake_dir, units)
+        stage = Lake(staging.prepare(lake_dir, units))
         day = _Day(date, last_segment=holding[-1].name)
         stats = _run(stage, raw_dir, parser, batch, on_batch, Position(holding[0].name, 0),
                      day, stop_at)  # fmt: skip

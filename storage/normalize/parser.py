@@ -1,7 +1,7 @@
 """Parse a batch of plain-text data frames into typed rows, vectorized in DuckDB.
 
 Input is one Arrow table of frames (``FRAME_SCHEMA``): the text ``E|TR_ID|NNN|payload`` with
-its lineage. ``1|`` frames arrive here already decrypted (storage/normalize/batch.py does that, one
+its lineage. ``1|`` frames arrive here already decrypted (storage/normalize/demux.py does that, one
 frame at a time, as it must); everything else happens in set-oriented SQL: split the header,
 validate flag/TR/count/width, explode multi-record frames with ``unnest(range(n))``, index the
 ``^``-split fields, check each value against its kind's pattern (storage/schemas.py), then
@@ -17,8 +17,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from capture.kis import RECORD_COUNT
-from capture.kis.layouts import LAYOUTS, Field, Layout
+from capture.kis import LAYOUTS, RECORD_COUNT, Field, Layout
 from storage.schemas import FEED_TABLES, INSTANT, KIND_TYPES, instants
 
 FRAME_SCHEMA = pa.schema(

@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from capture.errors import ConfigError, StorageError
-from capture.kis.layouts import Kind
+from capture.kis import Kind
 from storage.read.queries import open_catalog
 from storage.schemas import KIND_TYPES, LINEAGE, QUOTES, TRADES
 

@@ -1,6 +1,6 @@
 """What the lake owes for the raw records of a Seoul day: the integrity report's second
 implementation of the normalizer's rules, written from their definition (design.md, the KIS
-frame format, the EVENT/STATE payloads), not from storage/normalize/batch.py or
+frame format, the EVENT/STATE payloads), not from storage/normalize/demux.py or
 storage/normalize/parser.py, so a mistake in one does not hide in both.
 
 Per raw record, the entries (rows, or rejects) the lake must hold for it:
@@ -39,9 +39,17 @@ from typing import NamedTuple
 
 from capture.clock import seoul_date
 from capture.errors import BadEvent, DecryptError, MalformedFrame, StorageError
-from capture.kis import RECORD_COUNT, aes
-from capture.kis.layouts import LAYOUTS, Kind, Layout
-from capture.kis.protocol import ControlResponse, Outcome, Pair, classify
+from capture.kis import (
+    LAYOUTS,
+    RECORD_COUNT,
+    ControlResponse,
+    Kind,
+    Layout,
+    Outcome,
+    Pair,
+    aes,
+    classify,
+)
 from capture.rawlog import (
     CorruptRegion,
     Position,

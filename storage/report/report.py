@@ -3,13 +3,13 @@ reason, gaps and coverage, time anomalies, and a reconciliation of raw against t
 must balance.
 
 The reconciliation: every raw record of the day owes the lake a number of entries, by the rules
-of :mod:`storage.ledger` (a second implementation of the normalizer's, on purpose): a data frame
-of NNN records owes NNN rows or record rejects, anything else received that is not a control
-response or a ping owes one reject, a corrupt region one reject, an EVENT or STATE record that
-does not read (or a gap_close with no gap open) one reject. Per partition of the day (quotes
-and trades per ISIN, rejects), the entries owed must equal the rows the catalog shows, hist
-and live tiers alike. Where they differ, the report says which raw segments, and which raw
-positions (segment, offset, record_index) are missing from the lake or extra in it.
+of :mod:`storage.report.ledger` (a second implementation of the normalizer's, on purpose): a
+data frame of NNN records owes NNN rows or record rejects, anything else received that is not
+a control response or a ping owes one reject, a corrupt region one reject, an EVENT or STATE
+record that does not read (or a gap_close with no gap open) one reject. Per partition of the
+day (quotes and trades per ISIN, rejects), the entries owed must equal the rows the catalog
+shows, hist and live tiers alike. Where they differ, the report says which raw segments, and
+which raw positions (segment, offset, record_index) are missing from the lake or extra in it.
 
 :func:`build_report` reads raw (storage/report/ledger.py), then the lake through the catalog
 (storage/report/report_lake.py), and compares them (storage/report/reconcile.py, pure, as is

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +17,12 @@ from capture.clock import SEOUL, ManualClock
 from capture.kis.protocol import data_frame
 from capture.rawlog import RawLogWriter, RecordKind
 from capture.recorder.status import STATUS_NAME, read_status
-from jobs.commands.status_report import CHECKPOINT, normalizer_lag
+from jobs.commands.status_report import normalizer_lag
 from jobs.daemon.daemon import STATE_NAME as DAEMON_STATE
 from storage import normalize
-from storage.lake.files import Lake
 from tests.support.rawlog import seoul_ns
 from tests.support.recorder import (
+    ROOT,
     bondtape,
     events,
     isins,
@@ -134,7 +136,6 @@ def test_a_feed_silent_past_its_threshold_shows_in_status_and_in_one_log_line_ea
 
 
 def test_the_normalizer_lag_is_the_raw_written_after_the_lake_checkpoint(tmp_path: Path) -> None:
-    assert Lake(tmp_path / "lake").checkpoint_path == tmp_path / CHECKPOINT
     clock = ManualClock(seoul_ns(2026, 12, 1, 10, 0))
     frame = data_frame("H0BJASP0", [[isins(1)[0], "093000", *(["1"] * 32)]]).encode()
     with RawLogWriter(tmp_path / "raw", "rec1", clock=clock, fsync_interval_s=None) as writer:
@@ -150,3 +151,22 @@ def test_the_normalizer_lag_is_the_raw_written_after_the_lake_checkpoint(tmp_pat
     assert lag["position"] == {"segment": written.segment, "offset": written.offset}
     assert lag["behind_bytes"] == segment - written.offset
     assert lag["behind_s"] == 90.0
+
+
+def test_status_reads_the_lakes_checkpoint_without_loading_arrow_or_duckdb(tmp_path: Path) -> None:
+    clock = ManualClock(seoul_ns(2026, 12, 1, 10, 0))
+    frame = data_frame("H0BJASP0", [[isins(1)[0], "093000", *(["1"] * 32)]]).encode()
+    with RawLogWriter(tmp_path / "raw", "rec1", clock=clock, fsync_interval_s=None) as writer:
+        written = writer.append(RecordKind.FRAME_RECV, 1, frame)
+    normalize(tmp_path)
+    probe = (
+        "import sys; from pathlib import Path; from jobs.commands.status_report import gather\n"
+        f"print(gather(Path({str(tmp_path)!r}), 0)['normalizer']['position']['segment'])\n"
+        "print(sorted(m for m in ('duckdb', 'pyarrow') if m in sys.modules))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [written.segment, "[]"]

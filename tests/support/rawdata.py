@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
 from pathlib import Path
@@ -13,11 +14,14 @@ from capture.clock import ManualClock
 from capture.kis.layouts import LAYOUTS, Kind
 from capture.kis.protocol import control_response, data_frame
 from capture.rawlog import RawLogWriter, RecordKind, events
+from storage.normalize.normalizer import normalize
 from storage.normalize.parser import FRAME_SCHEMA
+from tests.support.rawlog import seoul_ns
 
 ISINS = ["KR103502GD31", "KR101501DD41"]
 KEY, IV = "0123456789abcdef0123456789abcdef", "fedcba9876543210"
 START_NS = 1_767_250_000 * 10**9  # 2026-01-01 15:46:40 Seoul
+DAY1, DAY2 = dt.date(2026, 11, 26), dt.date(2026, 11, 27)  # the days of two_days()
 
 
 def record(rng: random.Random, tr_id: str, isin: str) -> list[str]:
@@ -124,3 +128,28 @@ def frames_table(texts: list[str], recv_ns: int) -> pa.Table:
         },
         schema=FRAME_SCHEMA,
     )  # fmt: skip
+
+
+def two_days(data_dir: Path, *, close: bool = True) -> RawLog:
+    """Two Seoul days of frames over four hourly segments, in many small batches, with
+    rejects and gaps (one closed, one open); the writer stays open on the last segment (day 2,
+    10:00) unless ``close``: day 1's records can sit in day 2's first segment (09:00)."""
+    log = RawLog(data_dir, start_ns=seoul_ns(2026, 11, 26, 10, 0, 0))
+    log.frames(60)
+    log.malformed()
+    pair = ("H0BJASP0", ISINS[0])
+    log.event(type="gap_open", conn=1, tr_id=pair[0], isin=pair[1], start_ns=log.clock.now_ns(),
+              reason="dropped")  # fmt: skip
+    log.clock.advance(3600)
+    log.frames(40)
+    log.event(type="gap_close", conn=2, tr_id=pair[0], isin=pair[1], end_ns=log.clock.now_ns())
+    log.event(type="gap_open", conn=2, tr_id=pair[0], isin=ISINS[1], start_ns=log.clock.now_ns(),
+              reason="dropped")  # fmt: skip
+    log.clock.set_ns(seoul_ns(2026, 11, 27, 9, 0, 0))
+    log.frames(30)
+    log.clock.set_ns(seoul_ns(2026, 11, 27, 10, 0, 0))
+    log.frames(10)
+    if close:
+        log.writer.close()
+    normalize(data_dir, batch_records=15)
+    return log

@@ -1,4 +1,5 @@
-"""The real sample frames from docs/kis-protocol.md, shared by codec and normalizer tests."""
+"""The real sample frames from docs/kis-protocol.md, shared by codec and normalizer tests, and
+lines of the bond master file in its fixed-width layout."""
 
 from __future__ import annotations
 
@@ -19,3 +20,9 @@ ACK_SAMPLE = (
     '"body": {"rt_cd": "0", "msg_cd": "OPSP0000", "msg1": "SUBSCRIBE SUCCESS", '
     '"output": {"iv": "0123456789abcdef", "key": "0123456789abcdef0123456789abcdef"}}}'
 )
+
+
+def master_line(isin: str, name: str, maturity: str = "20531210") -> str:
+    """A line of the bond master file (bond_code.mst), as KIS lays it out."""
+    # [0:2] type, [2:4] class, [4:16] ISIN, name, [-26:-24] interest class, 3 dates
+    return f"0101{isin}{name}  01{'20230310'}{'20230310'}{maturity}"

@@ -11,12 +11,7 @@ from capture.errors import BadMasterLine
 from capture.kis.bond_master import parse_line, read_bond_master
 from jobs import cli
 from jobs.config.config import load_config
-
-
-def master_line(isin: str, name: str, maturity: str = "20531210") -> str:
-    # [0:2] type, [2:4] class, [4:16] ISIN, name, [-26:-24] interest class, 3 dates
-    return f"0101{isin}{name}  01{'20230310'}{'20230310'}{maturity}"
-
+from tests.support.samples import master_line
 
 MASTER_LINES = [
     master_line("KR103502GD31", "국고03250-5303(23-2)"),

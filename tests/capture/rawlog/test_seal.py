@@ -4,7 +4,15 @@ import shutil
 from pathlib import Path
 
 from capture.clock import ManualClock
-from capture.rawlog import CorruptRegion, RecordKind, list_segments, read_records, seal_segment
+from capture.rawlog import (
+    CorruptRegion,
+    RawLogWriter,
+    RecordKind,
+    list_segments,
+    read_records,
+    seal_closed,
+    seal_segment,
+)
 from tests.support.rawlog import records, seoul_ns, writer
 
 
@@ -101,3 +109,16 @@ def test_a_segment_sealed_while_a_reader_is_between_segments_is_still_read(
     assert next(reader).payload == b"nine"  # type: ignore[union-attr]
     seal_segment(tmp_path / later.segment)
     assert [r.payload for r in records(reader)] == [b"ten"]
+
+
+def test_closed_segments_are_sealed_from_outside_only_while_no_writer_runs(tmp_path: Path) -> None:
+    _closed_segment(tmp_path)
+    clock = ManualClock(seoul_ns(2026, 11, 27, 9, 0, 0))
+    with RawLogWriter(tmp_path, "rec2", clock=clock, seal_in_background=False) as running:
+        running.append(RecordKind.FRAME_RECV, 1, b"0|H0BJASP0|001|x")
+        assert seal_closed(tmp_path, list_segments(tmp_path)[:1]) == 0
+        assert not list_segments(tmp_path)[0].sealed
+    assert seal_closed(tmp_path, list_segments(tmp_path)[:1]) == 1
+    first, second = list_segments(tmp_path)
+    assert first.sealed and not second.sealed  # rec2's, not asked
+    assert seal_closed(tmp_path, [first]) == 0  # already sealed: nothing to do

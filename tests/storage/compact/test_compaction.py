@@ -19,36 +19,10 @@ from storage.lake.files import RAW_RANGES_KEY
 from storage.lake.ranges import range_of
 from storage.normalize.normalizer import normalize
 from storage.read.catalog import build_catalog, connect
-from tests.support.rawdata import ISINS, RawLog
+from tests.support.rawdata import DAY1, DAY2, RawLog, two_days
 from tests.support.rawlog import seoul_ns
 
 TABLES = ("quotes", "trades", "gaps", "rejects")
-DAY1, DAY2 = dt.date(2026, 11, 26), dt.date(2026, 11, 27)
-
-
-def two_days(data_dir: Path, *, close: bool = True) -> RawLog:
-    """Two Seoul days of frames over four hourly segments, in many small batches, with
-    rejects and gaps (one closed, one open); the writer stays open on the last segment (day 2,
-    10:00) unless ``close``: day 1's records can sit in day 2's first segment (09:00)."""
-    log = RawLog(data_dir, start_ns=seoul_ns(2026, 11, 26, 10, 0, 0))
-    log.frames(60)
-    log.malformed()
-    pair = ("H0BJASP0", ISINS[0])
-    log.event(type="gap_open", conn=1, tr_id=pair[0], isin=pair[1], start_ns=log.clock.now_ns(),
-              reason="dropped")  # fmt: skip
-    log.clock.advance(3600)
-    log.frames(40)
-    log.event(type="gap_close", conn=2, tr_id=pair[0], isin=pair[1], end_ns=log.clock.now_ns())
-    log.event(type="gap_open", conn=2, tr_id=pair[0], isin=ISINS[1], start_ns=log.clock.now_ns(),
-              reason="dropped")  # fmt: skip
-    log.clock.set_ns(seoul_ns(2026, 11, 27, 9, 0, 0))
-    log.frames(30)
-    log.clock.set_ns(seoul_ns(2026, 11, 27, 10, 0, 0))
-    log.frames(10)
-    if close:
-        log.writer.close()
-    normalize(data_dir, batch_records=15)
-    return log
 
 
 def view_rows(data_dir: Path) -> dict[str, list[tuple]]:

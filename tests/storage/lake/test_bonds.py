@@ -14,8 +14,8 @@ import pytest
 from jobs import cli
 from storage.lake.bonds import BONDS_FILE
 from storage.schemas import BONDS
-from tests.capture.kis.test_bond_master import master_line
 from tests.support.catalog_data import CORP, DAY, GOV, catalog_dir, query_rows, quote, trade
+from tests.support.samples import master_line
 
 D = Decimal
 OTHER = "KR6095571B92"

@@ -14,7 +14,7 @@ from storage.compact.compaction import compact
 from storage.lake.bonds import bonds_table, save_bonds
 from storage.lake.files import WRITER_VERSION_KEY
 from storage.read.results import write_result
-from tests.storage.compact.test_compaction import two_days
+from tests.support.rawdata import two_days
 
 
 def test_every_parquet_file_carries_the_bondtape_and_arrow_versions_that_wrote_it(

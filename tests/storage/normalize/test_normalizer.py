@@ -9,7 +9,7 @@ import pytest
 from capture.errors import StorageError
 from capture.kis.layouts import LAYOUTS
 from capture.rawlog import RecordKind
-from storage.lake.files import locked
+from storage.lake.files import Lake
 from storage.normalize.normalizer import normalize
 from tests.support.rawdata import ISINS, START_NS, RawLog, lake_rows
 
@@ -157,7 +157,8 @@ def test_an_event_that_is_not_json_is_a_reject(tmp_path: Path) -> None:
 
 def test_a_second_normalizer_on_the_same_lake_is_refused(tmp_path: Path) -> None:
     RawLog(tmp_path).writer.close()
-    with locked(tmp_path / "lake"), pytest.raises(StorageError, match="another normalizer"):
+    refused = pytest.raises(StorageError, match="another normalizer")
+    with Lake(tmp_path / "lake").exclusive(), refused:
         normalize(tmp_path)
     normalize(tmp_path)  # the lock is released on exit: this must not raise
 

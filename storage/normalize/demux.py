@@ -1,87 +1,29 @@
 """One batch of raw records, sorted into what the vectorized parser and the gap table need.
 
-This is the per-record step the design allows: it looks at each record once, keeps AES
-key/iv per (connection, TR) from STATE records and subscribe acks, decrypts ``1|`` frames,
-reads JSON events, and hands plain data frames on untouched as text. Anything it cannot use
-becomes a reject with its exact bytes; nothing raises for bad input.
-
-Gaps are keyed by (TR, ISIN), not by connection: a gap opened when connection 3 died is
-closed by connection 4's resubscription. A closed gap is emitted in the batch where it closes;
-open ones live in :class:`CarriedState` (saved in the checkpoint) and are written as one
-replaceable ``open`` file per partition. A ``gap_close`` with no open gap is a reject, unless a
-STATE record read on the way declared that gap open: then it was opened before this read
-began (a date rebuild starts mid-log) and its row belongs to its own, earlier date.
+This is the per-record step the design allows: it looks at each record once, follows the AES
+key/iv in force (:class:`capture.rawlog.KeyTracker`) and the gaps (:mod:`.gap_rows`) in the
+state carried from batch to batch (:mod:`.carried`), decrypts ``1|`` frames, reads JSON
+events, and hands plain data frames on untouched as text. Anything it cannot use becomes a
+reject with its exact bytes; nothing raises for bad input.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
 from capture.errors import BadEvent, DecryptError, MalformedFrame
-from capture.kis import aes
-from capture.kis.protocol import ControlResponse, Outcome, Pair, classify, split_data_frame
+from capture.kis import ControlResponse, aes, classify, split_data_frame
 from capture.rawlog import CorruptRegion, Position, RawRecord, RecordKind, RecordRun, events
+from storage.normalize.carried import CarriedState
+from storage.normalize.gap_rows import GapRow, OpenGap
 from storage.normalize.parser import FRAME_SCHEMA
 
 RunItem = RecordRun | CorruptRegion
-
-
-@dataclass(frozen=True, slots=True)
-class OpenGap:
-    conn_id: int
-    tr_id: str
-    isin: str
-    start_ns: int
-    reason: str
-    segment: str
-    offset: int
-    recv_ns: int  # of the gap_open record: its Seoul date is the gap's partition
-
-
-@dataclass(slots=True)
-class CarriedState:
-    """What a batch needs from the batches before it; serialized into the checkpoint.
-
-    ``earlier_gaps``: pairs a STATE record declared in a gap that this read never saw open
-    (it began after the ``gap_open``); their close is expected, not an orphan.
-    """
-
-    keys: dict[int, dict[str, tuple[str, str]]] = field(default_factory=dict)
-    open_gaps: dict[Pair, OpenGap] = field(default_factory=dict)
-    earlier_gaps: set[Pair] = field(default_factory=set)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "keys": {
-                str(c): {tr: list(kv) for tr, kv in trs.items()} for c, trs in self.keys.items()
-            },
-            "open_gaps": [asdict(g) for g in self.open_gaps.values()],
-            "earlier_gaps": sorted(list(pair) for pair in self.earlier_gaps),
-        }
-
-    @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> CarriedState:
-        """Raises: KeyError, TypeError, ValueError: not what :meth:`to_json` wrote."""
-        keys = {
-            int(c): {tr: (str(kv[0]), str(kv[1])) for tr, kv in trs.items()}
-            for c, trs in obj["keys"].items()
-        }
-        gaps = [OpenGap(**g) for g in obj["open_gaps"]]
-        earlier = {(str(tr), str(isin)) for tr, isin in obj.get("earlier_gaps", [])}
-        return cls(keys, {(g.tr_id, g.isin): g for g in gaps}, earlier)
-
-
-@dataclass(frozen=True, slots=True)
-class GapRow:
-    gap: OpenGap
-    end_ns: int | None = None
-    close_segment: str | None = None
-    close_offset: int | None = None
 
 
 @dataclass(slots=True)
@@ -267,16 +209,8 @@ class BatchBuilder:
         payload = rec.payload
         if payload[:2] not in (b"0|", b"1|"):
             message = classify(payload)  # a control response or a ping; raises if neither
-            if (
-                isinstance(message, ControlResponse)
-                and message.outcome is Outcome.SUBSCRIBED
-                and message.key
-                and message.iv
-            ):
-                self.state.keys.setdefault(rec.conn_id, {})[message.tr_id] = (
-                    str(message.key),
-                    str(message.iv),
-                )
+            if isinstance(message, ControlResponse):
+                self.state.keys.answer(rec.conn_id, message)
             return
         try:
             text = payload.decode("utf-8")
@@ -293,30 +227,26 @@ class BatchBuilder:
 
     def _decrypted(self, text: str, conn_id: int) -> str:
         frame = split_data_frame(text)
-        key_iv = self.state.keys.get(conn_id, {}).get(frame.tr_id)
+        key_iv = self.state.keys.of(conn_id).get(frame.tr_id)
         if key_iv is None:
             raise DecryptError(f"encrypted {frame.tr_id} frame on conn {conn_id}, no key/iv")
         flag, tr_id, count, _ = text.split("|", 3)
         return f"{flag}|{tr_id}|{count}|{aes.decrypt(frame.payload, *key_iv)}"
 
     def _state(self, state: events.State) -> None:
-        self.state.keys[state.conn] = dict(state.aes)
-        for pair in state.open_gaps:
-            if pair not in self.state.open_gaps:
-                self.state.earlier_gaps.add(pair)
+        self.state.keys.state(state)
+        self.state.gaps.declared(state.open_gaps)
 
     def _event(self, rec: RawRecord, event: events.Event | events.OtherEvent) -> None:
+        self.state.keys.event(event)
         if isinstance(event, events.GapOpen):
-            gap = OpenGap(event.conn, event.tr_id, event.isin, event.start_ns, event.reason,
-                          rec.segment, rec.offset, rec.recv_ns)  # fmt: skip
-            # A second open for a gap already open (a restart) keeps the earlier start.
-            self.state.open_gaps.setdefault(event.pair, gap)
+            where = (rec.segment, rec.offset, rec.recv_ns)
+            self.state.gaps.opened(
+                OpenGap(event.conn, *event.pair, event.start_ns, event.reason, *where)
+            )
         elif isinstance(event, events.GapClose):
-            opened = self.state.open_gaps.pop(event.pair, None)
-            if opened is not None:
-                self.closed_gaps.append(GapRow(opened, event.end_ns, rec.segment, rec.offset))
-            elif event.pair in self.state.earlier_gaps:
-                self.state.earlier_gaps.discard(event.pair)
+            row = self.state.gaps.closed(event, rec.segment, rec.offset)
+            if row is None:
                 self.earlier_gap_closes += 1
             else:
-                raise BadEvent(f"gap_close of {event.tr_id} {event.isin} with no gap open")
+                self.closed_gaps.append(row)
