@@ -16,7 +16,10 @@ PACKAGES = ("capture", "storage", "jobs", "sql")
 # What each part may import from the project (besides itself). The capture base is errors,
 # clock, durable, filelock; kis is pure; the exchange knows nothing of the recorder, and reads
 # raw (through the rawlog package) only to replay it.
-BASE = {"capture.errors", "capture.clock", "capture.durable", "capture.filelock"}
+BASE = {
+    "capture.errors", "capture.clock", "capture.durable", "capture.filelock", "capture.backoff",
+    "capture.status_files",
+}  # fmt: skip
 ALLOWED: dict[str, set[str]] = {
     "capture.base": BASE,
     "capture.kis": BASE,

@@ -11,7 +11,7 @@ from capture.recorder.options import RecorderOptions
 from capture.recorder.recorder import Recorder
 from capture.recorder.redact import RedactingFilter, Redactor
 from capture.recorder.sharding import shard, subscription_pairs
-from capture.recorder.status import STATUS_NAME, is_live, read_status
+from capture.status_files import STATUS_NAME, is_live, read_status
 
 __all__ = [
     "STATUS_NAME",

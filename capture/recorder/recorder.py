@@ -36,7 +36,7 @@ from capture.recorder.previous_run import PreviousRun, RestartPlan, read_previou
 from capture.recorder.redact import Redactor
 from capture.recorder.session import Session
 from capture.recorder.sharding import shard
-from capture.recorder.status import STATUS_NAME, write_status
+from capture.status_files import STATUS_NAME, write_status
 
 if TYPE_CHECKING:
     from capture.recorder.metrics import RecorderMetrics

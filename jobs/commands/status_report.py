@@ -19,7 +19,7 @@ from typing import Any
 
 from capture.clock import NS_PER_S, seoul_date
 from capture.rawlog import Position, RawRecord, list_segments, read_records
-from capture.recorder.status import STATUS_NAME, is_live, read_status
+from capture.status_files import STATUS_NAME, is_live, read_status
 from jobs.daemon.daemon import STATE_NAME as DAEMON_STATE
 
 CHECKPOINT = Path("lake") / "checkpoint.json"  # storage.lake.files.Lake.checkpoint_path (test pins)

@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from capture.backoff import Backoff
 from capture.clock import Clock, seoul_datetime
 from capture.durable import replace_atomically
 from capture.rawlog import list_segments, recorded_on
-from capture.recorder.backoff import Backoff
 from jobs.config import Config
 from jobs.daemon.calendar import TradingCalendar
 from jobs.daemon.children import Child, Workers, start, stop_orphans

@@ -38,7 +38,7 @@ from rich.text import Text
 from capture.clock import SEOUL
 from capture.errors import BondtapeError, ConfigError
 from capture.kis.isin import check_digit
-from capture.recorder.status import read_status
+from capture.status_files import read_status
 from jobs.cli import positive_float
 from jobs.daemon import EOD_STEPS
 from jobs.daemon import STATE_NAME as DAEMON_STATE

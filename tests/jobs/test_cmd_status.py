@@ -14,7 +14,7 @@ import pytest
 from capture.clock import SEOUL, ManualClock
 from capture.kis.protocol import data_frame
 from capture.rawlog import RawLogWriter, RecordKind
-from capture.recorder.status import STATUS_NAME, read_status
+from capture.status_files import STATUS_NAME, read_status
 from jobs.commands.status_report import CHECKPOINT, normalizer_lag
 from jobs.daemon.daemon import STATE_NAME as DAEMON_STATE
 from storage import normalize

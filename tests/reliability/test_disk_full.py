@@ -19,7 +19,7 @@ import pytest
 
 from capture.kis.layouts import LAYOUTS
 from capture.rawlog import RawRecord, read_records
-from capture.recorder.status import read_status
+from capture.status_files import read_status
 from tests.reliability.daemon_day import reconcile, truth_lines
 from tests.support.recorder import (
     bondtape,

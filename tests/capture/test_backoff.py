@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from capture.recorder.backoff import Backoff, full_jitter_delay
+from capture.backoff import Backoff, full_jitter_delay
 
 
 def test_delays_stay_within_zero_and_the_doubling_ceiling_up_to_the_cap() -> None:
