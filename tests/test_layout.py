@@ -18,7 +18,7 @@ PACKAGES = ("capture", "storage", "jobs", "sql")
 # raw (through the rawlog package) only to replay it.
 BASE = {
     "capture.errors", "capture.clock", "capture.durable", "capture.filelock", "capture.backoff",
-    "capture.status_files",
+    "capture.status_files", "capture.prometheus",
 }  # fmt: skip
 ALLOWED: dict[str, set[str]] = {
     "capture.base": BASE,

@@ -134,10 +134,11 @@ class Recorder:
         options = self._options
         if not options.metrics_port:
             return None, lambda: None
-        from capture.recorder import metrics as served  # only a recorder that serves loads it
+        from capture.prometheus import serve  # only a recorder that serves loads prometheus
+        from capture.recorder import metrics as served
 
         metrics = served.RecorderMetrics(options.data_dir, lambda: self._sessions, self._clock)
-        stop = served.serve(
+        stop = serve(
             metrics.registry, options.metrics_address, options.metrics_port, "metrics.port"
         )
         log.info("metrics on http://%s:%d/metrics", options.metrics_address, options.metrics_port)
