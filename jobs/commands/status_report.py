@@ -19,8 +19,7 @@ from typing import Any
 
 from capture.clock import NS_PER_S, seoul_date
 from capture.rawlog import Position, RawRecord, list_segments, read_records
-from capture.status_files import STATUS_NAME, is_live, read_status
-from jobs.daemon.daemon import STATE_NAME as DAEMON_STATE
+from capture.status_files import DAEMON_STATE_NAME, STATUS_NAME, is_live, read_status
 
 CHECKPOINT = Path("lake") / "checkpoint.json"  # storage.lake.files.Lake.checkpoint_path (test pins)
 
@@ -28,7 +27,7 @@ CHECKPOINT = Path("lake") / "checkpoint.json"  # storage.lake.files.Lake.checkpo
 def gather(data_dir: Path, now_ns: int) -> dict[str, Any]:
     """The whole report; the keys are documented in README ("Running overnight")."""
     recorder = read_status(data_dir / STATUS_NAME)
-    daemon = read_status(data_dir / DAEMON_STATE)
+    daemon = read_status(data_dir / DAEMON_STATE_NAME)
     if recorder is not None:
         recorder["live"] = is_live(recorder, now_ns)
     if daemon is not None:

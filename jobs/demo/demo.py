@@ -38,10 +38,9 @@ from rich.text import Text
 from capture.clock import SEOUL
 from capture.errors import BondtapeError, ConfigError
 from capture.kis.isin import check_digit
-from capture.status_files import read_status
+from capture.status_files import DAEMON_STATE_NAME, read_status
 from jobs.cli import positive_float
 from jobs.daemon import EOD_STEPS
-from jobs.daemon import STATE_NAME as DAEMON_STATE
 from jobs.demo.replay_client import show_replay
 from sql import query
 from storage.read import CATALOG_NAME, cell_text, named_query, open_catalog, run_query
@@ -289,7 +288,7 @@ def _await_end_of_day(
     shown: set[str] = set()
     deadline = time.monotonic() + END_OF_DAY_TIMEOUT_S
     while time.monotonic() < deadline and daemon.poll() is None:
-        state = read_status(data_dir / DAEMON_STATE) or {}
+        state = read_status(data_dir / DAEMON_STATE_NAME) or {}
         steps = state.get("end_of_day", {}).get(day.isoformat(), {})
         for step in EOD_STEPS:
             result = steps.get(step, {}).get("result")

@@ -100,9 +100,9 @@ def _client(ws_url: str, approval_url: str, isin: str) -> Seen:
                 keys[message.tr_id] = (str(message.key), str(message.iv))
             elif isinstance(message, DataFrame):
                 seen.frames += 1
-                now = time.monotonic()
+                now_s = time.monotonic()
                 for values in split_records(message, keys.get(message.tr_id)):
-                    seen.records.append((now, message.tr_id, values))
+                    seen.records.append((now_s, message.tr_id, values))
     finally:
         ws.close()
     return seen

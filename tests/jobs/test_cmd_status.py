@@ -14,9 +14,8 @@ import pytest
 from capture.clock import SEOUL, ManualClock
 from capture.kis.protocol import data_frame
 from capture.rawlog import RawLogWriter, RecordKind
-from capture.status_files import STATUS_NAME, read_status
+from capture.status_files import DAEMON_STATE_NAME, STATUS_NAME, read_status
 from jobs.commands.status_report import CHECKPOINT, normalizer_lag
-from jobs.daemon.daemon import STATE_NAME as DAEMON_STATE
 from storage import normalize
 from storage.lake.files import Lake
 from tests.support.rawlog import seoul_ns
@@ -57,7 +56,7 @@ def test_after_the_window_closed_status_says_when_the_recorder_starts_again_and_
             config.read_text() + f'[market]\nextra_closed_days = ["{today.isoformat()}"]\n'
         )
         with running(bondtape("run", "--config", str(config), env=env)):
-            wait_until(lambda: (data / DAEMON_STATE).exists(), 20, "the daemon's state")
+            wait_until(lambda: (data / DAEMON_STATE_NAME).exists(), 20, "the daemon's state")
             code, out = status(config, env)
     assert code == 0, out
     assert "NOT RUNNING" not in out
