@@ -25,8 +25,8 @@ from capture.clock import SEOUL
 from capture.kis.layouts import LAYOUTS
 from capture.status_files import DAEMON_STATE_NAME
 from jobs.daemon.daemon import EOD_STEPS
+from tests.support.lake_values import as_sent, comparable
 from tests.support.recorder import Sim, bondtape, isins, simulator, write_config
-from tests.test_end_to_end import as_sent, comparable
 
 IN_FLIGHT_SLACK_NS = 500_000_000
 """A record lost with its connection may have been sent just before the last frame the
