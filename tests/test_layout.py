@@ -14,8 +14,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("capture", "storage", "jobs", "sql")
 
 # What each part may import from the project (besides itself). The capture base is errors,
-# clock, durable, filelock; kis is pure; the exchange knows nothing of the recorder, and reads
-# raw (through the rawlog package) only to replay it.
+# clock, durable, filelock, backoff, status_files, prometheus (and versions); kis is pure; the
+# exchange knows nothing of the recorder, and reads raw (through the rawlog package) only to
+# replay it.
 BASE = {
     "capture.errors", "capture.clock", "capture.durable", "capture.filelock", "capture.backoff",
     "capture.status_files", "capture.prometheus",

@@ -1,9 +1,10 @@
 """The recorder daemon: one websocket session per app key, every frame into the raw log.
 
 :class:`Recorder` owns a data_dir and runs a :class:`~capture.recorder.session.Session` per
-credential; around them, the approval-key client, the subscription table, backoff, sharding
-of registrations over keys, what a previous run left open, secret redaction and
-``status.json``. It never parses a quote (design.md, invariant 3).
+credential; around them, the approval-key client, the subscription table, sharding of
+registrations over keys, what a previous run left open and secret redaction (backoff, serving
+Prometheus and ``status.json`` are the capture base's). It never parses a quote (design.md,
+invariant 3).
 """
 
 from capture.recorder.approval import AppCredential
