@@ -29,20 +29,28 @@ def run_demo(data_dir: Path, seconds: str = "5") -> subprocess.CompletedProcess[
     )
 
 
-def rows_of(out: str, title: str) -> list[list[str]]:
-    """The rows of the table printed under ``title``: the lines after its rule, up to a blank
-    line or a line that is not a row (each cell one word)."""
+def tables_of(out: str, title: str) -> list[list[list[str]]]:
+    """The rows of each table printed under ``title``, in order: the lines after its rule, up
+    to a blank line or the next table's title (each cell one word)."""
     lines = out.splitlines()
-    at = next(i for i, line in enumerate(lines) if line.strip().startswith(title))
-    rule = next(i for i in range(at, len(lines)) if set(lines[i].strip()) == {"─"})
     is_rule = lambda i: i < len(lines) and set(lines[i].strip()) == {"─"}  # noqa: E731
-    rows = []
-    for i in range(rule + 1, len(lines)):
-        if not lines[i].strip() or is_rule(i + 2):  # the end, or the next table's title
-            break
-        if lines[i].startswith(("raw and lake", "the whole")):
-            break
-        rows.append(lines[i].split())
+    tables = []
+    for at in (i for i, line in enumerate(lines) if line.strip().startswith(title)):
+        rule = next(i for i in range(at, len(lines)) if is_rule(i))
+        rows = []
+        for i in range(rule + 1, len(lines)):
+            if not lines[i].strip() or is_rule(i + 2):  # the end, or the next table's title
+                break
+            if lines[i].startswith(("raw and lake", "the whole")):
+                break
+            rows.append(lines[i].split())
+        tables.append(rows)
+    return tables
+
+
+def rows_of(out: str, title: str) -> list[list[str]]:
+    """The rows of the one table printed under ``title``."""
+    (rows,) = tables_of(out, title)
     return rows
 
 
@@ -54,7 +62,9 @@ def test_demo_runs_the_daemons_day_and_what_it_shows_is_what_the_day_holds(
     assert result.returncode == 0, result.stderr
     out = result.stdout
     # The books as they landed: each demo bond, read back from the lake.
-    assert {row[0] for row in rows_of(out, "latest books")} == set(DEMO_ISINS)
+    refreshes = tables_of(out, "latest books")  # each refresh, as more books land
+    assert {row[0] for rows in refreshes for row in rows} == set(DEMO_ISINS)
+    assert all(len(rows) == len({row[0] for row in rows}) for rows in refreshes)  # one each
     # The end of day, each step once, in order, each ok.
     steps = re.findall(r"^  (\w+) +(\w+)$", out.split("session closed", 1)[1], re.M)
     assert steps[: len(EOD_STEPS)] == [(step, "ok") for step in EOD_STEPS]
