@@ -13,6 +13,7 @@ them into a one-line message and an exit status, so a traceback always means a b
     │   └── BadMasterLine      a line of KIS's bond master file that does not parse
     ├── ApprovalError          the REST approval-key request failed
     ├── RecorderError          the recorder had to stop (a session could not write raw)
+    ├── AlreadyRunning         another daemon already owns this data_dir (exit 3)
     ├── RawLogError            the raw log on disk is not what the writer wrote
     │   ├── CorruptRecord      a record whose length or CRC does not check out
     │   ├── BadEvent           an EVENT or STATE payload not in the shape events.py writes
@@ -117,6 +118,13 @@ class ApprovalError(BondtapeError):
 
 class RecorderError(BondtapeError):
     """The recorder stopped because it could no longer record; the message says why."""
+
+
+class AlreadyRunning(BondtapeError):
+    """Another `bondtape run` holds the daemon's lock on this data_dir: one daemon per
+    data_dir, so a second one exits (status 3) and leaves the first alone."""
+
+    exit_status = 3
 
 
 class RawLogError(BondtapeError):

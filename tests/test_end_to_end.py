@@ -10,18 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import subprocess
-from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from capture.clock import SystemClock
-from capture.kis.layouts import LAYOUTS, Kind
+from capture.kis.layouts import LAYOUTS
 from capture.rawlog import list_segments
 from jobs.config.config import MarketConfig
 from storage.normalize.normalizer import normalize
 from storage.report.report import ReportSettings, build_report
+from tests.support.lake_values import as_sent, comparable
 from tests.support.recorder import (
     events,
     isins,
@@ -32,18 +31,6 @@ from tests.support.recorder import (
     wait_until,
     write_config,
 )
-
-
-def as_sent(kind: Kind, value: Any) -> str:
-    """The wire text a typed lake value stands for: prices and yields keep their scale, and
-    ``exch_time`` is text, the very characters sent."""
-    return comparable(kind, str(value))
-
-
-def comparable(kind: Kind, text: str) -> str:
-    """Rates are DECIMAL(8,3) while KIS sends 2 decimals ("0.05"): compare them exactly as
-    numbers (Decimal, never float); every other kind compares as the very digits sent."""
-    return str(Decimal(text).normalize()) if kind is Kind.RATE else text
 
 
 def lake_rows(data_dir: Path, table: str, conn_id: int) -> list[tuple[str, list[str]]]:

@@ -14,9 +14,13 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("capture", "storage", "jobs", "sql")
 
 # What each part may import from the project (besides itself). The capture base is errors,
-# clock, durable, filelock; kis is pure; the exchange knows nothing of the recorder, and reads
-# raw (through the rawlog package) only to replay it.
-BASE = {"capture.errors", "capture.clock", "capture.durable", "capture.filelock"}
+# clock, durable, filelock, backoff, status_files, prometheus (and versions); kis is pure; the
+# exchange knows nothing of the recorder, and reads raw (through the rawlog package) only to
+# replay it.
+BASE = {
+    "capture.errors", "capture.clock", "capture.durable", "capture.filelock", "capture.backoff",
+    "capture.status_files", "capture.prometheus",
+}  # fmt: skip
 ALLOWED: dict[str, set[str]] = {
     "capture.base": BASE,
     "capture.kis": BASE,
@@ -230,3 +234,81 @@ def test_each_package_exports_exactly_its_pinned_public_surface(package: str) ->
     assert sorted(module.__all__) == sorted(SURFACES[package])
     missing = [name for name in module.__all__ if not hasattr(module, name)]
     assert missing == []
+
+
+# --- the jobs rooms and the capture base ---------------------------------------------------
+
+JOBS_ROOMS = ("jobs.cli", "jobs.config", "jobs.daemon", "jobs.demo")  # each with a surface
+
+
+def module_imports(path: Path, modules: dict[str, Path]) -> set[str]:
+    """The project modules ``path`` imports (``from jobs.daemon import Child`` is the package
+    jobs.daemon, its surface; ``from jobs.daemon import children`` is the module)."""
+    return {target for target in imports_of(path) if target in modules}
+
+
+def test_a_jobs_room_is_entered_only_through_its_surface() -> None:
+    modules = project_modules()
+    wrong = sorted(
+        f"{name} imports {target}"
+        for name, path in modules.items()
+        for target in module_imports(path, modules)
+        for room in JOBS_ROOMS
+        if target.startswith(room + ".") and name != room and not name.startswith(room + ".")
+    )
+    assert wrong == []
+
+
+def test_the_command_line_knows_the_commands_only_by_name() -> None:
+    """cli/ imports no command, nor the demo or the daemon: COMMANDS names their modules, and
+    only the one being run is imported (the recorder must not carry DuckDB)."""
+    from jobs.cli import COMMANDS
+
+    modules = project_modules()
+    wrong = sorted(
+        f"{name} imports {target}"
+        for name, path in modules.items()
+        if name == "jobs.cli" or name.startswith("jobs.cli.")
+        for target in module_imports(path, modules)
+        if target.startswith(("jobs.commands", "jobs.demo", "jobs.daemon"))
+    )
+    assert wrong == []
+    named = {module for module, _ in COMMANDS.values()}
+    assert sorted(m for m in named if m not in modules) == []
+    assert all(m.startswith(("jobs.commands.", "jobs.demo.")) for m in named)
+    assert imports_of(modules["jobs.commands"]) == set()  # commands/ has no surface to import
+
+
+def test_the_capture_base_imports_nothing_above_it() -> None:
+    modules = project_modules()
+    base = sorted(name for name in modules if part(name) == "capture.base" and name != "capture")
+    assert {"capture.backoff", "capture.prometheus", "capture.status_files"} <= set(base)
+    wrong = sorted(
+        f"{name} imports {target}"
+        for name in base
+        for target in module_imports(modules[name], modules)
+        if part(target) != "capture.base"
+    )
+    assert wrong == []
+
+
+JOBS_SURFACES = {
+    "jobs.cli": [
+        "COMMANDS", "LogFormatter", "add_data_dir_options", "add_output_options",
+        "build_parser", "data_dir_from", "iso_date", "main", "positive_float", "positive_int",
+        "progress_bar", "raw_dir_from",
+    ],
+    "jobs.commands": [],  # known by name only (cli's COMMANDS)
+    "jobs.daemon": [
+        "EOD_STEPS", "LOGS", "Child", "Daemon", "end_of_day_results", "run_scheduled", "serve",
+        "start_child",
+    ],
+    "jobs.demo": [],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("room", sorted(JOBS_SURFACES))
+def test_each_jobs_room_exports_exactly_its_pinned_surface(room: str) -> None:
+    module = importlib.import_module(room)
+    assert sorted(getattr(module, "__all__", [])) == sorted(JOBS_SURFACES[room])
+    assert [name for name in module.__all__ if not hasattr(module, name)] == []

@@ -1,9 +1,10 @@
 """A KIS exchange on loopback: approval REST and the websocket protocol, byte for byte.
 
 One server core (:mod:`~capture.exchange.server`) speaks the protocol; what it sends comes
-from a feed (:mod:`~capture.exchange.feed`): the synthetic market today
-(:mod:`~capture.exchange.synthetic_feed` over :mod:`~capture.exchange.market`), a captured
-day for replay. :class:`Simulator` runs the whole exchange in-process.
+from a feed (:mod:`~capture.exchange.feed`): the synthetic market for `bondtape simulate`
+(:mod:`~capture.exchange.synthetic_feed` over :mod:`~capture.exchange.market`), or a captured
+day for `bondtape replay` (:mod:`~capture.exchange.recorded_day`, paced by
+:mod:`~capture.exchange.replay`). :class:`Simulator` runs the whole exchange in-process.
 """
 
 from capture.exchange.faults import FaultOptions

@@ -1,7 +1,7 @@
 """The websocket core of a loopback KIS exchange: sessions, subscriptions, acks, PINGPONG, faults.
 
-What it sends comes from a :class:`FeedSource` (the synthetic market now, captured days for
-the replay server later); everything else is docs/kis-protocol.md, byte for byte:
+What it sends comes from a :class:`FeedSource` (the synthetic market for `bondtape simulate`,
+a captured day for `bondtape replay`); everything else is docs/kis-protocol.md, byte for byte:
 
 - a text frame from the client is a subscribe/unsubscribe request, answered with a control
   response (``OPSP0000`` with the session's key/iv for that TR, ``0002``, ``0001``, ``0003``,

@@ -21,10 +21,8 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.exposition import start_http_server
 
 from capture.clock import NS_PER_S, Clock
-from capture.errors import ConfigError
 
 if TYPE_CHECKING:
     from capture.recorder.session import Session
@@ -49,29 +47,6 @@ class RecorderMetrics:
             buckets=FSYNC_BUCKETS, registry=self.registry,
         )  # fmt: skip
         self.registry.register(_SessionCollector(data_dir, sessions, clock))
-
-
-def serve(registry: CollectorRegistry, address: str, port: int, key: str) -> Callable[[], None]:
-    """Serve ``registry`` as /metrics on ``address:port`` from a daemon thread; the function
-    that stops it. ``key`` is the config key of the port, for the error.
-
-    Raises:
-        ConfigError: the port cannot be bound (in use, or privileged).
-    """
-    try:
-        server, thread = start_http_server(port, addr=address, registry=registry)
-    except OSError as exc:
-        raise ConfigError(
-            key, port, f"cannot listen on {address}:{port} ({exc.strerror}): choose a free "
-            "port, or 0 for no metrics",
-        ) from None  # fmt: skip
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-    return stop
 
 
 class _SessionCollector:

@@ -37,7 +37,7 @@ from capture.recorder.previous_run import PreviousRun, RestartPlan, read_previou
 from capture.recorder.redact import Redactor
 from capture.recorder.session import Session
 from capture.recorder.sharding import shard
-from capture.recorder.status import STATUS_NAME, write_status
+from capture.status_files import STATUS_NAME, write_status
 
 if TYPE_CHECKING:
     from capture.recorder.metrics import RecorderMetrics
@@ -137,10 +137,11 @@ class Recorder:
         options = self._options
         if not options.metrics_port:
             return None, lambda: None
-        from capture.recorder import metrics as served  # only a recorder that serves loads it
+        from capture.prometheus import serve  # only a recorder that serves loads prometheus
+        from capture.recorder import metrics as served
 
         metrics = served.RecorderMetrics(options.data_dir, lambda: self._sessions, self._clock)
-        stop = served.serve(
+        stop = serve(
             metrics.registry, options.metrics_address, options.metrics_port, "metrics.port"
         )
         log.info("metrics on http://%s:%d/metrics", options.metrics_address, options.metrics_port)

@@ -28,12 +28,12 @@ from typing import Any
 
 import websocket
 
+from capture.backoff import Backoff
 from capture.clock import Clock
 from capture.errors import ApprovalError, DiskFull
 from capture.kis.protocol import Pair
 from capture.rawlog import RawLogWriter, RecordKind, events
 from capture.recorder.approval import AppCredential, ApprovalKeys
-from capture.recorder.backoff import Backoff
 from capture.recorder.connection import Closed, Connection, Handshake
 from capture.recorder.feed_health import FeedHealth
 from capture.recorder.gaps import GapBook

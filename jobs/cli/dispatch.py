@@ -34,7 +34,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "the overnight daemon: recorder, lake and end of day on the KRX calendar",
     ),
     "record": ("jobs.commands.record", "record the live feed into data_dir/raw"),
-    "status": ("jobs.commands.status", "show the recorder's connections and writer"),
+    "status": (
+        "jobs.commands.status",
+        "is all well: the daemon, the recorder, the disk, the normalizer's lag (exit 0 if so)",
+    ),
     "raw": ("jobs.commands.raw", "list, dump and verify raw segments"),
     "normalize": ("jobs.commands.normalize", "turn raw segments into the Parquet lake"),
     "compact": ("jobs.commands.compact", "merge the lake's small files (closed days, or hours)"),

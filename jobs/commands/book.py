@@ -167,9 +167,9 @@ def refresh(
     Raises:
         StorageError: DuckDB cannot read the lake through the catalog.
     """
-    now = seoul_datetime(clock.now_ns())
-    day = date or now.date()
-    note = f"live, {now:%H:%M:%S} KST"
+    wall = seoul_datetime(clock.now_ns())
+    day = date or wall.date()
+    note = f"live, {wall:%H:%M:%S} KST"
     book = book_at(con, isin, book_instant(None, None, day))
     if book is None:
         return Text(f"{isin}: no quote on {day} yet ({note}); waiting, Ctrl-C to stop")

@@ -5,7 +5,7 @@ long after it, normalizes every `normalize_interval_s` and compacts the closed h
 after `end_of_day` it normalizes to the end, compacts the day, rebuilds the catalog and
 writes the report. Its state is `data_dir/daemon.json` (`bondtape status` shows it); its
 children log to `data_dir/logs/`; `[metrics] daemon_port` serves its Prometheus metrics.
-One daemon per data_dir (a second one exits with 3).
+One daemon per data_dir (a second one is refused: AlreadyRunning, exit status 3).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 
 from capture.clock import SystemClock
+from capture.errors import AlreadyRunning
 from capture.filelock import hold_exclusive
 from capture.versions import version_line
 from jobs.cli import LogFormatter
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         config.data_dir / LOCK_NAME,
         f"another daemon is running on {config.data_dir} (it holds {LOCK_NAME}); stop it "
         "first, or give this one its own data_dir",
+        AlreadyRunning,
     )
     try:
         (config.data_dir / LOGS).mkdir(exist_ok=True)

@@ -46,10 +46,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render(report: dict[str, Any]) -> Group:
-    now = report["generated_ns"]
+    now_ns = report["generated_ns"]
     parts: list[Any] = [verdict(report)]
     if report["daemon"] is not None:
-        parts.append(Panel(_daemon(report["daemon"], now), title="daemon", title_align="left"))
+        parts.append(Panel(_daemon(report["daemon"], now_ns), title="daemon", title_align="left"))
     if report["recorder"] is not None:
         parts.append(Panel(_recorder(report), title="recorder", title_align="left"))
     parts.append(Panel(_storage(report), title="disk and lake", title_align="left"))
@@ -58,7 +58,7 @@ def render(report: dict[str, Any]) -> Group:
 
 def verdict(report: dict[str, Any]) -> str:
     """One line: all well, down until the next session, or what is wrong."""
-    recorder, daemon, now = report["recorder"], report["daemon"], report["generated_ns"]
+    recorder, daemon, now_ns = report["recorder"], report["daemon"], report["generated_ns"]
     if recorder is not None and recorder["live"]:
         stale = len(report["stale"])
         return f"[green]recording[/]: {recorder['frames_per_s']:,.0f} frames/s" + (
@@ -67,7 +67,7 @@ def verdict(report: dict[str, Any]) -> str:
     if report["ok"]:
         start = daemon.get("window", {}).get("start_ns")
         when = "the calendar's next trading day is beyond 30 days" if start is None else (
-            f"{_at(start, now)} Seoul, the next session"
+            f"{_at(start, now_ns)} Seoul, the next session"
         )  # fmt: skip
         return f"recorder down until {when} (the daemon runs; the window is over)"
     if daemon is not None and daemon["live"]:
@@ -76,11 +76,11 @@ def verdict(report: dict[str, Any]) -> str:
         return "[red]no recorder has run on this data_dir[/] (no status.json)"
     return (
         f"[red]no recorder running[/]: its last status is from "
-        f"{_at(int(recorder.get('updated_ns', 0)), now)} Seoul"
+        f"{_at(int(recorder.get('updated_ns', 0)), now_ns)} Seoul"
     )
 
 
-def _daemon(daemon: dict[str, Any], now: int) -> Group:
+def _daemon(daemon: dict[str, Any], now_ns: int) -> Group:
     rec, window = daemon.get("recorder", {}), daemon.get("window", {})
     exit_ = rec.get("last_exit") or {}
     facts = Table.grid(padding=(0, 2))
@@ -90,36 +90,36 @@ def _daemon(daemon: dict[str, Any], now: int) -> Group:
         "recorder",
         (f"pid {rec['pid']}, up {_duration(rec.get('uptime_s') or 0)}" if rec.get("pid")
          else "down") + f", {rec.get('restarts', 0)} restart(s)"
-        + (f"; last stop {_at(exit_['at_ns'], now)}: {exit_.get('why')}" if exit_ else ""),
+        + (f"; last stop {_at(exit_['at_ns'], now_ns)}: {exit_.get('why')}" if exit_ else ""),
     )  # fmt: skip
     if window.get("start_ns") is not None:
-        span = f"{_at(window['start_ns'], now)} to {_at(window['stop_ns'], now)}"
+        span = f"{_at(window['start_ns'], now_ns)} to {_at(window['stop_ns'], now_ns)}"
         facts.add_row("recording", f"now, {span}" if window.get("recording") else f"next {span}")
     if daemon.get("next_end_of_day_ns") is not None:
-        facts.add_row("end of day", f"next {_at(daemon['next_end_of_day_ns'], now)}")
+        facts.add_row("end of day", f"next {_at(daemon['next_end_of_day_ns'], now_ns)}")
     jobs = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("job", "last result", "last start", "seconds", "next", "detail"):
         jobs.add_column(column, overflow="fold")
     nexts = daemon.get("next_jobs", {})
     for name, job in sorted(daemon.get("jobs", {}).items()):
         start, seconds = job.get("last_start_ns"), job.get("seconds")
-        result = str(job.get("state", ""))
+        result = str(job.get("state") or "")  # none until it first starts
         jobs.add_row(
             name,
             f"[red]{result}[/]" if result == "failed" else result,
-            _at(start, now) if start else "-",
+            _at(start, now_ns) if start else "-",
             "-" if seconds is None else f"{seconds:.1f}",
-            _next(name, nexts, window, now),
+            _next(name, nexts, window, now_ns),
             _detail(job.get("detail")),
         )
     return Group(facts, jobs) if jobs.row_count else Group(facts)
 
 
-def _next(name: str, nexts: dict[str, Any], window: dict[str, Any], now: int) -> str:
+def _next(name: str, nexts: dict[str, Any], window: dict[str, Any], now_ns: int) -> str:
     if nexts.get(name) is not None:
-        return _at(nexts[name], now)
+        return _at(nexts[name], now_ns)
     if name in nexts and window.get("start_ns") is not None:  # a session job, out of session
-        return f"in session, from {_at(window['start_ns'], now)}"
+        return f"in session, from {_at(window['start_ns'], now_ns)}"
     return "-"
 
 
@@ -130,12 +130,12 @@ def _detail(detail: str | None) -> str:
 
 
 def _recorder(report: dict[str, Any]) -> Group:
-    status, now = report["recorder"], report["generated_ns"]
+    status, now_ns = report["recorder"], report["generated_ns"]
     live = status["live"]
     head = (
         f"{status.get('recorder_id')} pid {status.get('pid')}, "
-        + ("running" if live else f"not running (last status {_at(status['updated_ns'], now)})")
-        + f", started {_at(int(status.get('started_ns', 0)), now)}"
+        + ("running" if live else f"not running (last status {_at(status['updated_ns'], now_ns)})")
+        + f", started {_at(int(status.get('started_ns', 0)), now_ns)}"
     )
     sessions = Table(box=None, header_style="bold", pad_edge=False)
     for column in ("credential", "conn", "state", "since", "subs", "frames/s", "frames",
@@ -150,7 +150,7 @@ def _recorder(report: dict[str, Any]) -> Group:
             str(c.get("credential")),
             str(c.get("conn") or "-"),
             str(c.get("state")),
-            _at(int(c.get("since_ns", 0)), now),
+            _at(int(c.get("since_ns", 0)), now_ns),
             f"{c.get('subscriptions', 0)}/{c.get('assigned', 0)}",
             f"{c.get('frames_per_s', 0):,.1f}" if live else "-",
             f"{c.get('frames', 0):,}",
@@ -164,7 +164,7 @@ def _recorder(report: dict[str, Any]) -> Group:
             elif live:
                 last = f"{age:.1f} s ago"
             else:  # the age was as of its last status: say when instead
-                last = f"at {_at(int(status['updated_ns'] - age * 1e9), now)}"
+                last = f"at {_at(int(status['updated_ns'] - age * 1e9), now_ns)}"
             feeds.add_row(
                 str(c.get("credential")), tr, f"{seen['frames']:,}", f"{seen['records']:,}", last
             )
@@ -201,10 +201,10 @@ def _storage(report: dict[str, Any]) -> Group:
     return Group(f"disk: {used}", normalizer)
 
 
-def _at(ns: int, now: int) -> str:
+def _at(ns: int, now_ns: int) -> str:
     """Seoul time; with the date when not today's."""
     local = seoul_datetime(int(ns))
-    same_day = seoul_date(int(ns)) == seoul_date(now)
+    same_day = seoul_date(int(ns)) == seoul_date(now_ns)
     return local.strftime("%H:%M:%S" if same_day else "%Y-%m-%d %H:%M")
 
 

@@ -20,15 +20,14 @@ from typing import Any
 from capture.clock import NS_PER_S, seoul_date
 from capture.errors import StorageError
 from capture.rawlog import RawRecord, list_segments, read_records
-from capture.recorder.status import STATUS_NAME, is_live, read_status
-from jobs.daemon.daemon import STATE_NAME as DAEMON_STATE
+from capture.status_files import DAEMON_STATE_NAME, STATUS_NAME, is_live, read_status
 from storage.lake import checkpoint_position
 
 
 def gather(data_dir: Path, now_ns: int) -> dict[str, Any]:
     """The whole report; the keys are documented in docs/operating.md ("status --json")."""
     recorder = read_status(data_dir / STATUS_NAME)
-    daemon = read_status(data_dir / DAEMON_STATE)
+    daemon = read_status(data_dir / DAEMON_STATE_NAME)
     if recorder is not None:
         recorder["live"] = is_live(recorder, now_ns)
     if daemon is not None:

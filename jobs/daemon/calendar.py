@@ -38,7 +38,7 @@ class Window:
 class Upcoming:
     """What the daemon does next, for ``bondtape status``."""
 
-    recording: Window | None  # under way if ``recording(now)``, else the next one
+    recording: Window | None  # under way if ``recording(now_ns)``, else the next one
     end_of_day_ns: int | None
 
 
@@ -66,7 +66,7 @@ class TradingCalendar:
         return Window(day, start, stop, _ns(day, self.jobs.end_of_day))
 
     def today(self, now_ns: int) -> Window | None:
-        """The window of ``now``'s Seoul day if it trades."""
+        """The window of ``now_ns``'s Seoul day if it trades."""
         day = seoul_datetime(now_ns).date()
         return self.window(day) if self.trades(day) else None
 

@@ -1,10 +1,12 @@
-"""The daemon's child processes: the recorder, and one-shot workers, each a `bondtape` command.
+"""Child processes, each a `bondtape` command: the one way bondtape starts and stops one.
 
-Heavy work never shares the daemon's process (or the recorder's): every job is a child
-`python -m jobs.cli ...` with its output appended to a log under ``data_dir/logs/``. A worker
-name runs at most once at a time: asked again while it runs, it is skipped, not stacked.
-Stopping is SIGTERM, then SIGKILL after ``STOP_TIMEOUT_S``: every bondtape command stops
-cleanly on SIGTERM well within it.
+The daemon's recorder and one-shot workers, and the demo's simulator, daemon and replay, are
+all a child `python -m jobs.cli ...` started by :func:`start_child`, its output appended to a log
+(a piped stdout, when the parent reads what it serves, stays apart), and stopped by
+:meth:`Child.stop`: SIGTERM, then SIGKILL after ``STOP_TIMEOUT_S`` (every bondtape command
+stops cleanly on SIGTERM well within it). Heavy work never shares the daemon's process (or
+the recorder's). A worker name runs at most once at a time: asked again while it runs, it is
+skipped, not stacked.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +51,17 @@ class Child:
         except OSError:
             return ""
 
+    def read_line(self) -> str:
+        """The next line of a piped stdout ("" once it closed): what a server says it serves."""
+        assert self.process.stdout is not None, "started without pipe_stdout"
+        return self.process.stdout.readline().decode("utf-8", "replace")
+
+    def __enter__(self) -> Child:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
     def stop(self) -> int:
         """SIGTERM, wait, SIGKILL if it must; the exit code."""
         if self.process.poll() is None:
@@ -60,22 +73,32 @@ class Child:
         return self.process.wait()
 
 
-def start(name: str, args: Sequence[str], logs: Path, now_ns: int) -> Child:
-    """Run ``bondtape ARGS`` in the background, its output appended to ``logs/NAME.log``.
+def start_child(
+    name: str,
+    args: Sequence[str],
+    log: Path,
+    *,
+    started_ns: int,
+    env: Mapping[str, str] | None = None,
+    pipe_stdout: bool = False,
+) -> Child:
+    """Run ``bondtape ARGS`` in the background, its output appended to ``log``; with
+    ``pipe_stdout``, its stdout is a pipe (:meth:`Child.read_line`) and only stderr is logged.
+    ``env`` is added to this process's environment.
 
     Raises:
         OSError: the process cannot be started or its log opened.
-    """
-    logs.mkdir(parents=True, exist_ok=True)
-    log = logs / f"{name}.log"
+    """  # fmt: skip
+    log.parent.mkdir(parents=True, exist_ok=True)
     argv = [sys.executable, "-m", "jobs.cli", *args]
     with log.open("ab") as out:
         position = out.tell()
         process = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONPATH": _python_path()},
+            argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE if pipe_stdout else out,
+            stderr=out if pipe_stdout else subprocess.STDOUT,
+            env={**os.environ, **(env or {}), "PYTHONPATH": python_path()},
         )  # fmt: skip
-    return Child(name, argv, log, now_ns, process, position)
+    return Child(name, argv, log, started_ns, process, position)
 
 
 @dataclass
@@ -89,7 +112,7 @@ class Workers:
         """Start ``name`` unless it still runs (then None: skipped, not stacked)."""
         if name in self.running:
             return None
-        child = start(name, args, self.logs, now_ns)
+        child = start_child(name, args, self.logs / f"{name}.log", started_ns=now_ns)
         self.running[name] = child
         return child
 
@@ -99,11 +122,6 @@ class Workers:
         for child in done:
             del self.running[child.name]
         return done
-
-    def stop_all(self) -> None:
-        for child in self.running.values():
-            child.stop()
-        self.running.clear()
 
 
 def stop_orphans(pids: Sequence[int], marker: str) -> list[int]:
@@ -137,7 +155,7 @@ def _proc_state(pid: int) -> str:
         return ""
 
 
-def _python_path() -> str:
+def python_path() -> str:
     """The folder the `jobs` package is in first, so a child imports this very code."""
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(Path(__file__).resolve().parents[2])
     return os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)

@@ -9,15 +9,14 @@ every closed trading day whose end-of-day steps are not all done, which ``superv
 runs one worker at a time: normalize to the end, compact (which seals the day's raw), catalog,
 report. A step that fails is retried at the next ``end_of_day`` (the daily trigger, or the
 daemon's next start), and the steps that do not depend on it run meanwhile. What is done is
-kept in ``daemon.json``, so a restart after a crash, or a start after the close, does the
-missed work once.
+kept in ``daemon.json`` (typed in jobs/daemon/state.py), so a restart after a crash, or a
+start after the close, does the missed work once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 import logging
 import os
 import random
@@ -25,25 +24,37 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from capture.backoff import Backoff
 from capture.clock import Clock, seoul_datetime
-from capture.durable import replace_atomically
 from capture.rawlog import list_segments, recorded_on
-from capture.recorder.backoff import Backoff
+from capture.status_files import DAEMON_STATE_NAME, read_status, write_status
 from jobs.config import Config
 from jobs.daemon.calendar import TradingCalendar
-from jobs.daemon.children import Child, Workers, start, stop_orphans
+from jobs.daemon.children import Child, Workers, start_child, stop_orphans
+from jobs.daemon.state import (
+    FAILED,
+    INTERRUPTED,
+    OK,
+    SKIPPED,
+    DaemonFile,
+    EndOfDay,
+    JobRecord,
+    RecorderExit,
+    RecorderView,
+    SavedState,
+    StepResult,
+    WindowView,
+)  # fmt: skip
 
 log = logging.getLogger(__name__)
 
-STATE_NAME = "daemon.json"
 LOGS = "logs"
 LOOKBACK_DAYS = 7  # how far back a start looks for end-of-day work left undone
 KEEP_DAYS = 31  # end-of-day results kept in daemon.json
 EOD_STEPS = ("normalize", "compact", "catalog", "report")
 NEEDS = {"compact": "normalize", "report": "normalize"}  # a step runs once its need is ok
-DONE = ("ok", "skipped")  # the results that end a step for good
+DONE = (OK, SKIPPED)  # the results that end a step for good
 SESSION_JOBS = ("normalize", "compact-intraday")  # run only while the recorder should
 WINDOW_OVER = "the recording window is over"
 
@@ -52,18 +63,18 @@ WINDOW_OVER = "the recording window is over"
 class RecorderState:
     child: Child | None = None
     restarts: int = 0
-    last_exit: dict[str, Any] | None = None
-    retry_at: float | None = None  # monotonic: a restart waits for its backoff
+    last_exit: RecorderExit | None = None
+    retry_at_s: float | None = None  # monotonic: a restart waits for its backoff
 
 
 @dataclass
 class DaemonState:
-    """What ``daemon.json`` holds besides the live processes."""
+    """What ``daemon.json`` keeps across restarts, besides the live processes."""
 
     started_ns: int
     first_day: str  # Seoul date of the first start: end-of-day work is not owed before it
-    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    eod: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    jobs: dict[str, JobRecord] = field(default_factory=dict)
+    eod: EndOfDay = field(default_factory=dict)
 
 
 def _one_at_a_time(job: Callable[[Daemon], None]) -> Callable[[Daemon], None]:
@@ -103,12 +114,12 @@ class Daemon:
     @_one_at_a_time
     def supervise(self) -> None:
         """Recorder up or down as the calendar says; finished workers noted; state written."""
-        now = self.clock.now_ns()
-        self._keep_recorder(now)
+        now_ns = self.clock.now_ns()
+        self._keep_recorder(now_ns)
         for child in self.workers.finished():
-            self._finished(child, now)
-        self._pay_owed(now)
-        self._advance_end_of_day(now)
+            self._finished(child, now_ns)
+        self._pay_owed(now_ns)
+        self._advance_end_of_day(now_ns)
         self.write_state()
 
     @_one_at_a_time
@@ -126,13 +137,13 @@ class Daemon:
     @_one_at_a_time
     def end_of_day(self) -> None:
         """Queue every closed trading day (since the first start) with a step not done."""
-        now = self.clock.now_ns()
-        for day in self.calendar.closed_days(now, LOOKBACK_DAYS):
+        now_ns = self.clock.now_ns()
+        for day in self.calendar.closed_days(now_ns, LOOKBACK_DAYS):
             name = day.isoformat()
             if name < self.state.first_day or name in self.eod_queue or self._done(name):
                 continue
             if not self._recorded(name):
-                self._skip_day(name, now)
+                self._skip_day(name, now_ns)
                 continue
             self.eod_queue.append(name)
             self.failed_this_run -= {(name, step) for step in EOD_STEPS}
@@ -140,8 +151,8 @@ class Daemon:
         # end_of_day may be the window's end itself: stop the recorder first (its stop and
         # gaps written) rather than wait for the next supervise, or the day's steps would
         # normalize and compact a day still being written.
-        self._keep_recorder(now)
-        self._advance_end_of_day(now)
+        self._keep_recorder(now_ns)
+        self._advance_end_of_day(now_ns)
 
     @_one_at_a_time
     def stop(self) -> None:
@@ -159,91 +170,90 @@ class Daemon:
 
     # --- the recorder -----------------------------------------------------------------------
 
-    def recording(self, now: int) -> bool:
-        window = self.calendar.today(now)
-        return window is not None and window.recording(now)
+    def recording(self, now_ns: int) -> bool:
+        window = self.calendar.today(now_ns)
+        return window is not None and window.recording(now_ns)
 
-    def _keep_recorder(self, now: int) -> None:
-        rec, should_run = self.recorder, self.recording(now)
+    def _keep_recorder(self, now_ns: int) -> None:
+        rec, should_run = self.recorder, self.recording(now_ns)
         if rec.child is not None and rec.child.exit_code() is not None:
             why = f"exited with status {rec.child.exit_code()}" + (
                 " during hours" if should_run else ""
             )
             log.warning("recorder %s; its last output: %s", why, rec.child.tail()[-200:])
-            self._record_exit(rec.child, why, now)
+            self._record_exit(rec.child, why, now_ns)
             rec.child = None
             if should_run:
                 rec.restarts += 1
-                rec.retry_at = self.clock.monotonic() + self.backoff.next_delay(
-                    self.clock.monotonic()
-                )
+                now_s = self.clock.monotonic()
+                rec.retry_at_s = now_s + self.backoff.next_delay(now_s)
         if should_run and rec.child is None:
-            if rec.retry_at is None or self.clock.monotonic() >= rec.retry_at:
-                rec.child = start("recorder", ["record", *self.args], self.data_dir / LOGS, now)
-                rec.retry_at = None
+            if rec.retry_at_s is None or self.clock.monotonic() >= rec.retry_at_s:
+                log_file = self.data_dir / LOGS / "recorder.log"
+                rec.child = start_child(
+                    "recorder", ["record", *self.args], log_file, started_ns=now_ns
+                )
+                rec.retry_at_s = None
                 self.backoff.connected(self.clock.monotonic())
                 log.info("recorder started, pid %d", rec.child.pid)
         elif not should_run and rec.child is not None:
-            self._record_exit(rec.child, WINDOW_OVER, now)
+            self._record_exit(rec.child, WINDOW_OVER, now_ns)
             log.info("recorder stopped: %s", WINDOW_OVER)
             rec.child = None
 
-    def _record_exit(self, child: Child, why: str, now: int) -> None:
+    def _record_exit(self, child: Child, why: str, now_ns: int) -> None:
         code = child.stop()
-        self.recorder.last_exit = {"status": code, "at_ns": now, "why": why, "pid": child.pid}
+        self.recorder.last_exit = RecorderExit(status=code, at_ns=now_ns, why=why, pid=child.pid)
 
     # --- workers and the end of day ---------------------------------------------------------
 
-    def _run(self, job: str, args: list[str], now: int | None = None) -> bool:
+    def _run(self, job: str, args: list[str], now_ns: int | None = None) -> bool:
         """Start a lake job unless one runs: they take the lake's lock in turn, so a second
         would only fail. A job found busy is skipped, counted, and owed once (not stacked):
         it starts when the lake is free, in the order jobs were owed, so a normalize longer
         than its interval cannot starve the intraday compaction."""
-        now = self.clock.now_ns() if now is None else now
-        record = self.state.jobs.setdefault(job, {})
+        now_ns = self.clock.now_ns() if now_ns is None else now_ns
+        record = self.state.jobs.setdefault(job, JobRecord())
         busy = next(iter(self.workers.running), None)
         if busy is not None:
-            record["skipped"] = record.get("skipped", 0) + 1
+            record.skipped += 1
             self.owed.setdefault(job, args)
             log.info("%s skipped: %s is still running; it runs next", job, busy)
             return False
         self.owed.pop(job, None)
-        self.workers.start(job, args, now)
-        record.update(last_start_ns=now, state="running")
+        self.workers.start(job, args, now_ns)
+        record.started(now_ns)
         return True
 
-    def _pay_owed(self, now: int) -> None:
+    def _pay_owed(self, now_ns: int) -> None:
         """Start the job owed longest, once the lake is free and while it may still run."""
         if self.workers.running or not self.owed:
             return
         job, args = next(iter(self.owed.items()))
         del self.owed[job]
-        if job.startswith("eod-") or self.recording(now):
-            self._run(job, args, now)
+        if job.startswith("eod-") or self.recording(now_ns):
+            self._run(job, args, now_ns)
 
-    def _finished(self, child: Child, now: int, *, interrupted: bool = False) -> None:
+    def _finished(self, child: Child, now_ns: int, *, interrupted: bool = False) -> None:
         code = child.exit_code()
         ok = code == 0 and not interrupted
-        record = self.state.jobs.setdefault(child.name, {})
-        results = record.setdefault("results", {})  # runs by result, for the metrics
-        results["ok" if ok else "failed"] = results.get("ok" if ok else "failed", 0) + 1
-        record.update(
-            state="ok" if ok else "failed", last_end_ns=now, exit_status=code,
-            seconds=(now - child.started_ns) / 1e9, detail=None if ok else child.tail(),
-        )  # fmt: skip
+        record = self.state.jobs.setdefault(child.name, JobRecord())
+        seconds = (now_ns - child.started_ns) / 1e9
+        record.ended(now_ns, seconds, code, None if ok else child.tail())
         if not ok:
             log.warning("%s %s (exit status %s); see logs/%s.log", child.name,
                         "interrupted" if interrupted else "failed", code, child.name)  # fmt: skip
         if child.name.startswith("eod-") and self.eod_queue:
             day, step = self.eod_queue[0], child.name.removeprefix("eod-")
-            result = "ok" if ok else ("interrupted" if interrupted else "failed")
-            entry = self.state.eod.setdefault(day, {}).setdefault(step, {"attempts": 0})
-            entry.update(result=result, at_ns=now, attempts=entry["attempts"] + 1)
-            log.info("end of day %s: %s %s after %.1f s", day, step, result, record["seconds"])
+            result = OK if ok else (INTERRUPTED if interrupted else FAILED)
+            steps = self.state.eod.setdefault(day, {})
+            attempts = steps[step].attempts if step in steps else 0
+            steps[step] = StepResult(result, now_ns, attempts + 1)
+            log.info("end of day %s: %s %s after %.1f s", day, step, result, seconds)
             if not ok:
                 self.failed_this_run.add((day, step))
 
-    def _advance_end_of_day(self, now: int) -> None:
+    def _advance_end_of_day(self, now_ns: int) -> None:
         """Start the next end-of-day step of the oldest queued day, once no job runs."""
         if self.workers.running:
             return
@@ -253,23 +263,23 @@ class Daemon:
             if step is None:
                 self.eod_queue.pop(0)
                 continue
-            self._run(f"eod-{step}", _step_args(step, day, self.args), now)
+            self._run(f"eod-{step}", _step_args(step, day, self.args), now_ns)
             return
 
     def _next_step(self, day: str) -> str | None:
-        steps = self.state.eod.get(day, {})
+        results = {step: entry.result for step, entry in self.state.eod.get(day, {}).items()}
         for step in EOD_STEPS:
-            if steps.get(step, {}).get("result") == "ok" or (day, step) in self.failed_this_run:
+            if results.get(step) == OK or (day, step) in self.failed_this_run:
                 continue
             need = NEEDS.get(step)
-            if need is not None and steps.get(need, {}).get("result") != "ok":
+            if need is not None and results.get(need) != OK:
                 continue  # its need failed this run: retried with it next time
             return step
         return None
 
     def _done(self, day: str) -> bool:
         steps = self.state.eod.get(day, {})
-        return all(steps.get(step, {}).get("result") in DONE for step in EOD_STEPS)
+        return all(step in steps and steps[step].result in DONE for step in EOD_STEPS)
 
     def _recorded(self, day: str) -> bool:
         """Whether raw holds a segment opened on ``day`` (a trading day's recorder opens
@@ -277,73 +287,71 @@ class Daemon:
         segments = list_segments(self.data_dir / "raw")
         return recorded_on(segments, dt.date.fromisoformat(day))
 
-    def _skip_day(self, day: str, now: int) -> None:
+    def _skip_day(self, day: str, now_ns: int) -> None:
         """A trading day the recorder never ran (the daemon was down, or first started after
         the close): noted in the state file, once, and no step is run on an empty raw."""
         log.warning("end of day %s: nothing was recorded; no step to run", day)
-        self.state.eod[day] = {
-            step: {"result": "skipped", "why": "nothing was recorded", "at_ns": now, "attempts": 0}
-            for step in EOD_STEPS
-        }
+        skipped = StepResult(SKIPPED, now_ns, attempts=0, why="nothing was recorded")
+        self.state.eod[day] = dict.fromkeys(EOD_STEPS, skipped)
 
     # --- the state file ---------------------------------------------------------------------
 
     def _load(self) -> DaemonState:
-        now = self.clock.now_ns()
-        first = seoul_datetime(now).date().isoformat()
+        """What the last daemon kept; the children it left running are stopped."""
+        now_ns = self.clock.now_ns()
+        first = seoul_datetime(now_ns).date().isoformat()
+        raw = read_status(self.data_dir / DAEMON_STATE_NAME)
         try:
-            saved = json.loads((self.data_dir / STATE_NAME).read_text())
-        except (OSError, ValueError):
-            return DaemonState(started_ns=now, first_day=first)
-        left = [saved.get("recorder", {}).get("pid"), *saved.get("running", {}).values()]
-        for pid in stop_orphans([p for p in left if isinstance(p, int)], self.args[1]):
+            saved = SavedState.from_json(raw) if raw is not None else None
+        except ValueError as exc:
+            log.warning("%s is not a daemon's state (%s): starting afresh", DAEMON_STATE_NAME, exc)
+            saved = None
+        if saved is None:
+            return DaemonState(started_ns=now_ns, first_day=first)
+        for pid in stop_orphans(saved.left_running, self.args[1]):
             log.warning("stopped pid %d, a child the previous daemon left running", pid)
+        oldest = _days_before(first, KEEP_DAYS)
         return DaemonState(
-            started_ns=now,
-            first_day=str(saved.get("first_day", first)),
-            jobs={k: v for k, v in saved.get("jobs", {}).items() if isinstance(v, dict)},
-            eod={
-                day: steps
-                for day, steps in saved.get("end_of_day", {}).items()
-                if isinstance(steps, dict) and day >= _days_before(first, KEEP_DAYS)
-            },
+            started_ns=now_ns,
+            first_day=saved.first_day or first,
+            jobs=saved.jobs,
+            eod={day: steps for day, steps in saved.end_of_day.items() if day >= oldest},
         )
 
     def write_state(self, *, stopping: bool = False) -> None:
-        now = self.clock.now_ns()
-        rec = self.recorder
-        upcoming = self.calendar.upcoming(now)
+        now_ns = self.clock.now_ns()
+        rec, child = self.recorder, self.recorder.child
+        upcoming = self.calendar.upcoming(now_ns)
         window = upcoming.recording
-        body = {
-            "pid": os.getpid(),
-            "state": "stopped" if stopping else "running",
-            "started_ns": self.state.started_ns,
-            "updated_ns": now,
-            "first_day": self.state.first_day,
-            "recorder": {
-                "pid": rec.child.pid if rec.child else None,
-                "since_ns": rec.child.started_ns if rec.child else None,
-                "uptime_s": (now - rec.child.started_ns) / 1e9 if rec.child else None,
-                "restarts": rec.restarts,
-                "last_exit": rec.last_exit,
-            },
-            "running": {name: c.pid for name, c in sorted(self.workers.running.items())},
-            "window": {
-                "recording": self.recording(now),
-                "start_ns": window.record_from_ns if window else None,
-                "stop_ns": window.record_until_ns if window else None,
-            },
-            "next_end_of_day_ns": upcoming.end_of_day_ns,
+        state = DaemonFile(
+            pid=os.getpid(),
+            state="stopped" if stopping else "running",
+            started_ns=self.state.started_ns,
+            updated_ns=now_ns,
+            first_day=self.state.first_day,
+            recorder=RecorderView(
+                pid=child.pid if child else None,
+                since_ns=child.started_ns if child else None,
+                uptime_s=(now_ns - child.started_ns) / 1e9 if child else None,
+                restarts=rec.restarts,
+                last_exit=rec.last_exit,
+            ),
+            running={name: c.pid for name, c in self.workers.running.items()},
+            window=WindowView(
+                recording=self.recording(now_ns),
+                start_ns=window.record_from_ns if window else None,
+                stop_ns=window.record_until_ns if window else None,
+            ),
+            next_end_of_day_ns=upcoming.end_of_day_ns,
             # A session job's next fire outside the window does nothing: none is shown.
-            "next_jobs": {
+            next_jobs={
                 k: v if k not in SESSION_JOBS or self.recording(v) else None
-                for k, v in sorted(self.next_jobs.items())
+                for k, v in self.next_jobs.items()
             },
-            "jobs": self.state.jobs,
-            "end_of_day": self.state.eod,
-        }
-        data = json.dumps(body, indent=1, sort_keys=True).encode()
-        replace_atomically(self.data_dir / STATE_NAME, lambda f: f.write(data))
+            jobs=self.state.jobs,
+            end_of_day=self.state.eod,
+        )
+        write_status(self.data_dir / DAEMON_STATE_NAME, state.to_json())
 
 
 def _days_before(day: str, days: int) -> str:

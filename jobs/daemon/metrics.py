@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
-from capture.recorder.metrics import serve as serve_registry
+from capture.prometheus import serve as serve_registry
+from jobs.commands.status_report import normalizer_lag
 from jobs.daemon.daemon import Daemon
 
 
@@ -42,12 +43,14 @@ class _DaemonCollector:
 
     def collect(self) -> Iterator[Metric]:
         daemon = self._daemon
-        now = daemon.clock.now_ns()
+        now_ns = daemon.clock.now_ns()
         with daemon.decisions:
             up = daemon.recorder.child is not None
             restarts = daemon.recorder.restarts
-            window = daemon.recording(now)
-            jobs = {name: dict(job) for name, job in daemon.state.jobs.items()}
+            window = daemon.recording(now_ns)
+            jobs = {
+                name: (dict(job.results), job.seconds) for name, job in daemon.state.jobs.items()
+            }
         yield GaugeMetricFamily("bondtape_recorder_up", "1 while the recorder runs", value=up)
         yield GaugeMetricFamily(
             "bondtape_recording_window", "1 while the calendar says record", value=window
@@ -59,16 +62,13 @@ class _DaemonCollector:
         last = GaugeMetricFamily(
             "bondtape_job_last_seconds", "Duration of each job's last run", labels=["job"]
         )
-        for name, job in sorted(jobs.items()):
-            for result, count in sorted(job.get("results", {}).items()):
+        for name, (results, seconds) in sorted(jobs.items()):
+            for result, count in sorted(results.items()):
                 runs.add_metric([name, result], count)
-            if job.get("seconds") is not None:
-                last.add_metric([name], job["seconds"])
+            if seconds is not None:
+                last.add_metric([name], seconds)
         yield from (runs, last)
-        # Imported here: status gathering reads daemon.json, whose name this package defines.
-        from jobs.commands.status_report import normalizer_lag
-
-        lag = normalizer_lag(daemon.data_dir, now)
+        lag = normalizer_lag(daemon.data_dir, now_ns)
         yield GaugeMetricFamily(
             "bondtape_normalizer_lag_bytes", "Raw bytes not yet in the lake",
             value=lag["behind_bytes"],

@@ -88,8 +88,8 @@ class SteppedScheduler:
     def __init__(self, daemon: Daemon, clock: Clock) -> None:
         self.clock = clock
         self.jobs = daemon_jobs(daemon)
-        now = self._now()
-        self.due = {job.name: job.trigger.get_next_fire_time(None, now) for job in self.jobs}
+        wall = self._wall()
+        self.due = {job.name: job.trigger.get_next_fire_time(None, wall) for job in self.jobs}
         daemon.end_of_day()
         daemon.supervise()
 
@@ -98,16 +98,17 @@ class SteppedScheduler:
         step: coalesced), calling ``each`` after every step."""
         while self.clock.now_ns() < until_ns:
             self.clock.advance(min(step_s, (until_ns - self.clock.now_ns()) / 1e9))
-            now = self._now()
+            wall = self._wall()
             for job in self.jobs:
                 fire = self.due[job.name]
-                if fire is None or fire > now:
+                if fire is None or fire > wall:
                     continue
-                while fire is not None and fire <= now:
-                    fire = job.trigger.get_next_fire_time(fire, now)
+                while fire is not None and fire <= wall:
+                    fire = job.trigger.get_next_fire_time(fire, wall)
                 self.due[job.name] = fire
                 job.run()
             each()
 
-    def _now(self) -> dt.datetime:
+    def _wall(self) -> dt.datetime:
+        """The test clock as the Seoul wall time the triggers speak."""
         return seoul_datetime(self.clock.now_ns())

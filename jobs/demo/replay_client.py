@@ -8,9 +8,6 @@ demo prints what it saw: how many frames and records, how fast, and its last rec
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +17,7 @@ from rich.box import SIMPLE_HEAD
 from rich.console import Console
 from rich.table import Table
 
-from capture.errors import BondtapeError, MalformedFrame
+from capture.errors import MalformedFrame
 from capture.kis.layouts import LAYOUTS
 from capture.kis.protocol import (
     ControlResponse,
@@ -31,6 +28,8 @@ from capture.kis.protocol import (
     subscription_request,
 )
 from capture.recorder.approval import AppCredential, request_approval_key
+from jobs.daemon import start_child
+from jobs.demo.processes import served_urls
 
 SPEED = 10.0
 QUIET_S = 2.0  # the client stops once the replay has sent nothing for this long
@@ -53,22 +52,12 @@ def show_replay(console: Console, data_dir: Path, day: dt.date, isin: str) -> No
         f"\n[bold]replay[/]: the day served again over the KIS protocol at {SPEED:g}x, to a "
         f"KIS client subscribed to {isin}"
     )
-    with log.open("ab") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "jobs.cli", "replay", "--data-dir", str(data_dir),
-             "--date", day.isoformat(), "--speed", f"{SPEED:g}", "--settle", "0.3"],
-            stdout=subprocess.PIPE, stderr=stderr, text=True, env=os.environ.copy(),
-        )  # fmt: skip
-    try:
-        assert process.stdout is not None
-        urls = dict(process.stdout.readline().strip().split(": ", 1) for _ in range(2))
-        if set(urls) != {"ws", "rest"}:
-            raise BondtapeError(f"the replay did not start: see {log}")
+    args = ["replay", "--data-dir", str(data_dir), "--date", day.isoformat(),
+            "--speed", f"{SPEED:g}", "--settle", "0.3"]  # fmt: skip
+    with start_child("replay", args, log, started_ns=time.time_ns(), pipe_stdout=True) as replay:
+        urls = served_urls(replay, log)
         started = time.monotonic()
         seen = _client(urls["ws"], urls["rest"] + "/oauth2/Approval", isin)
-    finally:
-        process.terminate()
-        process.wait(10)
     console.print(_table(seen, started))
 
 
@@ -100,9 +89,9 @@ def _client(ws_url: str, approval_url: str, isin: str) -> Seen:
                 keys[message.tr_id] = (str(message.key), str(message.iv))
             elif isinstance(message, DataFrame):
                 seen.frames += 1
-                now = time.monotonic()
+                now_s = time.monotonic()
                 for values in split_records(message, keys.get(message.tr_id)):
-                    seen.records.append((now, message.tr_id, values))
+                    seen.records.append((now_s, message.tr_id, values))
     finally:
         ws.close()
     return seen

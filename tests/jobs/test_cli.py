@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import platform
 import subprocess
@@ -18,20 +19,47 @@ from jobs import cli
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+def listed_commands(help_text: str) -> list[tuple[str, str]]:
+    """(name, help) per command under COMMAND in ``bondtape --help``, a long name's help on
+    the line after it joined back to it."""
+    lines = help_text.split("\n  COMMAND\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    listed: list[tuple[str, str]] = []
+    for line in lines:
+        name, _, text = line.strip().partition("  ")
+        if line.startswith("    ") and not line.startswith("     "):  # a command's own line
+            listed.append((name, text.strip()))
+        else:  # the help of the long name above, wrapped to the next line
+            listed[-1] = (listed[-1][0], f"{listed[-1][1]} {line.strip()}".strip())
+    return listed
+
+
+def test_help_lists_every_command_once_in_order_with_its_own_help(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")  # one line per command's help
     with pytest.raises(SystemExit) as caught:
         cli.main(["--help"])
     assert caught.value.code == 0
-    out = capsys.readouterr().out
-    assert all(name in out for name in cli.COMMANDS)
+    listed = listed_commands(capsys.readouterr().out)
+    assert listed == [(name, text) for name, (_, text) in cli.COMMANDS.items()]
+    # status is the one place to ask whether all is well, not the recorder's alone
+    assert dict(listed)["status"].startswith("is all well: the daemon, the recorder, the disk")
 
 
 @pytest.mark.parametrize("command", sorted(cli.COMMANDS))
-def test_every_command_has_its_own_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_every_command_has_its_own_help_from_its_module(
+    command: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
     with pytest.raises(SystemExit) as caught:
         cli.main([command, "--help"])
     assert caught.value.code == 0
-    assert f"bondtape {command}" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: bondtape {command} [-h]")
+    module = importlib.import_module(cli.COMMANDS[command][0])
+    summary = " ".join((module.__doc__ or "").split("\n\n")[0].replace("`", "").split())
+    description = " ".join(out.split("\n\n")[1].split())
+    assert description == summary  # the module's own first paragraph, not the table's line
 
 
 def test_the_recorder_process_does_not_load_the_normalizers_libraries() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jobs import cli
-from tests.jobs.test_config import BASE, write_config
+from tests.support.config_files import BASE, write_config
 
 
 @pytest.mark.parametrize(

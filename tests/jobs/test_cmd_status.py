@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 
-from capture.clock import SEOUL, ManualClock
+from capture.clock import SEOUL, ManualClock, seoul_date, seoul_datetime
 from capture.kis.protocol import data_frame
 from capture.rawlog import RawLogWriter, RecordKind
-from capture.recorder.status import STATUS_NAME, read_status
+from capture.status_files import DAEMON_STATE_NAME, STATUS_NAME, read_status
 from jobs.commands.status_report import normalizer_lag
-from jobs.daemon.daemon import STATE_NAME as DAEMON_STATE
 from storage import normalize
 from tests.support.rawlog import seoul_ns
 from tests.support.recorder import (
@@ -59,12 +58,31 @@ def test_after_the_window_closed_status_says_when_the_recorder_starts_again_and_
             config.read_text() + f'[market]\nextra_closed_days = ["{today.isoformat()}"]\n'
         )
         with running(bondtape("run", "--config", str(config), env=env)):
-            wait_until(lambda: (data / DAEMON_STATE).exists(), 20, "the daemon's state")
+            wait_until(lambda: (data / DAEMON_STATE_NAME).exists(), 20, "the daemon's state")
             code, out = status(config, env)
-    assert code == 0, out
-    assert "NOT RUNNING" not in out
-    assert "recorder down until" in out and "the next session" in out
-    assert "stopped: stopped" not in out and "last stop: stopped" not in out
+            json_code, text = status(config, env, "--json")
+    assert code == json_code == 0, out
+    body = json.loads(text)
+    assert body["ok"] is True
+    daemon, recorder = body["daemon"], body["recorder"]
+    assert daemon["live"] is True and daemon["state"] == "running"
+    assert daemon["window"]["recording"] is False
+    assert daemon["recorder"]["pid"] is None and daemon["recorder"]["restarts"] == 0
+    assert daemon["recorder"]["last_exit"] is None  # this daemon never ran one today
+    assert recorder["live"] is False and recorder["state"] == "stopped"
+    # the next session: a later day than today, shown with its date
+    start_ns = daemon["window"]["start_ns"]
+    assert seoul_date(start_ns) > today
+    next_session = seoul_datetime(start_ns).strftime("%Y-%m-%d %H:%M")
+    lines = [line.strip(" │╭╰─╮╯") for line in out.splitlines()]
+    assert lines[0] == (
+        f"recorder down until {next_session} Seoul, the next session "
+        "(the daemon runs; the window is over)"
+    )
+    assert f"daemon      pid {daemon['pid']}, running" in lines
+    assert "recorder    down, 0 restart(s)" in lines
+    assert f"recording   next {next_session} to " in " ".join(lines)
+    assert "NOT RUNNING" not in out and "stopped: stopped" not in out
 
 
 def test_status_json_while_a_recorder_runs_has_every_documented_key(tmp_path: Path) -> None:

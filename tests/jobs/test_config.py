@@ -19,25 +19,9 @@ from jobs.config.config import (
     MetricsConfig,
     load_config,
 )
+from tests.support.config_files import BASE, ENV, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV = {"KIS_APP_KEY": "PSappkey-not-a-real-one", "KIS_APP_SECRET": "secret-not-a-real-one"}
-
-
-def write_config(tmp_path: Path, body: str) -> Path:
-    path = tmp_path / "bondtape.toml"
-    path.write_text(body, encoding="utf-8")
-    return path
-
-
-BASE = """
-data_dir = "data"
-[[kis.credentials]]
-app_key_env = "KIS_APP_KEY"
-app_secret_env = "KIS_APP_SECRET"
-[capture]
-isins = ["KR103502GD31"]
-"""
 
 
 def test_the_example_config_loads_with_its_documented_defaults(tmp_path: Path) -> None:

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from capture.clock import NS_PER_S, SEOUL, ManualClock
+from capture.status_files import DAEMON_STATE_NAME
 from jobs.config.config import load_config
-from jobs.daemon.daemon import EOD_STEPS, STATE_NAME, Daemon
+from jobs.daemon.daemon import EOD_STEPS, Daemon
 from jobs.daemon.schedule import SteppedScheduler
 from tests.support.recorder import events, isins, simulator, wait_until, write_config
 
@@ -52,7 +53,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[
 
 
 def state(data: Path) -> dict[str, Any]:
-    return json.loads((data / STATE_NAME).read_text())
+    return json.loads((data / DAEMON_STATE_NAME).read_text())
 
 
 def daemon_on(config: Path, start_ns: int) -> tuple[Daemon, SteppedScheduler, ManualClock]:

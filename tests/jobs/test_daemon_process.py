@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from capture.clock import SEOUL
-from jobs.daemon.daemon import EOD_STEPS, STATE_NAME
+from capture.status_files import DAEMON_STATE_NAME
+from jobs.daemon.daemon import EOD_STEPS
 from tests.support.recorder import (
     bondtape,
     events,
@@ -47,9 +48,9 @@ def test_a_daemon_runs_a_short_session_then_closes_the_day_and_stops_cleanly(
         )
         daemon = bondtape("run", "--config", str(config), env=env, stderr=subprocess.PIPE)
         with running(daemon):
-            state = lambda: json.loads((data / STATE_NAME).read_text())  # noqa: E731
-            wait_until(lambda: (data / STATE_NAME).exists() and state()["recorder"]["pid"], 20,
-                       "the recorder")  # fmt: skip
+            path = data / DAEMON_STATE_NAME
+            state = lambda: json.loads(path.read_text())  # noqa: E731
+            wait_until(lambda: path.exists() and state()["recorder"]["pid"], 20, "the recorder")
             recorder_pid = state()["recorder"]["pid"]
             wait_until(lambda: events(data, "sub_ack"), 30, "the recorder's acks")
 

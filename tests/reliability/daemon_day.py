@@ -23,9 +23,10 @@ import duckdb
 
 from capture.clock import SEOUL
 from capture.kis.layouts import LAYOUTS
-from jobs.daemon.daemon import EOD_STEPS, STATE_NAME
+from capture.status_files import DAEMON_STATE_NAME
+from jobs.daemon.daemon import EOD_STEPS
+from tests.support.lake_values import as_sent, comparable
 from tests.support.recorder import Sim, bondtape, isins, simulator, write_config
-from tests.test_end_to_end import as_sent, comparable
 
 IN_FLIGHT_SLACK_NS = 500_000_000
 """A record lost with its connection may have been sent just before the last frame the
@@ -54,7 +55,7 @@ class Day:
 
     def state(self) -> dict[str, Any]:
         try:
-            return json.loads((self.data / STATE_NAME).read_text())
+            return json.loads((self.data / DAEMON_STATE_NAME).read_text())
         except (OSError, ValueError):
             return {}
 

@@ -22,7 +22,7 @@ from capture.clock import ManualClock, SystemClock
 from capture.kis.layouts import LAYOUTS
 from capture.rawlog import RawRecord, list_segments, read_records
 from capture.recorder.recorder import Recorder
-from capture.recorder.status import read_status
+from capture.status_files import read_status
 from tests.capture.recorder.test_stop_and_carry import options as recorder_options
 from tests.capture.recorder.test_stop_and_carry import recording
 from tests.reliability.daemon_day import reconcile, truth_lines

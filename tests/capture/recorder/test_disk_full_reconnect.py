@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from capture.recorder.status import read_status
+from capture.status_files import read_status
 from tests.support.full_disk import fill, mounted_small_disk
 from tests.support.recorder import (
     events,

@@ -34,21 +34,23 @@ class Backoff:
     cap_s: float = 60.0
     stable_after_s: float = 60.0
     attempt: int = 0
-    _connected_at: float | None = None
+    _connected_at_s: float | None = None
 
-    def connected(self, now: float) -> None:
-        """Note that a connection is up (``now`` from a monotonic clock)."""
-        self._connected_at = now
+    def connected(self, now_s: float) -> None:
+        """Note that a connection is up (``now_s`` from a monotonic clock)."""
+        self._connected_at_s = now_s
 
-    def next_delay(self, now: float) -> float:
-        """The wait before the next connect attempt, after a failure or a disconnect at ``now``.
+    def next_delay(self, now_s: float) -> float:
+        """The wait before the next connect attempt, after a failure or a disconnect at
+        ``now_s`` (monotonic seconds).
 
         Raises:
             ValueError: see :func:`full_jitter_delay`.
         """
-        if self._connected_at is not None and now - self._connected_at >= self.stable_after_s:
+        since = self._connected_at_s
+        if since is not None and now_s - since >= self.stable_after_s:
             self.attempt = 0
-        self._connected_at = None
+        self._connected_at_s = None
         delay = full_jitter_delay(self.attempt, self.rng, base_s=self.base_s, cap_s=self.cap_s)
         self.attempt += 1
         return delay

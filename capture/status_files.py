@@ -1,8 +1,12 @@
-"""``data_dir/status.json``: what the recorder is doing, for ``bondtape status`` and humans.
+"""The JSON state files a running process keeps in data_dir, for ``bondtape status`` and humans.
+
+``status.json`` is the recorder's (what it is doing), ``daemon.json`` the daemon's (its
+children, jobs and end-of-day steps); both are written here and read here, so `status`, the
+daemon's metrics and the demo read them without importing the processes that write them.
 
 Replaced atomically about every second (temporary file, then ``os.replace``), so a reader
-never sees half a file. A status is *live* when it is fresh and its pid is still running;
-a killed recorder leaves a stale file behind, which is how ``status`` tells it is gone.
+never sees half a file. A file is *live* when it is fresh and its pid is still running;
+a killed process leaves a stale file behind, which is how ``status`` tells it is gone.
 On a full disk, where the temporary file cannot be made, the file is rewritten in place (its
 blocks are already allocated), so ``status`` still shows that the disk is full; a reader may
 then rarely catch it half written, and reads it as absent until the next second.
@@ -18,7 +22,8 @@ from typing import Any
 
 from capture.durable import replace_atomically
 
-STATUS_NAME = "status.json"
+STATUS_NAME = "status.json"  # the recorder's
+DAEMON_STATE_NAME = "daemon.json"  # the daemon's
 STALE_AFTER_S = 5.0
 
 
@@ -50,7 +55,7 @@ def read_status(path: Path) -> dict[str, Any] | None:
 
 
 def is_live(status: dict[str, Any], now_ns: int, *, stale_after_s: float = STALE_AFTER_S) -> bool:
-    """True if the recorder that wrote ``status`` is running and writing it."""
+    """True if the process that wrote ``status`` is running and writing it."""
     if status.get("state") == "stopped":
         return False
     age_s = (now_ns - int(status.get("updated_ns", 0))) / 1e9

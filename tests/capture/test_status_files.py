@@ -3,7 +3,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from capture.recorder.status import is_live, read_status, write_status
+from capture.status_files import is_live, read_status, write_status
 
 
 def test_a_fresh_status_of_a_running_pid_is_live_and_a_stale_or_dead_one_is_not(

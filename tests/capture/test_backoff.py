@@ -4,12 +4,12 @@ import random
 
 import pytest
 
-from capture.recorder.backoff import Backoff, full_jitter_delay
+from capture.backoff import Backoff, full_jitter_delay
 
 
 def test_delays_stay_within_zero_and_the_doubling_ceiling_up_to_the_cap() -> None:
     backoff = Backoff(rng=random.Random(7), base_s=1.0, cap_s=60.0, stable_after_s=60.0)
-    delays = [backoff.next_delay(now=float(n)) for n in range(12)]
+    delays = [backoff.next_delay(now_s=float(n)) for n in range(12)]
     for attempt, delay in enumerate(delays):
         assert 0.0 <= delay <= min(60.0, 2.0**attempt)
 
@@ -29,18 +29,18 @@ def test_the_same_seed_gives_the_same_delays() -> None:
 def test_a_connection_that_stays_up_a_minute_resets_the_count() -> None:
     backoff = Backoff(rng=random.Random(1), stable_after_s=60.0)
     for _ in range(6):
-        backoff.next_delay(now=0.0)
-    backoff.connected(now=100.0)
-    backoff.next_delay(now=160.0)
+        backoff.next_delay(now_s=0.0)
+    backoff.connected(now_s=100.0)
+    backoff.next_delay(now_s=160.0)
     assert backoff.attempt == 1
 
 
 def test_a_connection_that_drops_within_a_minute_keeps_doubling() -> None:
     backoff = Backoff(rng=random.Random(1), stable_after_s=60.0)
     for _ in range(6):
-        backoff.next_delay(now=0.0)
-    backoff.connected(now=100.0)
-    backoff.next_delay(now=159.0)
+        backoff.next_delay(now_s=0.0)
+    backoff.connected(now_s=100.0)
+    backoff.next_delay(now_s=159.0)
     assert backoff.attempt == 7
 
 
