@@ -40,8 +40,6 @@ from storage.read import (
     run_query,
 )
 from storage.report import ledger, report_lake
-from storage.report.volume import KRX_TRADING_OPEN, jumps_table, summary_table
-from storage.report.volume_lake import day_continuity
 from storage.report.reconcile import (
     PartitionCount,
     locate,
@@ -50,6 +48,8 @@ from storage.report.reconcile import (
     reconcile,
     volume_table,
 )
+from storage.report.volume import KRX_TRADING_OPEN, jumps_table, summary_table
+from storage.report.volume_lake import day_continuity
 
 DEFAULT_SKEW_S = 60.0
 """How far from its exchange time a row may be received before it counts as an anomaly."""

@@ -6,10 +6,12 @@ pairs and each ISIN's first record, read through the catalog and checked by
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import duckdb
 
 from capture.errors import StorageError
+from storage.read import open_catalog
 from storage.report.volume import KRX_TRADING_OPEN, Continuity, Gap, Trade, continuity
 
 _TRADES = """
@@ -58,3 +60,20 @@ def day_continuity(
         )
         for isin, rows in trades.items()
     ]  # fmt: skip
+
+
+def volume_today(data_dir: Path, day: dt.date) -> dict[str, int] | None:
+    """``day``'s missing volume over every ISIN, silent and explained, for ``bondtape status``
+    and the daemon's metrics; None when the catalog cannot be read (none built yet, or the
+    catalog job holds it this instant)."""
+    try:
+        with open_catalog(data_dir) as con:
+            days = day_continuity(con, day)
+    except StorageError:
+        return None
+    return {
+        "isins": len(days),
+        "silent_volume": sum(c.silent_volume for c in days),
+        "explained_volume": sum(c.explained_volume for c in days),
+        "silent_jumps": sum(not j.explained for c in days for j in c.jumps),
+    }

@@ -81,7 +81,7 @@ def test_status_json_while_a_recorder_runs_has_every_documented_key(tmp_path: Pa
             code, table = status(config, env)
     assert set(body) == {
         "data_dir", "generated_ns", "ok", "daemon", "recorder", "gaps_today", "stale", "disk",
-        "normalizer",
+        "normalizer", "volume_today",
     }  # fmt: skip
     assert body["ok"] is True and body["daemon"] is None
     recorder = body["recorder"]
@@ -98,7 +98,9 @@ def test_status_json_while_a_recorder_runs_has_every_documented_key(tmp_path: Pa
     assert disk["raw_bytes"] > 0 and disk["lake_bytes"] == 0 and disk["free_bytes"] > 0
     assert body["normalizer"]["position"] is None  # never ran: all of raw is behind
     assert body["normalizer"]["behind_bytes"] > 0
+    assert body["volume_today"] is None  # no catalog built yet
     assert code == 0 and "H0BJASP0" in table and "frames/s" in table and "disk" in table
+    assert "volume today: no catalog to read (bondtape catalog builds it)" in table
 
 
 def test_a_feed_silent_past_its_threshold_shows_in_status_and_in_one_log_line_each_way(
