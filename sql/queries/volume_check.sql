@@ -4,8 +4,8 @@
 -- In receive order (recv_ns, then lineage) each trade's cum_volume must be the previous
 -- trade's plus its own trade_qty (CNTG_VOL); the day's first trade checks against 0. A larger
 -- step is a jump: volume traded that the lake holds no trade for. A jump is explained when a
--- gap of that (H0BJCNT0, ISIN) pair overlaps the time between its two trades (for the day's
--- first trade: from the open to it), or, before the first trade, when the recording started
+-- gap of that (H0BJCNT0, ISIN) pair overlaps the time between its two trades (starts before
+-- the later, ends after the earlier; for the day's first trade: from the open to it), or, before the first trade, when the recording started
 -- late (the ISIN's first record that day, book or trade, came at or after the open); else it
 -- is silent: lost while connected. A step smaller than the trade's quantity counts as a
 -- counter_anomaly, no missing volume. jumps lists each jump: before_ts and after_ts are the
@@ -54,8 +54,8 @@ jump AS (
     SELECT s.isin, s.date, s.before_ts, s.recv_ts AS after_ts, s.missing,
         (s.before_ts IS NULL AND f.first_ts >= s.open_ts) OR EXISTS (
             FROM gaps AS g
-            WHERE g.tr_id = 'H0BJCNT0' AND g.isin = s.isin AND g.start_ts <= s.recv_ts
-                AND (g.end_ts IS NULL OR g.end_ts >= coalesce(s.before_ts, s.open_ts))
+            WHERE g.tr_id = 'H0BJCNT0' AND g.isin = s.isin AND g.start_ts < s.recv_ts
+                AND (g.end_ts IS NULL OR g.end_ts > coalesce(s.before_ts, s.open_ts))
         ) AS explained
     FROM stepped AS s
     JOIN first_record AS f USING (isin, date)

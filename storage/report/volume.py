@@ -13,9 +13,10 @@ The rules (one implementation here, pure; a second in ``sql/queries/volume_check
   across a gap too. A step larger than the trade's quantity is a **jump** of
   ``step - trade_qty`` missing between the two trades (their instants are the jump's).
 - A jump is **explained** when a recorded gap of that (H0BJCNT0, ISIN) pair overlaps the time
-  between its two trades (the gap starts no later than the later trade, and ends, or is still
-  open, no earlier than the earlier one); otherwise it is **silent**: lost while connected, by
-  the feed or by us.
+  between its two trades (the gap starts before the later trade, and ends, or is still open,
+  after the earlier one); otherwise it is **silent**: lost while connected, by the feed or by
+  us. Strictly: a gap starts at the last frame received on the lost connection, so one that
+  starts at the later trade itself opened after the volume went missing.
 - The day's first trade checks against 0, from the trading ``open`` (a Seoul time of day): the
   step is the volume traded before the recorder's first trade. It is explained when the
   recording started late (the lake's first record of that ISIN that day, book or trade, came
@@ -100,7 +101,7 @@ def open_us(day: dt.date, market_open: dt.time) -> int:
 
 
 def _gapped(gaps: Sequence[Gap], since_us: int, until_us: int) -> bool:
-    return any(g.start_us <= until_us and (g.end_us is None or g.end_us >= since_us) for g in gaps)
+    return any(g.start_us < until_us and (g.end_us is None or g.end_us > since_us) for g in gaps)
 
 
 def continuity(

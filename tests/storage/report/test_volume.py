@@ -153,3 +153,27 @@ def test_a_gap_still_open_explains_every_jump_after_its_start() -> None:
 def test_a_day_with_no_trades_is_refused() -> None:
     with pytest.raises(ValueError, match="no trades"):
         continuity(GOV, dt.date(2026, 11, 26), [], [], first_record_us=0)
+
+
+def test_a_gap_opening_at_the_later_trade_itself_does_not_explain_the_jump_before_it(
+    tmp_path: Path,
+) -> None:
+    """A gap starts at the last frame received on the lost connection: when that frame is
+    the later trade, the volume went missing before the gap, while connected (found by the
+    end-to-end test, where the last frame before a drop was a trade)."""
+    trades = [
+        traded(GOV, f"{DAY} 09:01:00", 10, 10, 1),
+        traded(GOV, f"{DAY} 09:02:00", 20, 35, 2),
+        traded(GOV, f"{DAY} 09:04:00", 5, 40, 3),
+        traded(GOV, f"{DAY} 09:05:00", 5, 47, 4),
+    ]
+    gaps = [
+        gap(GOV, f"{DAY} 09:02:00", f"{DAY} 09:03:00", TRADES),  # opens at the 09:02 trade
+        gap(GOV, f"{DAY} 09:04:30", f"{DAY} 09:05:00", TRADES),  # ends at the 09:05 trade
+    ]
+    data = catalog_dir(tmp_path, trades=trades, gaps=gaps, quotes=[quote(GOV, f"{DAY} 08:00:00")])
+    [row] = query_rows(data, "volume_check")
+    assert [(j["missing"], j["explained"]) for j in row["jumps"]] == [(5, False), (2, True)]
+    with open_catalog(data) as con:
+        [pure] = day_continuity(con, dt.date.fromisoformat(DAY))
+    assert [(j.missing, j.explained) for j in pure.jumps] == [(5, False), (2, True)]
