@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 from capture.clock import SEOUL
+from tests.support.catalog_data import GOV, catalog_dir, gap, quote, trade
 from tests.support.recorder import (
     bondtape,
     free_port,
@@ -37,3 +38,30 @@ def test_a_daemon_outside_its_window_serves_recorder_down_window_closed_and_the_
     assert samples["bondtape_recorder_restarts_total"] == 0
     assert samples["bondtape_normalizer_lag_bytes"] == 0  # nothing recorded yet
     assert samples["bondtape_disk_free_bytes"] > 0
+
+
+def test_the_daemon_serves_todays_missing_volume_silent_and_explained(tmp_path: Path) -> None:
+    today = dt.datetime.now(SEOUL).date().isoformat()
+    trades = [  # 5 missing while connected, then 30 across a gap of the trades feed
+        {**trade(GOV, f"{today} 09:01:00", "10000.00", 10, offset=1), "cum_volume": 10},
+        {**trade(GOV, f"{today} 09:02:00", "10000.00", 20, offset=2), "cum_volume": 35},
+        {**trade(GOV, f"{today} 09:12:00", "10000.00", 5, offset=3), "cum_volume": 70},
+    ]
+    gaps = [gap(GOV, f"{today} 09:05:00", f"{today} 09:10:00", "H0BJCNT0")]
+    catalog_dir(tmp_path / "data", trades=trades, gaps=gaps, quotes=[quote(GOV, f"{today} 08:30")])
+    port = free_port()
+    with simulator(tmp_path) as sim:
+        config, env = write_config(tmp_path, sim, isins(1))
+        config.write_text(
+            config.read_text() + f'[market]\nextra_closed_days = ["{today}"]\n'
+            f"[metrics]\ndaemon_port = {port}\n"
+        )
+        with running(bondtape("run", "--config", str(config), env=env, stderr=subprocess.PIPE)):
+            # Absent for a scrape while the daemon's catch-up end of day rebuilds the catalog.
+            def volume() -> dict[str, float]:
+                samples = scrape(port)
+                return samples if 'bondtape_volume_missing_today{kind="silent"}' in samples else {}
+
+            samples = wait_until(volume, 20, "the daemon's volume metric")
+    assert samples['bondtape_volume_missing_today{kind="silent"}'] == 5
+    assert samples['bondtape_volume_missing_today{kind="explained"}'] == 30
