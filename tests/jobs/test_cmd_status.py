@@ -19,6 +19,7 @@ from jobs.commands.status_report import CHECKPOINT, normalizer_lag
 from jobs.daemon.daemon import STATE_NAME as DAEMON_STATE
 from storage import normalize
 from storage.lake.files import Lake
+from tests.support.catalog_data import volume_lake
 from tests.support.rawlog import seoul_ns
 from tests.support.recorder import (
     bondtape,
@@ -34,8 +35,12 @@ from tests.support.recorder import (
 
 
 def status(config: Path, env: dict[str, str], *args: str) -> tuple[int, str]:
+    return status_of(["--config", str(config), *args], env)
+
+
+def status_of(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
     process = bondtape(
-        "status", "--config", str(config), *args, env={**env, "COLUMNS": "160"},
+        "status", *argv, env={**env, "COLUMNS": "160"},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     with running(process):
@@ -152,3 +157,17 @@ def test_the_normalizer_lag_is_the_raw_written_after_the_lake_checkpoint(tmp_pat
     assert lag["position"] == {"segment": written.segment, "offset": written.offset}
     assert lag["behind_bytes"] == segment - written.offset
     assert lag["behind_s"] == 90.0
+
+
+def test_status_has_a_line_for_todays_missing_volume_from_the_catalog(tmp_path: Path) -> None:
+    today = dt.datetime.now(SEOUL).date().isoformat()
+    data = volume_lake(tmp_path, today)
+    code, out = status_of(["--data-dir", str(data), "--json"], {})
+    assert json.loads(out)["volume_today"] == {
+        "isins": 1, "silent_volume": 5, "explained_volume": 30, "silent_jumps": 1,
+    }  # fmt: skip
+    code, table = status_of(["--data-dir", str(data)], {})
+    line = "volume today: 1 ISIN(s) traded; missing 5 silent (1 jump(s)), 30 explained by gaps"
+    assert code == 1 and [row.strip("│ ") for row in table.splitlines() if "volume" in row] == [
+        line
+    ]

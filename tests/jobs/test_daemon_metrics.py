@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from capture.clock import SEOUL
-from tests.support.catalog_data import GOV, catalog_dir, gap, quote, trade
+from tests.support.catalog_data import volume_lake
 from tests.support.recorder import (
     bondtape,
     free_port,
@@ -42,13 +42,7 @@ def test_a_daemon_outside_its_window_serves_recorder_down_window_closed_and_the_
 
 def test_the_daemon_serves_todays_missing_volume_silent_and_explained(tmp_path: Path) -> None:
     today = dt.datetime.now(SEOUL).date().isoformat()
-    trades = [  # 5 missing while connected, then 30 across a gap of the trades feed
-        {**trade(GOV, f"{today} 09:01:00", "10000.00", 10, offset=1), "cum_volume": 10},
-        {**trade(GOV, f"{today} 09:02:00", "10000.00", 20, offset=2), "cum_volume": 35},
-        {**trade(GOV, f"{today} 09:12:00", "10000.00", 5, offset=3), "cum_volume": 70},
-    ]
-    gaps = [gap(GOV, f"{today} 09:05:00", f"{today} 09:10:00", "H0BJCNT0")]
-    catalog_dir(tmp_path / "data", trades=trades, gaps=gaps, quotes=[quote(GOV, f"{today} 08:30")])
+    volume_lake(tmp_path / "data", today)
     port = free_port()
     with simulator(tmp_path) as sim:
         config, env = write_config(tmp_path, sim, isins(1))
