@@ -221,7 +221,7 @@ SURFACES = {
     ],
     "storage.report": [
         "DEFAULT_SKEW_S", "DEFAULT_WORST", "REPORTS_FOLDER", "Report", "ReportSettings",
-        "build_report", "save_report",
+        "build_report", "save_report", "volume_today",
     ],
     "jobs": [],
     "sql": ["named_queries", "query"],

@@ -31,6 +31,7 @@ class FaultOptions:
     stall_every: float | None = None  # ... starting every this many seconds
     malformed_rate: float = 0.0  # fraction of data frames replaced by a malformed one
     slow_acks: float = 0.0  # seconds to wait before answering a subscribe
+    skip_trades: float = 0.0  # fraction of trade records counted in ACML_VOL but never sent
 
     def __post_init__(self) -> None:
         for key in ("drop_every", "drop_after_frames", "stall", "stall_every"):
@@ -41,8 +42,9 @@ class FaultOptions:
             raise ConfigError(
                 "stall", self.stall, "--stall and --stall-every go together: give both or neither"
             )
-        if not 0.0 <= self.malformed_rate <= 1.0:
-            raise ConfigError("malformed_rate", self.malformed_rate, "must be between 0 and 1")
+        for key in ("malformed_rate", "skip_trades"):
+            if not 0.0 <= getattr(self, key) <= 1.0:
+                raise ConfigError(key, getattr(self, key), "must be between 0 and 1")
         if self.slow_acks < 0:
             raise ConfigError("slow_acks", self.slow_acks, "must be 0 or more seconds")
 

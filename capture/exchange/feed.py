@@ -9,12 +9,24 @@ faults; a feed owns only *which* frames go out and *when*, and may end a session
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence, Set
+from dataclasses import dataclass
 from typing import Protocol
 
 from capture.kis.protocol import Pair
 
 FeedFrame = tuple[str, list[list[str]]]
 """One data frame to build: a TR ID and its records (several make a multi-record frame)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unsent:
+    """Records the market made and counted (in ``ACML_VOL``) that no client is sent:
+    ``why`` is ``off_air`` (traded while no session carried the stream). The exchange writes
+    them to the truth file only, so tests know the volume that traded unseen."""
+
+    tr_id: str
+    records: list[list[str]]
+    why: str
 
 
 class PreparedFrame(Protocol):
@@ -37,12 +49,16 @@ class DropSession(Exception):
 class Feed(Protocol):
     """What one session sends; pacing is the feed's business."""
 
-    async def next_batch(self) -> Sequence[FeedFrame | PreparedFrame]:
+    async def next_batch(self) -> Sequence[FeedFrame | PreparedFrame | Unsent]:
         """Wait until frames are due, then return them (never an empty list).
 
         Raises:
             DropSession: the session is to end here.
         """
+        ...
+
+    def close(self) -> None:
+        """The session ended: it carries its streams no more."""
         ...
 
 

@@ -155,6 +155,9 @@ class ReplayFeed:
         self._pass: _Pass | None = None
         self._drop: str | None = None  # set when a batch stopped at a gap to drop on
 
+    def close(self) -> None:
+        """Nothing to release: each session replays the day on its own."""
+
     async def next_batch(self) -> Sequence[FeedFrame | PreparedFrame]:
         if self._drop is not None:
             raise DropSession(self._drop)

@@ -42,9 +42,17 @@ from capture.clock import Clock, seoul_datetime
 from capture.errors import BadRequest, ConfigError, MalformedFrame
 from capture.exchange.approval_server import ApprovalRegistry
 from capture.exchange.faults import MALFORMED_KINDS, FaultOptions, malformed_frame, stall_remaining
-from capture.exchange.feed import DropSession, FeedFrame, FeedSource, PreparedFrame
+from capture.exchange.feed import (
+    DropSession,
+    Feed,
+    FeedFrame,
+    FeedSource,
+    PreparedFrame,
+    Unsent,
+)
 from capture.exchange.truth import TruthLog
 from capture.kis.isin import isin_problem
+from capture.kis.layouts import TRADES
 from capture.kis.protocol import (
     REGISTRATIONS_PER_SESSION,
     Pair,
@@ -299,6 +307,12 @@ class Exchange:
 
     async def _stream(self, session: _Session) -> None:
         feed = self._feed_source.open(session.subscriptions.keys(), session.app_keys)
+        try:
+            await self._stream_feed(session, feed)
+        finally:
+            feed.close()
+
+    async def _stream_feed(self, session: _Session, feed: Feed) -> None:
         limit = self.options.faults.drop_after_frames
         while True:
             try:
@@ -318,18 +332,29 @@ class Exchange:
                 return
 
     def _encode(
-        self, session: _Session, batch: Sequence[FeedFrame | PreparedFrame]
+        self, session: _Session, batch: Sequence[FeedFrame | PreparedFrame | Unsent]
     ) -> list[str | bytes]:
         """Frames for a batch, truth lines written and flushed first (so they precede sends)."""
         sent_ns = self._clock.now_ns()
-        rate, rng = self.options.faults.malformed_rate, session.rng
+        faults, rng = self.options.faults, session.rng
         messages: list[str | bytes] = []
         for frame in batch:
+            if isinstance(frame, Unsent):
+                self._unsent(session, sent_ns, frame)
+                continue
             if not isinstance(frame, tuple):  # as recorded: re-encrypted with this session's key
                 messages.append(frame.message(session.key_iv.get(frame.tr_id)))
                 continue
             tr_id, records = frame
-            if rate and rng.random() < rate:
+            if faults.skip_trades and tr_id == TRADES.tr_id:  # counted by the market, not sent
+                skip = [rng.random() < faults.skip_trades for _ in records]
+                lost = [r for r, s in zip(records, skip, strict=True) if s]
+                if lost:
+                    self._unsent(session, sent_ns, Unsent(tr_id, lost, "skipped"))
+                    records = [r for r, s in zip(records, skip, strict=True) if not s]
+                if not records:
+                    continue
+            if faults.malformed_rate and rng.random() < faults.malformed_rate:
                 kind = rng.choice(MALFORMED_KINDS)
                 message = malformed_frame(data_frame(tr_id, records), kind, rng)
                 if self._truth:
@@ -343,6 +368,10 @@ class Exchange:
         if self._truth:
             self._truth.flush()
         return messages
+
+    def _unsent(self, session: _Session, sent_ns: int, unsent: Unsent) -> None:
+        if self._truth:
+            self._truth.unsent(session.conn_id, sent_ns, unsent.tr_id, unsent.why, unsent.records)
 
     async def _drop(self, session: _Session) -> None:
         every = self.options.faults.drop_every

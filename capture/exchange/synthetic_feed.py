@@ -16,6 +16,13 @@ its frames with its own RNG, seeded by the seed and the session's number at this
 the same seed and the same sequence of connections and subscriptions give the same records.
 Two sessions that follow one stream at the same time split its records between them (the
 recorder never does: each (TR, ISIN) pair goes to one session).
+
+The market trades on while no session carries a trade stream, as a real one does: when a
+session takes up a (H0BJCNT0, ISIN) stream that sessions carried before and then let go (a
+dropped client reconnects), the trades of the time between are made first, at ``rate`` per
+second (:data:`OFF_AIR_FLAT_RATE` at rate 0), and go to the truth file only, so ``ACML_VOL``
+jumps across the gap by their volume. A stream's first session starts its day: the market
+opens for a bond when it is first subscribed.
 """
 
 from __future__ import annotations
@@ -25,17 +32,19 @@ import itertools
 import random
 from collections.abc import Collection, Sequence, Set
 
-from capture.clock import Clock, seoul_datetime
+from capture.clock import NS_PER_S, Clock, seoul_datetime
 from capture.errors import ConfigError
-from capture.exchange.feed import FeedFrame, PreparedFrame
+from capture.exchange.feed import FeedFrame, PreparedFrame, Unsent
 from capture.exchange.market import Market
 from capture.kis.isin import is_valid_isin
-from capture.kis.layouts import LAYOUTS
+from capture.kis.layouts import LAYOUTS, TRADES
 from capture.kis.protocol import Pair
 
 BATCH_MAX = 256  # frames per batch: the whole batch at rate 0, a cap when catching up
 IDLE_POLL = 0.05  # seconds between looks at a session with nothing to send
 MAX_LAG = 1.0  # seconds of backlog kept when the socket cannot keep up with the rate
+OFF_AIR_FLAT_RATE = 20.0  # trades per second of a stream off air when the rate is 0
+MAX_OFF_AIR = 10_000  # trades made at once for one stream's time off air (a long outage)
 
 
 class SyntheticFeedSource:
@@ -54,10 +63,43 @@ class SyntheticFeedSource:
         self.clock = clock
         self.market = Market(seed)
         self._sessions = itertools.count(1)
+        self._carriers: dict[Pair, int] = {}  # sessions carrying each stream now
+        self._off_air_since: dict[Pair, float] = {}  # trade streams let go: monotonic since
+        self._off_air_rng = random.Random(f"bondtape-off-air:{seed}")
 
     def open(self, subscriptions: Collection[Pair], app_keys: Set[str]) -> SyntheticFeed:
         rng = random.Random(f"bondtape-feed:{self.seed}:{next(self._sessions)}")
         return SyntheticFeed(self, subscriptions, rng)
+
+    def carry(self, before: Set[Pair], after: Set[Pair]) -> list[Unsent]:
+        """A session carries ``after`` now, ``before`` until now; the trades made off air for
+        the trade streams it takes up again."""
+        now = self.clock.monotonic()
+        for pair in before - after:
+            self._carriers[pair] -= 1
+            if not self._carriers[pair]:
+                del self._carriers[pair]
+                if pair[0] == TRADES.tr_id:
+                    self._off_air_since[pair] = now
+        unsent = []
+        for pair in after - before:
+            self._carriers[pair] = self._carriers.get(pair, 0) + 1
+            since = self._off_air_since.pop(pair, None)
+            if since is not None:
+                unsent += self._trade_off_air(pair, since, now)
+        return unsent
+
+    def _trade_off_air(self, pair: Pair, since: float, now: float) -> list[Unsent]:
+        """The stream's trades between ``since`` and ``now`` (monotonic), a Poisson process."""
+        rate, rng = self.rate or OFF_AIR_FLAT_RATE, self._off_air_rng
+        now_ns, records, at = self.clock.now_ns(), [], since
+        while len(records) < MAX_OFF_AIR:
+            at += rng.expovariate(rate)
+            if at >= now:
+                break
+            wall = seoul_datetime(now_ns - round((now - at) * NS_PER_S)).strftime("%H%M%S")
+            records.append(self.market.next_record(*pair, wall))
+        return [Unsent(pair[0], records, "off_air")] if records else []
 
 
 class SyntheticFeed:
@@ -72,11 +114,21 @@ class SyntheticFeed:
         self._rng = rng
         self._valid: dict[str, bool] = {}
         self._next_due: float | None = None
+        self._carried: frozenset[Pair] = frozenset()
 
-    async def next_batch(self) -> Sequence[FeedFrame | PreparedFrame]:
+    def close(self) -> None:
+        self._source.carry(self._carried, frozenset())
+        self._carried = frozenset()
+
+    async def next_batch(self) -> Sequence[FeedFrame | PreparedFrame | Unsent]:
         rate, clock = self._source.rate, self._source.clock
         while True:
             streams = self._streams()
+            carried = frozenset(streams)
+            unsent = self._source.carry(self._carried, carried)
+            self._carried = carried
+            if unsent:
+                return unsent  # before any record the stream makes from now on
             if not streams:
                 self._next_due = None
                 await asyncio.sleep(IDLE_POLL)

@@ -6,6 +6,12 @@ sending it). One line per *record*; a multi-record frame gives several lines::
 
     {"conn": 3, "sent_ns": 1767225600000000000, "tr_id": "H0BJASP0", "values": ["KR…", …]}
 
+Records the market counted but the exchange did not send (``--skip-trades``, or traded while
+no session carried the stream) have ``unsent`` (``skipped`` or ``off_air``) and ``record``
+instead of ``values``, one line each, in the order the market made them::
+
+    {"conn": 3, "sent_ns": …, "tr_id": "H0BJCNT0", "unsent": "skipped", "record": ["KR…", …]}
+
 Malformed frames are not records; they get their own lines so tests can count them::
 
     {"conn": 3, "sent_ns": …, "kind": "truncated", "encoding": "utf-8", "malformed": "0|H0B"}
@@ -40,6 +46,13 @@ class TruthLog:
     ) -> None:
         for values in records:
             self._write({"conn": conn, "sent_ns": sent_ns, "tr_id": tr_id, "values": values})
+
+    def unsent(
+        self, conn: int, sent_ns: int, tr_id: str, why: str, records: Sequence[Sequence[str]]
+    ) -> None:
+        for values in records:
+            line = {"conn": conn, "sent_ns": sent_ns, "tr_id": tr_id, "unsent": why}
+            self._write(line | {"record": values})
 
     def malformed(self, conn: int, sent_ns: int, kind: str, frame: str | bytes) -> None:
         if isinstance(frame, bytes):

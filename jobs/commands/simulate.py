@@ -91,6 +91,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="fraction of data frames replaced by a malformed one",
     )
     faults.add_argument(
+        "--skip-trades",
+        type=float,
+        default=0.0,
+        metavar="RATE",
+        help="fraction of trades counted in ACML_VOL but never sent (silent loss)",
+    )
+    faults.add_argument(
         "--slow-acks",
         type=float,
         default=0.0,
@@ -113,6 +120,7 @@ def options_from_args(args: argparse.Namespace) -> SimulatorOptions:
         stall_every=args.stall_every,
         malformed_rate=args.malformed_rate,
         slow_acks=args.slow_acks,
+        skip_trades=args.skip_trades,
     )
     return SimulatorOptions(
         host=args.host,

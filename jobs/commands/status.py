@@ -22,6 +22,7 @@ from capture.clock import seoul_date, seoul_datetime
 from capture.errors import ConfigError
 from jobs.cli import add_data_dir_options, data_dir_from
 from jobs.commands.status_report import gather
+from storage.report import volume_today
 
 DETAIL_CHARS = 160  # of a failed job's last output line
 
@@ -36,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
     if not data_dir.is_dir():
         raise ConfigError("--data-dir", str(data_dir), "no such directory: check the path")
     report = gather(data_dir, time.time_ns())
+    # Not in gather, which stays free of DuckDB: this one reads today's trades in the lake.
+    report["volume_today"] = volume_today(data_dir, seoul_date(report["generated_ns"]))
     if args.json:
         print(json.dumps(report, indent=1, sort_keys=True))
     else:
@@ -198,7 +201,18 @@ def _storage(report: dict[str, Any]) -> Group:
     ) + f"; {_bytes(lag['behind_bytes'])} of raw behind" + (
         "" if behind_s is None else f" ({_duration(behind_s)})"
     )  # fmt: skip
-    return Group(f"disk: {used}", normalizer)
+    return Group(f"disk: {used}", normalizer, _volume(report.get("volume_today")))
+
+
+def _volume(volume: dict[str, int] | None) -> str:
+    """Today's volume continuity (``bondtape query volume_check`` has the detail)."""
+    if volume is None:
+        return "volume today: no catalog to read (bondtape catalog builds it)"
+    silent = f"{volume['silent_volume']:,} silent ({volume['silent_jumps']} jump(s))"
+    return (
+        f"volume today: {volume['isins']} ISIN(s) traded; missing {silent}, "
+        f"{volume['explained_volume']:,} explained by gaps"
+    )
 
 
 def _at(ns: int, now_ns: int) -> str:

@@ -7,7 +7,8 @@ its own, not prometheus_client's global one.
 Metrics (all ``bondtape_``): ``recorder_up``, ``recording_window`` (1 while the recorder
 should run), ``recorder_restarts_total``, ``job_runs_total{job,result}``,
 ``job_last_seconds{job}``, ``normalizer_lag_bytes``, ``normalizer_lag_seconds``,
-``disk_free_bytes``.
+``disk_free_bytes``, ``volume_missing_today{kind}`` (volume KIS's counter says traded today
+with no trade in the lake, ``silent`` or ``explained`` by a gap; absent without a catalog).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from collections.abc import Callable, Iterator
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from capture.clock import seoul_date
 from capture.prometheus import serve as serve_registry
 from jobs.commands.status_report import normalizer_lag
 from jobs.daemon.daemon import Daemon
+from storage.report import volume_today
 
 
 def serve(daemon: Daemon, address: str, port: int) -> Callable[[], None]:
@@ -82,3 +85,12 @@ class _DaemonCollector:
             "bondtape_disk_free_bytes", "Free bytes on data_dir's filesystem",
             value=shutil.disk_usage(daemon.data_dir).free,
         )  # fmt: skip
+        volume = volume_today(daemon.data_dir, seoul_date(now_ns))
+        if volume is not None:
+            missing = GaugeMetricFamily(
+                "bondtape_volume_missing_today", "Volume counted by ACML_VOL today that the "
+                "lake holds no trade for", labels=["kind"],
+            )  # fmt: skip
+            missing.add_metric(["silent"], volume["silent_volume"])
+            missing.add_metric(["explained"], volume["explained_volume"])
+            yield missing

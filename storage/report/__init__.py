@@ -13,6 +13,7 @@ from storage.report.report import (
     build_report,
     save_report,
 )
+from storage.report.volume_lake import volume_today
 
 __all__ = [
     "DEFAULT_SKEW_S",
@@ -22,4 +23,5 @@ __all__ = [
     "ReportSettings",
     "build_report",
     "save_report",
+    "volume_today",
 ]

@@ -48,6 +48,8 @@ from storage.report.reconcile import (
     reconcile,
     volume_table,
 )
+from storage.report.volume import KRX_TRADING_OPEN, jumps_table, summary_table
+from storage.report.volume_lake import day_continuity
 
 DEFAULT_SKEW_S = 60.0
 """How far from its exchange time a row may be received before it counts as an anomaly."""
@@ -64,6 +66,7 @@ class ReportSettings:
     session_close: dt.time
     skew_threshold_s: float = DEFAULT_SKEW_S
     worst: int = DEFAULT_WORST
+    trading_open: dt.time = KRX_TRADING_OPEN  # where the volume counter starts
 
 
 _BYTES = re.compile(r"""b'(?:[^'\\]|\\.)*'|b"(?:[^"\\]|\\.)*\"""")
@@ -169,6 +172,7 @@ class Report:
                 "session_close": s.session_close.isoformat(),
                 "skew_threshold_s": s.skew_threshold_s,
                 "worst": s.worst,
+                "trading_open": s.trading_open.isoformat(),
             },
             "raw": {"segments": list(self.segments), "closed": self.closed},
             "reconciliation": {
@@ -226,6 +230,7 @@ def build_report(
         far = report_lake.recv_far_from_exch(con, day, threshold_us, settings.worst)
         window = f"{_clock_time(settings.session_open)}-{_clock_time(settings.session_close)}"
         skew = f"more than {settings.skew_threshold_s:g} s"
+        volume = day_continuity(con, day, settings.trading_open)
         sections = (
             Section(("raw", "records"), f"Raw records received on {day}", _categories(tally)),
             Section(("volume",), "Data frames and records per table and ISIN: raw, and rows "
@@ -244,6 +249,10 @@ def build_report(
                     f"Received {skew} from exch_ts, per feed", far[0]),
             Section(("time_anomalies", "recv_far_from_exch", "worst"),
                     f"Received {skew} from exch_ts: the farthest", far[1]),
+            Section(("volume_continuity", "by_isin"), "Volume continuity per ISIN: KIS's "
+                    "ACML_VOL against the trades held (information)", summary_table(volume)),
+            Section(("volume_continuity", "jumps"), "Volume missing between two trades: "
+                    "across a gap (explained) or while connected (silent)", jumps_table(volume)),
             Section(("reconciliation", "partitions"),
                     "Reconciliation: entries raw owes each partition, and rows it holds",
                     partitions_table(day, partitions)),

@@ -98,7 +98,7 @@ def test_query_list_describes_every_query_and_its_parameters_without_a_config(
     names = [line for line in out.splitlines() if line and not line.startswith(" ")]
     assert names == [
         "bars", "book_asof", "coverage", "curve", "depth_imbalance", "gaps_report",
-        "mid_spread", "trades_summary", "trades_with_quote",
+        "mid_spread", "trades_summary", "trades_with_quote", "volume_check",
     ]  # fmt: skip
     assert "    The 5-level order book of every ISIN, or of the ISINs given, at an instant." in out
     assert "      $at TIMESTAMPTZ, required: the instant" in out

@@ -67,7 +67,8 @@ def test_the_session_comes_from_the_configs_market_table(
     saved = json.loads((tmp_path / "data" / "reports" / f"{DAY}.json").read_text())
     assert {c["session_s"] for c in saved["coverage"]} == {"21600.000000"}
     assert saved["settings"] == {"session_open": "09:00:00", "session_close": "15:00:00",
-                                 "skew_threshold_s": 60.0, "worst": 2}  # fmt: skip
+                                 "skew_threshold_s": 60.0, "worst": 2,
+                                 "trading_open": "09:00:00"}  # fmt: skip
 
 
 def test_a_row_lost_from_the_lake_exits_1_naming_its_partition(

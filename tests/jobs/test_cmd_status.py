@@ -19,6 +19,7 @@ from capture.rawlog import RawLogWriter, RecordKind
 from capture.status_files import DAEMON_STATE_NAME, STATUS_NAME, read_status
 from jobs.commands.status_report import normalizer_lag
 from storage import normalize
+from tests.support.catalog_data import volume_lake
 from tests.support.rawlog import seoul_ns
 from tests.support.recorder import (
     ROOT,
@@ -35,8 +36,12 @@ from tests.support.recorder import (
 
 
 def status(config: Path, env: dict[str, str], *args: str) -> tuple[int, str]:
+    return status_of(["--config", str(config), *args], env)
+
+
+def status_of(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
     process = bondtape(
-        "status", "--config", str(config), *args, env={**env, "COLUMNS": "160"},
+        "status", *argv, env={**env, "COLUMNS": "160"},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     with running(process):
@@ -101,7 +106,7 @@ def test_status_json_while_a_recorder_runs_has_every_documented_key(tmp_path: Pa
             code, table = status(config, env)
     assert set(body) == {
         "data_dir", "generated_ns", "ok", "daemon", "recorder", "gaps_today", "stale", "disk",
-        "normalizer",
+        "normalizer", "volume_today",
     }  # fmt: skip
     assert body["ok"] is True and body["daemon"] is None
     recorder = body["recorder"]
@@ -118,7 +123,9 @@ def test_status_json_while_a_recorder_runs_has_every_documented_key(tmp_path: Pa
     assert disk["raw_bytes"] > 0 and disk["lake_bytes"] == 0 and disk["free_bytes"] > 0
     assert body["normalizer"]["position"] is None  # never ran: all of raw is behind
     assert body["normalizer"]["behind_bytes"] > 0
+    assert body["volume_today"] is None  # no catalog built yet
     assert code == 0 and "H0BJASP0" in table and "frames/s" in table and "disk" in table
+    assert "volume today: no catalog to read (bondtape catalog builds it)" in table
 
 
 def test_a_feed_silent_past_its_threshold_shows_in_status_and_in_one_log_line_each_way(
@@ -188,3 +195,17 @@ def test_status_reads_the_lakes_checkpoint_without_loading_arrow_or_duckdb(tmp_p
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == [written.segment, "[]"]
+
+
+def test_status_has_a_line_for_todays_missing_volume_from_the_catalog(tmp_path: Path) -> None:
+    today = dt.datetime.now(SEOUL).date().isoformat()
+    data = volume_lake(tmp_path, today)
+    code, out = status_of(["--data-dir", str(data), "--json"], {})
+    assert json.loads(out)["volume_today"] == {
+        "isins": 1, "silent_volume": 5, "explained_volume": 30, "silent_jumps": 1,
+    }  # fmt: skip
+    code, table = status_of(["--data-dir", str(data)], {})
+    line = "volume today: 1 ISIN(s) traded; missing 5 silent (1 jump(s)), 30 explained by gaps"
+    assert code == 1 and [row.strip("│ ") for row in table.splitlines() if "volume" in row] == [
+        line
+    ]

@@ -14,6 +14,7 @@ from capture.clock import NS_PER_S, SEOUL, ManualClock
 from capture.kis.protocol import data_frame
 from capture.rawlog import RawLogWriter, RecordKind
 from capture.status_files import DAEMON_STATE_NAME
+from tests.support.catalog_data import volume_lake
 from tests.support.recorder import (
     bondtape,
     free_port,
@@ -69,3 +70,24 @@ def test_a_daemon_outside_its_window_serves_its_tallies_the_lag_and_the_disk(
     lag_s = samples["bondtape_normalizer_lag_seconds"]
     assert BEHIND_S <= lag_s <= BEHIND_S + (scraped_at - clock.now_ns()) / NS_PER_S
     assert 0 < samples["bondtape_disk_free_bytes"] <= shutil.disk_usage(data).total
+
+
+def test_the_daemon_serves_todays_missing_volume_silent_and_explained(tmp_path: Path) -> None:
+    today = dt.datetime.now(SEOUL).date().isoformat()
+    volume_lake(tmp_path / "data", today)
+    port = free_port()
+    with simulator(tmp_path) as sim:
+        config, env = write_config(tmp_path, sim, isins(1))
+        config.write_text(
+            config.read_text() + f'[market]\nextra_closed_days = ["{today}"]\n'
+            f"[metrics]\ndaemon_port = {port}\n"
+        )
+        with running(bondtape("run", "--config", str(config), env=env, stderr=subprocess.PIPE)):
+            # Absent for a scrape while the daemon's catch-up end of day rebuilds the catalog.
+            def volume() -> dict[str, float]:
+                samples = scrape(port)
+                return samples if 'bondtape_volume_missing_today{kind="silent"}' in samples else {}
+
+            samples = wait_until(volume, 20, "the daemon's volume metric")
+    assert samples['bondtape_volume_missing_today{kind="silent"}'] == 5
+    assert samples['bondtape_volume_missing_today{kind="explained"}'] == 30

@@ -210,3 +210,15 @@ def query_rows(data_dir: Path, name: str, **params: str) -> list[dict[str, Any]]
     """The rows of named query ``name`` over ``data_dir``'s catalog, as the command runs it."""
     with open_catalog(data_dir) as con:
         return run_query(con, named_query(name), params).to_pylist()
+
+
+def volume_lake(data_dir: Path, day: str) -> Path:
+    """``data_dir`` with a catalog whose GOV trades on ``day`` miss 5 of ACML_VOL while
+    connected (silent) and 30 across a gap of its trades feed (explained); ``data_dir``."""
+    trades = [
+        {**trade(GOV, f"{day} 09:01:00", "10000.00", 10, offset=1), "cum_volume": 10},
+        {**trade(GOV, f"{day} 09:02:00", "10000.00", 20, offset=2), "cum_volume": 35},
+        {**trade(GOV, f"{day} 09:12:00", "10000.00", 5, offset=3), "cum_volume": 70},
+    ]
+    gaps = [gap(GOV, f"{day} 09:05:00", f"{day} 09:10:00", "H0BJCNT0")]
+    return catalog_dir(data_dir, trades=trades, gaps=gaps, quotes=[quote(GOV, f"{day} 08:30")])

@@ -40,7 +40,14 @@ def test_stall_windows_start_after_one_interval_and_last_the_stall() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"stall": 1.0}, {"drop_every": 0}, {"malformed_rate": 1.5}, {"drop_after_frames": -1}],
+    [
+        {"stall": 1.0},
+        {"drop_every": 0},
+        {"malformed_rate": 1.5},
+        {"drop_after_frames": -1},
+        {"skip_trades": -0.1},
+        {"skip_trades": 1.5},
+    ],
 )
 def test_fault_options_refuse_values_that_make_no_sense(kwargs: dict[str, float]) -> None:
     with pytest.raises(ConfigError):

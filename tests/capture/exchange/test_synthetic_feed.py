@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import Collection
 
 from capture.clock import ManualClock, seoul_datetime
-from capture.exchange.feed import FeedFrame
+from capture.exchange.feed import FeedFrame, Unsent
 from capture.exchange.market import Market
 from capture.exchange.synthetic_feed import SyntheticFeedSource
 from capture.kis.layouts import ORDER_BOOK, TRADES
@@ -49,3 +49,39 @@ def test_each_session_draws_its_own_frames_and_the_same_seed_replays_them_all() 
     shapes = [[(tr, [r[0] for r in records]) for tr, records in s] for s in runs[0]]
     assert shapes[0] != shapes[1] and shapes[1] != shapes[2]
     assert _session(_source(seed=10, multi_record_ratio=0.5), MIXED) != runs[0][0]
+
+
+TRADE = (TRADES.tr_id, "KR103502GD31")
+CUM, QTY = TRADES.columns.index("cum_volume"), TRADES.columns.index("trade_qty")
+
+
+def test_a_trade_stream_trades_on_while_no_session_carries_it_and_the_counter_says_so() -> None:
+    clock = ManualClock()
+    source = SyntheticFeedSource(seed=3, rate=0, multi_record_ratio=0.0, clock=clock)
+    first = source.open([TRADE], set())
+    before = asyncio.run(first.next_batch())
+    first.close()
+    clock.advance(5.0)  # the client is away 5 s: about 100 trades at the flat-out rate
+    second = source.open([TRADE], set())
+    [off_air] = asyncio.run(second.next_batch())
+    after = asyncio.run(second.next_batch())
+    assert isinstance(off_air, Unsent) and off_air.why == "off_air"
+    assert 50 < len(off_air.records) < 200
+    made = (
+        [r for _, rs in before for r in rs] + off_air.records + [r for _, rs in after for r in rs]
+    )
+    counter = [int(r[CUM]) for r in made]
+    steps = [b - a for a, b in zip([0, *counter], counter, strict=False)]
+    assert steps == [int(r[QTY]) for r in made]  # one stream, nothing left out of the truth
+    times = {r[TRADES.columns.index("exch_time")] for r in off_air.records}
+    start = seoul_datetime(clock.now_ns() - 5 * 10**9).strftime("%H%M%S")
+    assert min(times) >= start and max(times) <= seoul_datetime(clock.now_ns()).strftime("%H%M%S")
+
+
+def test_a_stream_never_let_go_makes_no_off_air_trades() -> None:
+    clock = ManualClock()
+    source = SyntheticFeedSource(seed=3, rate=0, multi_record_ratio=0.0, clock=clock)
+    feed = source.open([TRADE, BOOK], set())
+    asyncio.run(feed.next_batch())
+    clock.advance(5.0)
+    assert all(isinstance(frame, tuple) for frame in asyncio.run(feed.next_batch()))

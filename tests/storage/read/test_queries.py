@@ -27,7 +27,7 @@ from tests.support.catalog_data import CORP, DAY, GOV, catalog_dir, gap, quote, 
 
 NAMES = [
     "bars", "book_asof", "coverage", "curve", "depth_imbalance", "gaps_report",
-    "mid_spread", "trades_summary", "trades_with_quote",
+    "mid_spread", "trades_summary", "trades_with_quote", "volume_check",
 ]  # fmt: skip
 
 
@@ -167,6 +167,7 @@ SESSION_PARAMS = {  # every instant with an explicit offset, so no session reads
     "mid_spread": {"isin": GOV, "start": f"{DAY} 00:00:00+09:00"},
     "trades_summary": {"date": DAY},
     "trades_with_quote": {"isin": GOV, "date": DAY},
+    "volume_check": {"date": DAY},
 }
 
 

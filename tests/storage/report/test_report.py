@@ -259,8 +259,10 @@ def test_the_json_report_has_every_section_and_is_saved_under_reports(tmp_path: 
     saved = json.loads(path.read_text())
     assert list(saved) == [
         "date", "generated_at", "balanced", "settings", "raw", "reconciliation", "volume",
-        "rejects", "gaps", "coverage", "time_anomalies",
+        "rejects", "gaps", "coverage", "time_anomalies", "volume_continuity",
     ]  # fmt: skip
+    assert list(saved["volume_continuity"]) == ["by_isin", "jumps"]
+    assert saved["settings"]["trading_open"] == "09:00:00"
     assert saved["date"] == "2026-11-27" and saved["generated_at"] == "2026-11-28T09:00:00+09:00"
     assert saved["raw"]["closed"] is True and len(saved["raw"]["segments"]) == 2
     assert list(saved["reconciliation"]) == [
