@@ -3,18 +3,20 @@ a child process while readers loop on every read path at once, each read checked
 rows the raw log is known to hold. Issue 17: a read returns each row of one consistent state
 of the lake exactly once, and never fails because a file went away.
 
-The lake: three Seoul days of many ISINs, the last still being recorded (this process holds
-the raw writer open), normalized in small batches, so each partition holds several live
-files. Every step of the child's loop keeps the same rows, so every read, at any instant,
-must see all of them: ``normalize --rebuild`` (the lake re-derived from raw, the tables
-swapped in), ``compact --intraday`` (the open day's closed hour merged) and ``compact`` (the
-closed days into hist).
+The lake: three Seoul days, the last still being recorded (the test holds the raw writer
+open), normalized in small batches, so each partition holds several live files; few ISINs,
+as a read costs 40-90 ms of CPU, mostly fixed, and every path needs its reads. Every step of
+the child's loop keeps the same rows, so every read, at any instant, must see all of them:
+``normalize --rebuild`` (the lake re-derived from raw, the tables swapped in), ``compact
+--intraday`` (the open day's closed hour merged) and ``compact`` (the closed days into hist).
 
-Paths: a plain DuckDB client on catalog.duckdb (a connection per read, as a notebook cell
-that opens it), ``bondtape sql``, ``bondtape query``, ``bondtape book`` (each its command's
-``main`` in-process, one thread each), and the Python iterator (``bondtape.Lake`` when that
-package exists, else ``storage.event_batches``). ``BONDTAPE_STRESS_S`` runs the loop at least
-that many seconds (a longer run); by default it stops once every path has its reads.
+Paths, each looping in a process of its own: a plain DuckDB client on catalog.duckdb (a
+connection per read, as a notebook cell that opens it), ``bondtape sql``, ``bondtape query``
+and ``bondtape book`` (the command's ``main``, called in the process), and the Python iterator
+(``bondtape.Lake`` when that package exists, one object held; else ``storage.event_batches``;
+the report says which). By default the loop stops once every path has its reads and the child
+has run each step twice (about 75 s on two idle cores); ``BONDTAPE_STRESS_S=600`` runs it at
+least that many seconds.
 """
 
 from __future__ import annotations
@@ -24,17 +26,17 @@ import csv
 import datetime as dt
 import importlib.util
 import io
+import json
 import os
 import random
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import duckdb
 import pytest
@@ -54,7 +56,7 @@ ROUNDS = 2  # frames per ISIN, TR and hourly segment
 BATCH_RECORDS = len(ISINS) * 2 * ROUNDS // 2  # two live files per partition and segment
 MIN_READS = 500
 STRESS_S = float(os.environ.get("BONDTAPE_STRESS_S", "0"))
-LIMIT_S = max(85.0, STRESS_S + 30)
+LIMIT_S = max(300.0, STRESS_S + 60)  # a cap for a loaded machine: about 75 s on 2 idle cores
 REPO = Path(__file__).resolve().parents[2]
 
 LINEAGE_SQL = """SELECT count(*) AS n,
@@ -109,33 +111,6 @@ def write_loop(data_dir: str, stop_file: str, progress_file: str) -> int:
     return 0
 
 
-class ThreadStreams(io.TextIOBase):
-    """``sys.stdout``/``sys.stderr`` for threads that each capture their own output (the
-    commands print to the process's streams); other threads write through."""
-
-    def __init__(self, through: TextIO) -> None:
-        self.through = through
-        self.local = threading.local()
-
-    @contextlib.contextmanager
-    def captured(self) -> Iterator[io.StringIO]:
-        self.local.buffer = buffer = io.StringIO()
-        try:
-            yield buffer
-        finally:
-            self.local.buffer = None
-
-    def write(self, text: str) -> int:
-        return (getattr(self.local, "buffer", None) or self.through).write(text)
-
-    def flush(self) -> None:
-        if getattr(self.local, "buffer", None) is None:
-            self.through.flush()
-
-    def isatty(self) -> bool:
-        return False
-
-
 @dataclass
 class Tally:
     """One path's reads: how many, how many answered wrong or failed, and a few of each."""
@@ -150,77 +125,73 @@ class Tally:
             self.samples.append(f"{kind}: {text.strip()[:300]}")
 
 
-Read = Callable[[int], tuple[Any, Any]]  # read number -> (what it asked, what it got)
+Read = Callable[[int], tuple[str, Any]]  # read number -> (what it asked, what it got)
 
 
-def run_command(streams: tuple[ThreadStreams, ThreadStreams], argv: list[str]) -> str:
-    """A command's stdout; its stderr in the error when it fails."""
-    out, err = streams
-    with out.captured() as stdout, err.captured() as stderr:
+def run_command(argv: list[str]) -> str:
+    """A command's stdout; its stderr in the error when it fails (one thread per process)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         status = main(argv)
     if status:
-        raise RuntimeError(f"exit status {status}: {stderr.getvalue()}")
-    return stdout.getvalue()
+        raise RuntimeError(f"exit status {status}: {err.getvalue()}")
+    return out.getvalue()
 
 
-def read_paths(
-    data_dir: Path, streams: tuple[ThreadStreams, ThreadStreams], work: Path
-) -> tuple[dict[str, Read], list[str]]:
-    """Each read path as a function of the read's number, and notes on how each path runs."""
+def read_path(name: str, data_dir: Path, work: Path) -> tuple[Read, str]:
+    """Path ``name`` as a function of the read's number, and how it runs. A read's question
+    and answer are JSON values, so a reader process compares them with the quiet answers."""
     d = str(data_dir)
-    notes = []
+    how = name
 
-    def duckdb_client(_: int) -> tuple[Any, Any]:
+    def duckdb_client(_: int) -> tuple[str, Any]:
         con = duckdb.connect(str(data_dir / "catalog.duckdb"), read_only=True)
         try:
-            return "all", tuple(con.execute(LINEAGE_SQL).fetchone() or ())
+            return "all", list(con.execute(LINEAGE_SQL).fetchall()[0])
         finally:
             con.close()
 
-    def sql_command(_: int) -> tuple[Any, Any]:
-        out = work / f"sql-{threading.get_ident()}.csv"
-        run_command(
-            streams, ["sql", LINEAGE_SQL, "--data-dir", d, "--format", "csv", "-o", str(out)]
-        )
+    def sql_command(_: int) -> tuple[str, Any]:
+        out = work / f"sql-{os.getpid()}.csv"
+        run_command(["sql", LINEAGE_SQL, "--data-dir", d, "--format", "csv", "-o", str(out)])
         (row,) = list(csv.DictReader(out.open()))
-        return "all", (int(row["n"]), int(row["distinct_lineage"]))
+        return "all", [int(row["n"]), int(row["distinct_lineage"])]
 
-    def query_command(n: int) -> tuple[Any, Any]:
+    def query_command(n: int) -> tuple[str, Any]:
         day = DAYS[n % len(DAYS)].isoformat()
-        out = work / f"query-{threading.get_ident()}.csv"
-        run_command(streams, ["query", "trades_summary", "--param", f"date={day}", "--data-dir",
-                              d, "--format", "csv", "-o", str(out)])  # fmt: skip
+        out = work / f"query-{os.getpid()}.csv"
+        run_command(["query", "trades_summary", "--param", f"date={day}", "--data-dir", d,
+                     "--format", "csv", "-o", str(out)])  # fmt: skip
         return day, out.read_text()
 
-    def book_command(n: int) -> tuple[Any, Any]:
+    def book_command(n: int) -> tuple[str, Any]:
         isin, day = ISINS[n // len(DAYS) % len(ISINS)], DAYS[n % len(DAYS)].isoformat()
-        return (isin, day), run_command(streams, ["book", isin, "--date", day, "--data-dir", d])
+        return f"{isin} {day}", run_command(["book", isin, "--date", day, "--data-dir", d])
 
-    if importlib.util.find_spec("bondtape") is not None:
-        import bondtape  # the Python API of issue 17; one object held as a notebook holds it
+    def python_iterator(n: int) -> tuple[str, Any]:
+        day, rows, lineage = DAYS[n % len(DAYS)], 0, set()
+        for batch in batches(day):
+            rows += batch.num_rows
+            columns = [batch.column(c).to_pylist() for c in ("segment", "offset", "record_index")]
+            lineage.update(zip(*columns, strict=True))
+        return day.isoformat(), [rows, len(lineage)]
+
+    if name == "python iterator" and importlib.util.find_spec("bondtape") is not None:
+        import bondtape  # the Python API of issue 17; one object held, as a notebook holds it
 
         lake = bondtape.Lake(data_dir)  # type: ignore[attr-defined]
 
         def batches(day: dt.date) -> Iterator[Any]:
             return lake.event_batches(day)
 
-        notes.append("python iterator: bondtape.Lake(data_dir).event_batches, one Lake held")
-    else:
+        how = "python iterator: bondtape.Lake(data_dir).event_batches, one Lake held"
+    elif name == "python iterator":
         from storage.read.history import event_batches
 
         def batches(day: dt.date) -> Iterator[Any]:
             return event_batches(data_dir, day)
 
-        notes.append("python iterator: storage.event_batches (no `bondtape` package here)")
-
-    def python_iterator(n: int) -> tuple[Any, Any]:
-        day, rows, lineage = DAYS[n % len(DAYS)], 0, set()
-        for batch in batches(day):
-            rows += batch.num_rows
-            columns = [batch.column(c).to_pylist() for c in ("segment", "offset", "record_index")]
-            lineage.update(zip(*columns, strict=True))
-        return day.isoformat(), (rows, len(lineage))
-
+        how = "python iterator: storage.event_batches (there is no `bondtape` package here)"
     paths = {
         "duckdb client": duckdb_client,
         "bondtape sql": sql_command,
@@ -228,25 +199,54 @@ def read_paths(
         "bondtape book": book_command,
         "python iterator": python_iterator,
     }
-    return paths, notes
+    return paths[name], how
 
 
-def read_loop(read: Read, expected: dict[Any, Any], tally: Tally, stop: threading.Event) -> None:
-    """Read until ``stop``, comparing each answer with what the quiet lake answered."""
-    n = 0
-    while not stop.is_set():
+PATHS = ("duckdb client", "bondtape sql", "bondtape query", "bondtape book", "python iterator")
+
+
+def reader(name: str, data_dir: str, work: str) -> None:
+    """A reader process: read path ``name`` until ``work/stop`` exists, each answer compared
+    with ``work/quiet.json``; the tally in ``work/<name>.json``, rewritten every few reads."""
+    folder = Path(work)
+    read, how = read_path(name, Path(data_dir), folder)
+    expected = json.loads((folder / "quiet.json").read_text())[name]
+    tally, n = Tally(), 0
+    out = folder / f"{name}.json"
+    while not (folder / "stop").exists():
         n += 1
         try:
             asked, got = read(n)
         except Exception as exc:  # every failure of a read is what is counted
-            tally.reads += 1
             tally.errors += 1
             tally.note("error", f"{type(exc).__name__}: {exc}")
-            continue
+        else:
+            if got != expected[asked]:
+                tally.wrong += 1
+                tally.note("wrong", f"{asked}: {got!r}")
         tally.reads += 1
-        if got != expected[asked]:
-            tally.wrong += 1
-            tally.note("wrong", f"{asked}: {got!r}"[:300])
+        if n % 10 == 0:
+            _write_json(out, {"how": how, **asdict(tally)})
+    _write_json(out, {"how": how, **asdict(tally), "done": True})
+
+
+def _write_json(path: Path, value: object) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(value))
+    os.replace(tmp, path)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def child(function: str, *args: str) -> subprocess.Popen[str]:
+    """``function(*args)`` of this module in a process of its own."""
+    code = f"import sys; from {__name__} import {function}; sys.exit({function}(*sys.argv[1:]))"
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
 
 
 def test_every_read_path_sees_every_row_once_while_compaction_and_rebuilds_run(
@@ -254,89 +254,82 @@ def test_every_read_path_sees_every_row_once_while_compaction_and_rebuilds_run(
 ) -> None:
     data_dir, work = tmp_path / "data", tmp_path / "work"
     work.mkdir()
+    monkeypatch.setenv("COLUMNS", "160")  # the book's table whole, not cut to 80 columns
     writer, rows = record_days(data_dir)
     try:
         normalize(data_dir, batch_records=BATCH_RECORDS)
         assert main(["catalog", "--data-dir", str(data_dir)]) == 0
-        streams = (ThreadStreams(sys.stdout), ThreadStreams(sys.stderr))
-        monkeypatch.setattr(sys, "stdout", streams[0])
-        monkeypatch.setattr(sys, "stderr", streams[1])
-        monkeypatch.setenv("COLUMNS", "160")  # the book's table whole, not cut to 80
-        paths, notes = read_paths(data_dir, streams, work)
-        expected = quiet_answers(paths, rows)
-
-        stop_file, progress_file = work / "stop", work / "progress"
-        child = subprocess.Popen(
-            [sys.executable, "-c", "import sys; from tests.storage.test_reads_under_writes "
-             "import write_loop; sys.exit(write_loop(*sys.argv[1:]))",
-             str(data_dir), str(stop_file), str(progress_file)],
-            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        tallies = {name: Tally() for name in paths}
-        stop = threading.Event()
-        readers = [
-            threading.Thread(target=read_loop, args=(read, expected[name], tallies[name], stop))
-            for name, read in paths.items()
-        ]
+        _write_json(work / "quiet.json", quiet_answers(data_dir, work, rows))
+        readers = {name: child("reader", name, str(data_dir), str(work)) for name in PATHS}
+        writing = child("write_loop", str(data_dir), str(work / "stop"), str(work / "progress"))
         started = time.monotonic()
-        for reader in readers:
-            reader.start()
         try:
-            while time.monotonic() - started < LIMIT_S and child.poll() is None:
-                steps = progress_file.read_text().split() if progress_file.exists() else []
+            while time.monotonic() - started < LIMIT_S and writing.poll() is None:
+                steps = _steps(work)
+                tallies = [_read_json(work / f"{name}.json") for name in PATHS]
                 if (
-                    min(t.reads for t in tallies.values()) >= MIN_READS
+                    min(t.get("reads", 0) for t in tallies) >= MIN_READS
                     and all(steps.count(name) >= 2 for name, _ in STEPS)
                     and time.monotonic() - started >= STRESS_S
                 ):
                     break
-                stop.wait(0.2)
+                time.sleep(0.2)  # polling the children's progress files, not synchronising
         finally:
-            stop.set()
-            for reader in readers:
-                reader.join(timeout=120)
-            stop_file.touch()
-            _, child_err = child.communicate(timeout=300)
+            (work / "stop").touch()
+            failures = {name: p.communicate(timeout=300)[1] for name, p in readers.items()}
+            _, writer_err = writing.communicate(timeout=300)
         elapsed = time.monotonic() - started
     finally:
         writer.close()
-    steps = progress_file.read_text().split("\n") if progress_file.exists() else []
-    report = summary(tallies, steps, elapsed, notes)
-    print(report, file=streams[0].through)
-    assert child.returncode == 0, f"the compaction loop failed: {steps[-2:]}\n{child_err[-2000:]}"
+    steps = _steps(work)
+    tallies = {name: _read_json(work / f"{name}.json") for name in PATHS}
+    report = summary(tallies, steps, elapsed)
+    print(report)
+    assert writing.returncode == 0, f"the compaction loop failed: {steps[-1:]}\n{writer_err}"
+    for name, process in readers.items():
+        assert process.returncode == 0 and tallies[name].get("done"), failures[name][-3000:]
     assert all(steps.count(name) >= 1 for name, _ in STEPS), report
-    assert all(t.wrong == 0 and t.errors == 0 for t in tallies.values()), report
-    assert all(t.reads >= MIN_READS for t in tallies.values()), f"too few reads\n{report}"
+    assert all(t["wrong"] == 0 and t["errors"] == 0 for t in tallies.values()), report
+    assert all(t["reads"] >= MIN_READS for t in tallies.values()), f"too few reads\n{report}"
+
+
+def _steps(work: Path) -> list[str]:
+    progress = work / "progress"
+    return progress.read_text().splitlines() if progress.exists() else []
 
 
 def quiet_answers(
-    paths: dict[str, Read], rows: Counter[tuple[str, str]]
-) -> dict[str, dict[Any, Any]]:
-    """Each path's answers on the quiet lake, to every question it asks in the loop, checked
-    against the rows recorded (the books: that there is one)."""
-    answers: dict[str, dict[Any, Any]] = {}
-    quotes = sum(n for (table, _), n in rows.items() if table == "quotes")
-    for name, read in paths.items():
+    data_dir: Path, work: Path, rows: Counter[tuple[str, str]]
+) -> dict[str, dict[str, Any]]:
+    """Each path's answers on the quiet lake to every question it asks in the loop, checked
+    against the rows recorded (the books: that each is the ISIN's, of that day)."""
+    answers: dict[str, dict[str, Any]] = {}
+    for name in PATHS:
+        read, _ = read_path(name, data_dir, work)
         answers[name] = dict(read(n) for n in range(len(ISINS) * len(DAYS)))
+    quotes = sum(n for (table, _), n in rows.items() if table == "quotes")
     for name in ("duckdb client", "bondtape sql"):
-        assert answers[name] == {"all": (quotes, quotes)}, name
+        assert answers[name] == {"all": [quotes, quotes]}, name
     for day, answer in answers["python iterator"].items():
         day_rows = rows["quotes", day] + rows["trades", day]
-        assert answer == (day_rows, day_rows), day
+        assert answer == [day_rows, day_rows], day
     for day, text in answers["bondtape query"].items():
         trades = sum(int(row["trades"]) for row in csv.DictReader(io.StringIO(text)))
         assert trades == rows["trades", day], day
     assert len(answers["bondtape book"]) == len(ISINS) * len(DAYS)
-    for (isin, day), text in answers["bondtape book"].items():
+    for asked, text in answers["bondtape book"].items():
+        isin, day = asked.split()
         assert isin in text and f"received {day}" in text and "total" in text, text
     return answers
 
 
-def summary(tallies: dict[str, Tally], steps: list[str], elapsed: float, notes: list[str]) -> str:
+def summary(tallies: dict[str, dict[str, Any]], steps: list[str], elapsed: float) -> str:
     done = ", ".join(f"{name} x{steps.count(name)}" for name, _ in STEPS)
-    lines = [f"reads under writes, {elapsed:.0f} s; the child ran {done}", *notes]
+    lines = [f"reads under writes, {elapsed:.0f} s; the child ran {done}"]
+    lines += [t["how"] for t in tallies.values() if t.get("how", "").startswith("python")]
     lines.append(f"{'path':18} {'reads':>6} {'wrong':>6} {'errors':>6}")
     for name, tally in tallies.items():
-        lines.append(f"{name:18} {tally.reads:>6} {tally.wrong:>6} {tally.errors:>6}")
-        lines += [f"    {sample}" for sample in tally.samples]
+        reads, wrong, errors = (tally.get(k, 0) for k in ("reads", "wrong", "errors"))
+        lines.append(f"{name:18} {reads:>6} {wrong:>6} {errors:>6}")
+        lines += [f"    {sample}" for sample in tally.get("samples", [])]
     return "\n".join(lines)
