@@ -16,6 +16,7 @@ BENCHMARKS = (
     "benchmarks.bench_query",
     "benchmarks.bench_replay",
     "benchmarks.bench_iterate",
+    "benchmarks.bench_history",
 )
 
 
