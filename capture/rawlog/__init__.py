@@ -5,11 +5,11 @@ This package's public surface. The byte format is :mod:`capture.rawlog.format`; 
 :mod:`~capture.rawlog.writer` (the append path) over :mod:`~capture.rawlog.segments` (resume,
 rotation, background seal) and :mod:`~capture.rawlog.flusher` (the fsync thread); listing and
 reading, :mod:`~capture.rawlog.reader`; sealing, :mod:`~capture.rawlog.seal`; the EVENT and
-STATE payloads, :mod:`~capture.rawlog.events`.
+STATE payloads, :mod:`~capture.rawlog.events`; the REST_RECV payload, :mod:`~capture.rawlog.rest`.
 Readers (storage/) import the reader side from here and never touch the writer.
 """
 
-from capture.rawlog import events
+from capture.rawlog import events, rest
 from capture.rawlog.format import (
     FORMAT_VERSION,
     CorruptRegion,
@@ -56,6 +56,7 @@ __all__ = [
     "read_segment_runs",
     "recorded_on",
     "require_recorded",
+    "rest",
     "seal_segment",
     "segments_holding",
     "verify",

@@ -23,7 +23,7 @@ from storage.compact.compaction import compact
 from storage.normalize.normalizer import normalize
 from storage.read.results import json_rows
 from storage.report.report import Report, ReportSettings, build_report, reason_group, save_report
-from tests.data.golden import HERE as GOLDEN
+from tests.data.golden import V1 as GOLDEN
 from tests.support.rawdata import ISINS, MALFORMED, RawLog, record
 from tests.support.rawlog import seoul_ns
 
