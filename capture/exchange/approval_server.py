@@ -78,6 +78,11 @@ class ApprovalRegistry:
         with self._lock:
             return list(self._keys)
 
+    def tokens_issued(self) -> list[str]:
+        """Every access token issued so far, likewise."""
+        with self._lock:
+            return list(self._tokens)
+
     def app_key_for(self, approval_key: str) -> str | None:
         """The app key an approval key was issued to; None if unknown or older than 24 h."""
         with self._lock:

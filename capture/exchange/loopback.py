@@ -87,6 +87,11 @@ class LoopbackExchange:
         """The approval keys this exchange has handed out (secrets a client must keep)."""
         return self._registry.issued()
 
+    @property
+    def access_tokens_issued(self) -> list[str]:
+        """The REST access tokens this exchange has handed out (secrets too)."""
+        return self._registry.tokens_issued()
+
     def start(self) -> None:
         listen = self.listen
         try:
