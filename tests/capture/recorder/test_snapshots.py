@@ -121,4 +121,5 @@ def test_requests_keep_the_pace_and_a_second_ack_of_a_queued_bond_adds_none() ->
         assert [isin for _, _, isin in server.books] == bonds
     assert [conn for conn, _ in written] == [1, 1, 1, 2]
     spacing = [b - a for a, b in itertools.pairwise(times)]
-    assert min(spacing) >= 0.09, spacing  # 10 a second: 0.1 s apart, less the clock's grain
+    # 10 a second: sent 0.1 s apart; seen by the server give or take each request's latency.
+    assert times[-1] - times[0] >= 3 * 0.1 - 0.02 and min(spacing) >= 0.05, spacing
