@@ -37,9 +37,6 @@ from capture.recorder.options import RecorderOptions
 
 log = logging.getLogger(__name__)
 
-JOIN_S = 1.0  # how long a stop waits for a request in flight (it has its own timeout)
-
-
 def book_snapshots(
     options: RecorderOptions,
     credential: AppCredential,
@@ -130,12 +127,12 @@ class BookSnapshots:
             self._cond.notify()
 
     def stop(self) -> None:
-        """Stop the worker: after this returns nothing more is appended to raw."""
+        """Stop the worker without waiting for it (a request in flight ends by its own
+        timeout, the thread is a daemon): once this returns nothing more is appended to raw,
+        as appending and stopping take the same lock."""
         with self._cond:
             self._stopped = True
             self._cond.notify()
-        if self._thread.is_alive() and threading.current_thread() is not self._thread:
-            self._thread.join(JOIN_S)
 
     def status(self) -> dict[str, Any]:
         """This worker's part of a session's ``status.json`` entry."""
