@@ -37,6 +37,7 @@ from capture.recorder.options import RecorderOptions
 
 log = logging.getLogger(__name__)
 
+
 def book_snapshots(
     options: RecorderOptions,
     credential: AppCredential,
