@@ -101,6 +101,7 @@ def record(tmp: Path, ws_url: str, approval_url: str, frames: int) -> list[RawRe
     """The bondtape recorder (in a thread) until raw holds ``frames`` data frames; those."""
     options = RecorderOptions(
         data_dir=tmp / "recorded", recorder_id="bench", ws_url=ws_url, approval_url=approval_url,
+        rest_url=approval_url.rsplit("/oauth2/", 1)[0], rest_snapshots=False, rest_rate_per_s=10.0,
         custtype="P", credentials=(AppCredential(name="b", app_key="bench-rec", app_secret="s"),),
         pairs=tuple((tr, isin) for tr in TRS for isin in isins(N_ISINS)), pong_mode="pong",
         ping_interval_s=10.0, subscribe_interval_s=0.0, fsync_interval_s=1.0,

@@ -11,12 +11,13 @@ them into a one-line message and an exit status, so a traceback always means a b
     │   ├── DecryptError       an encrypted payload that does not decrypt to UTF-8 text
     │   ├── BadRequest         a subscribe request a KIS server refuses (carries msg_cd)
     │   └── BadMasterLine      a line of KIS's bond master file that does not parse
-    ├── ApprovalError          the REST approval-key request failed
+    ├── ApprovalError          the REST approval-key or access-token request failed
+    ├── RestError              a REST book request failed (its fetch is retried, then counted)
     ├── RecorderError          the recorder had to stop (a session could not write raw)
     ├── AlreadyRunning         another daemon already owns this data_dir (exit 3)
     ├── RawLogError            the raw log on disk is not what the writer wrote
     │   ├── CorruptRecord      a record whose length or CRC does not check out
-    │   ├── BadEvent           an EVENT or STATE payload not in the shape events.py writes
+    │   ├── BadEvent           an EVENT, STATE or REST_RECV payload not in the shape written
     │   ├── DiskFull           the disk refused a record (ENOSPC/EDQUOT); nothing torn left
     │   └── RecorderLocked     another recorder already owns this data_dir
     └── StorageError           the lake or catalog cannot be written or read
@@ -113,7 +114,18 @@ class BadMasterLine(ProtocolError):
 
 
 class ApprovalError(BondtapeError):
-    """The approval-key REST call failed; the message never contains a secret."""
+    """The approval-key or access-token REST call failed; the message never contains a
+    secret."""
+
+
+class RestError(BondtapeError):
+    """A REST book request failed (unreachable, refused, or an answer that is not a book);
+    the message names the ISIN and KIS's code, never a secret. ``token_refused``: the server
+    said the access token is invalid or expired, so the next try needs a new one."""
+
+    def __init__(self, message: str, *, token_refused: bool = False) -> None:
+        self.token_refused = token_refused
+        super().__init__(message)
 
 
 class RecorderError(BondtapeError):
@@ -142,7 +154,8 @@ class CorruptRecord(RawLogError):
 
 
 class BadEvent(RawLogError):
-    """An EVENT or STATE payload that :mod:`capture.rawlog.events` cannot read; ``reason``
+    """An EVENT or STATE payload that :mod:`capture.rawlog.events` cannot read, or a REST_RECV
+    payload that :mod:`capture.rawlog.rest` cannot; ``reason``
     says what is wrong with it (readers make it a reject, with its bytes)."""
 
     def __init__(self, reason: str) -> None:

@@ -185,9 +185,8 @@ SURFACES = {
         "FORMAT_VERSION", "CorruptRegion", "KeyTracker", "Position", "RawLogWriter", "RawRecord",
         "RecordKind", "RecordRun", "SegmentInfo", "decode_header", "decode_record",
         "encode_header", "encode_record", "events", "list_segments", "read_records",
-        "read_runs", "read_segment_runs", "recorded_on", "require_recorded", "seal_closed",
-        "seal_segment",
-        "segments_holding", "verify",
+        "read_runs", "read_segment_runs", "recorded_on", "require_recorded", "rest",
+        "seal_closed", "seal_segment", "segments_holding", "verify",
         "writers_held_off",
     ],
     "capture.recorder": [

@@ -1,8 +1,12 @@
-"""The REST half of the loopback exchange: ``/oauth2/Approval`` and ``/oauth2/tokenP``.
+"""The REST half of the loopback exchange: ``/oauth2/Approval``, ``/oauth2/tokenP`` and the
+book snapshot ``GET /uapi/domestic-bond/v1/quotations/inquire-asking-price``.
 
 Issued approval keys go into an :class:`ApprovalRegistry` that the websocket half reads from
 its own thread, to learn which app key a session belongs to (one session per app key) and
-whether the key is still valid (24 h). Bodies carry secrets: nothing here logs a body.
+whether the key is still valid (24 h); access tokens too, which the book endpoint checks
+(issued, under a day old, for the ``appkey`` header). The book comes from ``books``, the
+current book of the same market the websocket feeds draw from. Bodies and headers carry
+secrets: nothing here logs either.
 
 Error shape follows docs/kis-protocol.md, ``{"error_code", "error_description"}``: ``EGW00103``
 with HTTP 403 for credentials that are not accepted; ``EGW00002`` with HTTP 400 for a body
@@ -17,13 +21,15 @@ import logging
 import secrets
 import threading
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from capture.clock import NS_PER_S, Clock, seoul_datetime
 from capture.errors import ConfigError
+from capture.kis import rest_book
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +37,8 @@ APPROVAL_TTL_NS = 24 * 3600 * NS_PER_S
 TOKEN_TTL_S = 86_400
 
 Credential = tuple[str, str]  # (appkey, secret)
+BookSource = Callable[[str], list[str] | None]
+"""The current H0BJASP0 record of an ISIN (None: no such bond), read without moving it."""
 
 
 class ApprovalRegistry:
@@ -39,6 +47,7 @@ class ApprovalRegistry:
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._keys: dict[str, tuple[str, int]] = {}
+        self._tokens: dict[str, tuple[str, int]] = {}
         self._lock = threading.Lock()
 
     def issue(self, app_key: str) -> str:
@@ -47,10 +56,32 @@ class ApprovalRegistry:
             self._keys[approval_key] = (app_key, self._clock.now_ns())
         return approval_key
 
+    def issue_token(self, app_key: str) -> str:
+        token = secrets.token_urlsafe(96)
+        with self._lock:
+            self._tokens[token] = (app_key, self._clock.now_ns())
+        return token
+
+    def token_refusal(self, token: str, app_key: str) -> str | None:
+        """Why a request with ``token`` for ``app_key`` is refused (KIS's msg_cd), or None:
+        an unknown token, or another app key's, is invalid; one a day old has expired."""
+        with self._lock:
+            entry = self._tokens.get(token)
+        if entry is None or entry[0] != app_key:
+            return rest_book.TOKEN_INVALID
+        if self._clock.now_ns() - entry[1] >= TOKEN_TTL_S * NS_PER_S:
+            return rest_book.TOKEN_EXPIRED
+        return None
+
     def issued(self) -> list[str]:
         """Every approval key issued so far (tests look for them where they must not be)."""
         with self._lock:
             return list(self._keys)
+
+    def tokens_issued(self) -> list[str]:
+        """Every access token issued so far, likewise."""
+        with self._lock:
+            return list(self._tokens)
 
     def app_key_for(self, approval_key: str) -> str | None:
         """The app key an approval key was issued to; None if unknown or older than 24 h."""
@@ -100,11 +131,12 @@ class ApprovalServer:
         registry: ApprovalRegistry,
         accepted: Collection[Credential] | None,
         clock: Clock,
+        books: BookSource | None = None,
     ) -> None:
         handler = type(
             "_BoundHandler",
             (_ApprovalHandler,),
-            {"registry": registry, "accepted": accepted, "clock": clock},
+            {"registry": registry, "accepted": accepted, "clock": clock, "books": books},
         )
         self._httpd = ThreadingHTTPServer((host, port), handler)
         self._httpd.daemon_threads = True
@@ -134,7 +166,39 @@ class _ApprovalHandler(BaseHTTPRequestHandler):
     registry: ApprovalRegistry
     accepted: Collection[Credential] | None
     clock: Clock
+    books: BookSource | None
     protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        """The book snapshot: ``GET BOOK_PATH?FID_COND_MRKT_DIV_CODE=B&FID_INPUT_ISCD=ISIN``
+        with ``authorization: Bearer TOKEN``, ``appkey``, ``appsecret`` and ``tr_id``."""
+        url = urlsplit(self.path)
+        if url.path != rest_book.BOOK_PATH:
+            self._reply(404, _error("EGW00002", f"no such endpoint {url.path}"))
+            return
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        token = (self.headers.get("authorization") or "").removeprefix("Bearer ")
+        app_key, secret = self.headers.get("appkey") or "", self.headers.get("appsecret") or ""
+        isin = query.get("FID_INPUT_ISCD", "")
+        refusal = self.registry.token_refusal(token, app_key)
+        if refusal is None and self.accepted is not None and (app_key, secret) not in self.accepted:
+            refusal = rest_book.TOKEN_INVALID
+        if refusal is not None:
+            self._book_refused(refusal, _TOKEN_MESSAGES[refusal])
+        elif self.headers.get("tr_id") != rest_book.BOOK_TR_ID:
+            self._book_refused("EGW00002", f"tr_id must be {rest_book.BOOK_TR_ID}")
+        elif query.get("FID_COND_MRKT_DIV_CODE") != rest_book.MARKET_CODE:
+            self._book_refused("EGW00002", "FID_COND_MRKT_DIV_CODE must be B")
+        elif self.books is None:
+            self._book_refused("EGW00002", "this exchange serves no book over REST")
+        elif (record := self.books(isin)) is None:
+            self._book_refused("EGW00002", f"no bond {isin!r}")
+        else:
+            output = rest_book.book_output(record)
+            self._send(200, rest_book.answer_body(output, "MCA00000", "정상처리 되었습니다."))
+
+    def _book_refused(self, msg_cd: str, msg1: str) -> None:
+        self._send(500, rest_book.answer_body(None, msg_cd, msg1))
 
     def do_POST(self) -> None:
         routes = {
@@ -165,7 +229,7 @@ class _ApprovalHandler(BaseHTTPRequestHandler):
     def _token(self, app_key: str) -> dict[str, object]:
         expires = seoul_datetime(self.clock.now_ns()) + dt.timedelta(seconds=TOKEN_TTL_S)
         return {
-            "access_token": secrets.token_urlsafe(96),
+            "access_token": self.registry.issue_token(app_key),
             "token_type": "Bearer",
             "expires_in": TOKEN_TTL_S,
             "access_token_token_expired": expires.strftime("%Y-%m-%d %H:%M:%S"),
@@ -180,16 +244,29 @@ class _ApprovalHandler(BaseHTTPRequestHandler):
         return body if isinstance(body, dict) else None
 
     def _reply(self, status: int, obj: dict[str, object]) -> None:
-        data = json.dumps(obj, ensure_ascii=False).encode("utf-8")
+        self._send(status, json.dumps(obj, ensure_ascii=False).encode("utf-8"))
+
+    def _send(self, status: int, data: bytes) -> None:
+        """Standard headers capitalised, KIS's own lower case (``tr_id``, ``tr_cont``): KIS's
+        sample reads every all-lower-case header name as a Python identifier."""
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
+        if urlsplit(self.path).path == rest_book.BOOK_PATH:
+            self.send_header("tr_id", rest_book.BOOK_TR_ID)
+            self.send_header("tr_cont", "D")  # D or E: the last (here the only) page
         self.end_headers()
         self.wfile.write(data)
 
     def log_message(self, format: str, *args: object) -> None:
         # Request lines only (never bodies, which carry secrets), at debug level.
         logger.debug("approval server: " + format, *args)
+
+
+_TOKEN_MESSAGES = {
+    rest_book.TOKEN_INVALID: "유효하지 않은 token 입니다.",
+    rest_book.TOKEN_EXPIRED: "기간이 만료된 token 입니다.",
+}
 
 
 def _error(code: str, description: str) -> dict[str, object]:

@@ -17,7 +17,12 @@ from types import TracebackType
 
 from capture.clock import Clock
 from capture.errors import ConfigError
-from capture.exchange.approval_server import ApprovalRegistry, ApprovalServer, Credential
+from capture.exchange.approval_server import (
+    ApprovalRegistry,
+    ApprovalServer,
+    BookSource,
+    Credential,
+)
 from capture.exchange.feed import FeedSource
 from capture.exchange.server import Exchange, ExchangeOptions
 from capture.exchange.truth import TruthLog
@@ -58,8 +63,10 @@ class LoopbackExchange:
         *,
         seed: int,
         truth: Path | None = None,
+        books: BookSource | None = None,
     ) -> None:
         self.listen = listen
+        self.books = books  # the REST book snapshot's source; None: it answers an error
         self.feed_source = feed_source
         self.seed = seed
         self._clock = clock
@@ -80,6 +87,11 @@ class LoopbackExchange:
         """The approval keys this exchange has handed out (secrets a client must keep)."""
         return self._registry.issued()
 
+    @property
+    def access_tokens_issued(self) -> list[str]:
+        """The REST access tokens this exchange has handed out (secrets too)."""
+        return self._registry.tokens_issued()
+
     def start(self) -> None:
         listen = self.listen
         try:
@@ -89,7 +101,7 @@ class LoopbackExchange:
         accepted = frozenset(listen.credentials) if listen.credentials is not None else None
         try:
             self._rest = ApprovalServer(
-                listen.host, listen.rest_port, self._registry, accepted, self._clock
+                listen.host, listen.rest_port, self._registry, accepted, self._clock, self.books
             )
         except OSError as exc:
             self.stop()

@@ -116,7 +116,13 @@ class _Stream:
 
 
 class _BookStream(_Stream):
+    last: list[str] | None = None  # the book in force, read by the REST side's thread
+
     def next_record(self, hhmmss: str) -> list[str]:
+        self.last = self._next_record(hhmmss)
+        return self.last
+
+    def _next_record(self, hhmmss: str) -> list[str]:
         p, rng = self.profile, self.rng
         mid = self.step()
         best_bid = mid - rng.randint(0, 5) * TICK
@@ -200,6 +206,21 @@ class Market:
         if isin not in self._profiles:
             self._profiles[isin] = bond_profile(isin, self.seed)
         return self._profiles[isin]
+
+    def book_now(self, isin: str, hhmmss: str) -> list[str]:
+        """The book in force for ``isin``, as a REST snapshot shows it, without moving any
+        stream (it is called from the REST server's threads): the last H0BJASP0 record made,
+        or before any, an opening book drawn from an RNG of its own, stamped ``hhmmss``.
+
+        Raises:
+            ValueError: ``isin`` is not a valid Korean ISIN.
+        """
+        stream = self._streams.get((ORDER_BOOK.tr_id, isin))
+        last = stream.last if isinstance(stream, _BookStream) else None
+        if last is not None:
+            return last
+        rng = random.Random(f"bondtape-opening:{self.seed}:{isin}")
+        return _BookStream(self.profile(isin), rng).next_record(hhmmss)
 
     def next_record(self, tr_id: str, isin: str, hhmmss: str) -> list[str]:
         """The stream's next record, field strings in the TR's wire order.

@@ -73,7 +73,9 @@ class Simulator(LoopbackExchange):
             credentials=options.credentials,
             exchange=options.exchange,
         )
-        super().__init__(listen, feed_source, clock, seed=seed, truth=options.truth)
+        super().__init__(
+            listen, feed_source, clock, seed=seed, truth=options.truth, books=feed_source.book_now
+        )
 
     def start(self) -> None:
         logger.info("simulator seed %d", self.seed)

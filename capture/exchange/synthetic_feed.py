@@ -67,6 +67,12 @@ class SyntheticFeedSource:
         self._off_air_since: dict[Pair, float] = {}  # trade streams let go: monotonic since
         self._off_air_rng = random.Random(f"bondtape-off-air:{seed}")
 
+    def book_now(self, isin: str) -> list[str] | None:
+        """The current book of ``isin`` for the REST snapshot (None: not a valid ISIN)."""
+        if not is_valid_isin(isin):
+            return None
+        return self.market.book_now(isin, seoul_datetime(self.clock.now_ns()).strftime("%H%M%S"))
+
     def open(self, subscriptions: Collection[Pair], app_keys: Set[str]) -> SyntheticFeed:
         rng = random.Random(f"bondtape-feed:{self.seed}:{next(self._sessions)}")
         return SyntheticFeed(self, subscriptions, rng)

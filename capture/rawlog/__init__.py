@@ -6,12 +6,12 @@ This package's public surface. The byte format is :mod:`capture.rawlog.format`; 
 rotation, background seal) and :mod:`~capture.rawlog.flusher` (the fsync thread); listing and
 reading, :mod:`~capture.rawlog.reader`; sealing, :mod:`~capture.rawlog.seal` (and, from
 outside the writer, :mod:`~capture.rawlog.closed`); the key/iv in force,
-:mod:`~capture.rawlog.keys`; the EVENT and STATE payloads, :mod:`~capture.rawlog.events`.
-Readers (storage/) import the reader side from here and never touch the writer: compaction
-asks :func:`seal_closed` to seal a closed day.
+:mod:`~capture.rawlog.keys`; the EVENT and STATE payloads, :mod:`~capture.rawlog.events`; the
+REST_RECV payload, :mod:`~capture.rawlog.rest`. Readers (storage/) import the reader side from
+here and never touch the writer: compaction asks :func:`seal_closed` to seal a closed day.
 """
 
-from capture.rawlog import events
+from capture.rawlog import events, rest
 from capture.rawlog.closed import seal_closed
 from capture.rawlog.format import (
     FORMAT_VERSION,
@@ -61,6 +61,7 @@ __all__ = [
     "read_segment_runs",
     "recorded_on",
     "require_recorded",
+    "rest",
     "seal_closed",
     "seal_segment",
     "segments_holding",

@@ -3,7 +3,7 @@
 A segment file is one header followed by records, all little-endian::
 
     header  MAGIC b"BTRAWSEG"   8 bytes
-            version             u16   (= FORMAT_VERSION, 1)
+            version             u16   (= FORMAT_VERSION; readers take READABLE_VERSIONS)
             created_ns          i64   UTC ns the segment was opened
             id_len              u16
             recorder_id         id_len bytes of UTF-8, matching [A-Za-z0-9_.]{1,64}
@@ -18,9 +18,13 @@ A segment file is one header followed by records, all little-endian::
             payload             length bytes
 
 FRAME_RECV payloads are the websocket message exactly as received (not necessarily UTF-8);
-EVENT and STATE payloads are UTF-8 JSON objects, but this layer only sees bytes. Offsets are
-byte offsets into the uncompressed segment; ``segment`` is the segment's identity, its path
-relative to raw/ without ``.zst`` (``"2026-11-26/1764115200000000000-rec1.seg"``).
+EVENT and STATE payloads are UTF-8 JSON objects; REST_RECV payloads (format version 2 on) are
+a REST response as received, after a line naming the request (:mod:`capture.rawlog.rest`).
+This layer only sees bytes. Version 2 added the REST_RECV kind and nothing else, so a version
+1 segment reads as it always did; a writer never appends to a segment of another version.
+Offsets are byte offsets into the uncompressed segment; ``segment`` is the segment's
+identity, its path relative to raw/ without ``.zst``
+(``"2026-11-26/1764115200000000000-rec1.seg"``).
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ from enum import IntEnum
 from capture.errors import CorruptRecord
 
 MAGIC = b"BTRAWSEG"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 RECORD_MARKER = b"\xa5\x5a"
 MAX_PAYLOAD = 16 * 1024 * 1024
 RECORDER_ID_PATTERN = r"[A-Za-z0-9_.]{1,64}"
@@ -46,6 +51,7 @@ _HEADER_CRC = struct.Struct("<I")
 _RECORD_PREFIX = struct.Struct("<2sII")  # marker, length, crc
 _RECORD_FIELDS = struct.Struct("<qIB")  # recv_ns, conn_id, kind
 RECORD_OVERHEAD = _RECORD_PREFIX.size + _RECORD_FIELDS.size
+HEADER_MAX = _HEADER_FIXED.size + 64 + _HEADER_CRC.size  # with the longest recorder id
 _I64 = (-(2**63), 2**63 - 1)
 _U32_MAX = 2**32 - 1
 
@@ -55,6 +61,7 @@ class RecordKind(IntEnum):
     FRAME_SENT = 2
     EVENT = 3
     STATE = 4
+    REST_RECV = 5  # a REST response (a book snapshot), format version 2 on
 
 
 _KINDS = {int(kind): kind for kind in RecordKind}
@@ -196,7 +203,7 @@ def decode_header(data: bytes | bytearray, segment: str) -> SegmentHeader | None
     (crc,) = _HEADER_CRC.unpack_from(data, size - _HEADER_CRC.size)
     if zlib.crc32(data[: size - _HEADER_CRC.size]) != crc:
         raise CorruptRecord(segment, 0, "segment header CRC mismatch")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise CorruptRecord(segment, 0, f"unsupported segment format version {version}")
     raw_id = bytes(data[_HEADER_FIXED.size : size - _HEADER_CRC.size])
     recorder_id = raw_id.decode("utf-8", errors="replace")

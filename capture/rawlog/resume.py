@@ -5,8 +5,9 @@ asks :func:`plan_resume` which segment to append to, which closed ones to seal, 
 name a new one. Rules:
 
 - Append only to this recorder's latest segment, only if it is plain and undamaged (never
-  append after damage: ``raw verify`` keeps reporting it) and it belongs to the current
-  Seoul hour or a later one (a clock stepped back); otherwise open a new segment.
+  append after damage: ``raw verify`` keeps reporting it), of today's format version (its
+  header says what its records may be) and it belongs to the current Seoul hour or a later
+  one (a clock stepped back); otherwise open a new segment.
 - A new segment is named for ``now``, or 1 ns after the latest existing segment (plain or
   sealed) when that is not earlier, so names strictly increase and read order is write order.
 - Every other plain segment is closed: seal it. One that is also sealed already (a crash after
@@ -30,6 +31,7 @@ class ExistingSegment:
     plain: bool  # the plain file exists
     sealed: bool  # the .zst exists
     damaged: bool = False  # a corrupt region inside the plain file
+    outdated: bool = False  # its header has another format version than today's writer's
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,7 @@ def plan_resume(segments: Sequence[ExistingSegment], now_ns: int) -> ResumePlan:
         and latest.plain
         and not latest.sealed
         and not latest.damaged
+        and not latest.outdated
         and seoul_hour_key(latest.open_ns) >= seoul_hour_key(now_ns)
     ):
         return ResumePlan(latest.identity, None, tuple(s.identity for s in plain[:-1]))

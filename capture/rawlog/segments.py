@@ -21,10 +21,17 @@ from pathlib import Path
 
 from capture.clock import Clock, seoul_hour_end_ns, seoul_hour_key
 from capture.durable import fsync_dir
-from capture.errors import RawLogError
+from capture.errors import CorruptRecord, RawLogError
 from capture.rawlog import events
 from capture.rawlog.disk_full import DISK_FULL_ERRNOS
-from capture.rawlog.format import RecordKind, encode_header, encode_record
+from capture.rawlog.format import (
+    FORMAT_VERSION,
+    HEADER_MAX,
+    RecordKind,
+    decode_header,
+    encode_header,
+    encode_record,
+)
 from capture.rawlog.reader import parse_segment_path, scan_plain_segment, segment_identity
 from capture.rawlog.resume import ExistingSegment, next_open_ns, plan_resume
 from capture.rawlog.seal import SEALED_SUFFIX, TMP_SUFFIX, seal_segment, sealed_path
@@ -134,7 +141,10 @@ class Segments:
                 damaged = bool(regions)
             if path.exists():
                 paths[identity] = path
-                found[identity] = ExistingSegment(identity, open_ns, True, known.sealed, damaged)
+                found[identity] = ExistingSegment(
+                    identity, open_ns, True, known.sealed, damaged,
+                    outdated=_written_version(path, identity) != FORMAT_VERSION,
+                )  # fmt: skip
         plan = plan_resume(list(found.values()), now)
         self._last_open_ns = max((s.open_ns for s in found.values()), default=None)
         if plan.append_to is not None:
@@ -319,6 +329,21 @@ def _open_fd(path: Path, flags: int) -> int:
         return os.open(path, flags | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         raise RawLogError(f"cannot open raw segment {path}: {exc}") from exc
+
+
+def _written_version(path: Path, identity: str) -> int | None:
+    """The format version a plain segment's header names; None if it has no readable header.
+
+    Raises:
+        OSError: the file cannot be read.
+    """
+    with path.open("rb") as f:
+        head = f.read(HEADER_MAX)
+    try:
+        header = decode_header(head, identity)
+    except CorruptRecord:
+        return None
+    return None if header is None else header.version
 
 
 def _remove_dir(path: Path, made: bool) -> None:

@@ -9,7 +9,8 @@ Metrics (all ``bondtape_``): ``frames_total{tr}``, ``records_total{tr}``,
 ``reconnects_total{credential}``, ``subscriptions{credential}``, ``gap_seconds_total`` (gaps
 closed), ``open_gaps``, ``open_gap_seconds``, ``oldest_open_gap_seconds``,
 ``last_frame_age_seconds{tr}``, ``stale_feeds{tr}``, ``disk_free_bytes``, ``raw_write_seconds``
-and ``raw_fsync_seconds`` (histograms).
+and ``raw_fsync_seconds`` (histograms), ``rest_snapshots_total{credential,outcome}`` (REST
+book snapshots ``fetched``, ``failed`` after every attempt, or ``retried``).
 """
 
 from __future__ import annotations
@@ -104,10 +105,19 @@ class _SessionCollector:
             "bondtape_subscriptions", "Registrations acked on the live connection",
             labels=["credential"],
         )  # fmt: skip
+        snapshots = CounterMetricFamily(
+            "bondtape_rest_snapshots", "REST book snapshots at subscription acks, by outcome",
+            labels=["credential", "outcome"],
+        )  # fmt: skip
         for session in sessions:
             reconnects.add_metric([session.credential.name], session.reconnects)
             subscriptions.add_metric([session.credential.name], session.subscribed())
-        yield from (reconnects, subscriptions)
+            if session.snapshots is not None:
+                for outcome in ("fetched", "failed", "retries"):
+                    label = "retried" if outcome == "retries" else outcome
+                    count = getattr(session.snapshots, outcome)
+                    snapshots.add_metric([session.credential.name, label], count)
+        yield from (reconnects, subscriptions, snapshots)
 
     @staticmethod
     def _gaps(sessions: Sequence[Session], now: int) -> Iterator[Metric]:

@@ -24,6 +24,9 @@ class RecorderOptions:
     recorder_id: str
     ws_url: str
     approval_url: str
+    rest_url: str  # the REST server's base URL: tokenP and the book snapshot
+    rest_snapshots: bool  # fetch a REST book at each ack of an H0BJASP0 registration
+    rest_rate_per_s: float  # REST requests a second per app key, at most
     custtype: str
     credentials: tuple[AppCredential, ...]
     pairs: tuple[Pair, ...]
@@ -42,6 +45,7 @@ class RecorderOptions:
     key_in_use_backoff_s: float = 300.0  # OPSP8996: someone else holds the app key
     retry_later_s: float = 5.0  # OPSP0007 / OPSP0011: send that registration again after
     connect_timeout_s: float = 10.0
+    rest_attempts: int = 4  # tries of one snapshot before it is given up (and counted)
     status_interval_s: float = 1.0
 
     @property

@@ -312,6 +312,7 @@ class Recorder:
                 "count": sum(c["gaps"]["today"] for c in connections),
                 "seconds": sum(c["gaps"]["today_s"] for c in connections),
             },
+            "rest_snapshots": _snapshot_totals(connections),
             "metrics_port": self._options.metrics_port or None,
             "writer": {
                 "segment": writer.current_segment,
@@ -326,6 +327,14 @@ class Recorder:
             write_status(self._options.data_dir / STATUS_NAME, status)
         except OSError as exc:
             log.warning("cannot write %s: %s", STATUS_NAME, exc)
+
+
+def _snapshot_totals(connections: list[dict[str, Any]]) -> dict[str, int] | None:
+    """The REST book snapshots fetched and given up, over every session; None when off."""
+    parts = [c["rest_snapshots"] for c in connections if c["rest_snapshots"] is not None]
+    if not parts:
+        return None
+    return {key: sum(part[key] for part in parts) for key in ("fetched", "failed", "pending")}
 
 
 class _ConnIds:

@@ -42,6 +42,7 @@ from capture.recorder.receiver import Receiver
 from capture.recorder.redact import Redactor
 from capture.recorder.sender import Sender
 from capture.recorder.session_logic import KEY_IN_USE, Actions, SessionLogic
+from capture.recorder.snapshots import book_snapshots
 from capture.recorder.wire import NORMAL_CLOSURE
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,10 @@ class Session:
         self.state = "starting"
         self.since_ns = clock.now_ns()
         self._receiver: Receiver | None = None  # made by run(), with the writer
+        self.snapshots = book_snapshots(
+            options, credential, clock=clock, rng=random.Random(rng.random()),
+            on_new_token=redactor.add, append=self._append,
+        )  # fmt: skip
         self.health = FeedHealth(self.pairs, options)
         self._rate_mark = (0, self.since_ns)  # frames and time at the last status
         self.reconnects = 0
@@ -169,6 +174,7 @@ class Session:
             },
             "reconnects": self.reconnects,
             "last_error": self.last_error,
+            "rest_snapshots": None if self.snapshots is None else self.snapshots.status(),
         }
 
     @property
@@ -209,6 +215,8 @@ class Session:
         websocket handshake in progress is aborted, so the thread ends at once rather than
         after the connect timeout."""
         self._stop.set()
+        if self.snapshots is not None:
+            self.snapshots.stop()
         current = self._current
         if current is not None:
             self._close(current, STOP_REASON, close_code=NORMAL_CLOSURE)
@@ -231,6 +239,8 @@ class Session:
         self._receiver = Receiver(
             writer, self._clock, note=self.health.arrivals.note, on_message=self._on_message
         )
+        if self.snapshots is not None:
+            self.snapshots.start()
         try:
             self._reconnect_loop()
         except BaseException as exc:
@@ -324,6 +334,8 @@ class Session:
             c.ws.send(payload, opcode)
         for conn, event in actions.records:
             self._event(conn, event)
+        for isin in actions.snapshots if self.snapshots is not None else ():
+            self.snapshots.request(c.conn, isin)
         if actions.renew_key is not None:
             self._keys.invalidate(actions.renew_key)
         if actions.live:

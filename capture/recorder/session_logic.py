@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from capture.errors import MalformedFrame
+from capture.kis.layouts import ORDER_BOOK
 from capture.kis.protocol import ControlResponse, Pair, Ping, classify
 from capture.rawlog import events
 from capture.recorder.gaps import GapBook, disk_full_events
@@ -42,10 +43,13 @@ Record = tuple[int, events.Event]
 @dataclass(slots=True)
 class Actions:
     """What the session does next, in this order: send ``frames`` (opcode, payload), then
-    append ``records``; renew the key, close the connection, or note it is ``live``."""
+    append ``records``; ask for the REST book of each ISIN in ``snapshots`` (its H0BJASP0
+    registration was just acked); renew the key, close the connection, or note it is
+    ``live``."""
 
     records: list[Record] = field(default_factory=list)
     frames: list[tuple[int, bytes]] = field(default_factory=list)
+    snapshots: list[str] = field(default_factory=list)
     renew_key: str | None = None  # the approval key the server refused
     close: str | None = None  # close the connection, with this reason
     live: bool = False  # every registration of the session is acked
@@ -184,6 +188,8 @@ class SessionLogic:
             if self.gaps.close(pair, recv_ns) is not None:
                 actions.records.append((link.conn, events.GapClose(**fields, end_ns=recv_ns)))
             self._publish_live_state(link)
+            if pair[0] == ORDER_BOOK.tr_id:
+                actions.snapshots.append(pair[1])
             actions.live = link.table.count("acked") == len(self.pairs)
             log.debug("%s: subscribed", what)
         elif step is Step.RETRY:

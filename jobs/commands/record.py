@@ -31,6 +31,9 @@ def recorder_options(config: Config) -> RecorderOptions:
         recorder_id=config.capture.recorder_id,
         ws_url=config.kis.ws_url,
         approval_url=config.kis.approval_url,
+        rest_url=config.kis.rest_base,
+        rest_snapshots=config.capture.rest_snapshots,
+        rest_rate_per_s=config.capture.rest_rate_per_s,
         custtype=config.kis.custtype,
         credentials=tuple(
             AppCredential(name=c.name, app_key=c.app_key, app_secret=c.app_secret)

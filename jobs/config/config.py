@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import holidays
 
@@ -27,6 +26,7 @@ from capture.kis.isin import isin_problem
 from capture.kis.layouts import LAYOUTS
 from capture.rawlog.format import check_recorder_id
 from capture.recorder.sharding import shard, subscription_pairs
+from jobs.config import endpoints
 from jobs.config.section import Section
 
 KIS_WS_URL = "ws://ops.koreainvestment.com:21000"
@@ -51,10 +51,17 @@ class Credential:
 class KisConfig:
     ws_url: str = KIS_WS_URL
     approval_url: str = KIS_APPROVAL_URL
+    rest_url: str | None = None  # the REST API's base URL; None: approval_url's server
     custtype: str = "P"
     credentials: tuple[Credential, ...] = ()
     pong_mode: str = "pong"
     ping_interval_s: float = 10.0
+
+    @property
+    def rest_base(self) -> str:
+        """Where tokenP and the REST book snapshot are: ``rest_url``, else approval_url's
+        scheme://host:port (KIS serves all three from one server)."""
+        return self.rest_url or endpoints.server_of(self.approval_url)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +74,8 @@ class CaptureConfig:
     log_file: Path | None = None
     stale_after_factor: float = 10.0
     stale_min_s: float = 60.0
+    rest_snapshots: bool = True  # a REST book at each ack of an H0BJASP0 registration
+    rest_rate_per_s: float = 10.0  # REST requests a second per app key (KIS: about 20)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,19 +182,7 @@ def parse_config(
 
 
 def _kis(section: Section, environ: Mapping[str, str] | None) -> KisConfig:
-    ws_url = section.take("ws_url", str)
-    if not ws_url.startswith(("ws://", "wss://")):
-        raise ConfigError(section.key("ws_url"), ws_url, "must start with ws:// or wss://")
-    approval_url = section.take("approval_url", str)
-    if not approval_url.startswith(("http://", "https://")):
-        raise ConfigError(
-            section.key("approval_url"), approval_url, "must be the http(s) URL of /oauth2/Approval"
-        )
-    if urlsplit(approval_url).path in ("", "/"):  # the server's root, as simulate prints it
-        raise ConfigError(
-            section.key("approval_url"), approval_url,
-            f"add the endpoint's path: {approval_url.rstrip('/')}/oauth2/Approval",
-        )  # fmt: skip
+    ws_url, approval_url, rest_url = endpoints.kis_urls(section)
     custtype = section.take("custtype", str)
     if custtype not in ("P", "B"):
         raise ConfigError(
@@ -223,6 +220,7 @@ def _kis(section: Section, environ: Mapping[str, str] | None) -> KisConfig:
     kis = KisConfig(
         ws_url=ws_url,
         approval_url=approval_url,
+        rest_url=rest_url,
         custtype=custtype,
         credentials=credentials,
         pong_mode=pong_mode,
@@ -302,6 +300,8 @@ def _capture(section: Section, base_dir: Path) -> CaptureConfig:
         log_file=(base_dir / log_file).resolve() if log_file else None,
         stale_after_factor=section.positive("stale_after_factor"),
         stale_min_s=section.positive("stale_min_s"),
+        rest_snapshots=section.take("rest_snapshots", bool),
+        rest_rate_per_s=endpoints.rest_rate(section),
     )
     return capture
 

@@ -19,6 +19,9 @@ Per raw record, the entries (rows, or rejects) the lake must hold for it:
   declares its gaps open. EVENT: gap_open opens the gap of its (TR, ISIN), gap_close closes
   it, and a gap_close with no gap open owes a reject. Either one that does not read owes a
   reject; otherwise they owe nothing, as FRAME_SENT records never do.
+- REST_RECV (a REST book snapshot, raw format version 2 on) owes nothing for now: the lake
+  does not hold snapshots yet, so the report counts them (``rest_responses``) and balances
+  without them.
 - A corrupt region owes one reject, dated by its segment's date (it has no receive time).
 
 A record's entries belong to the Seoul date of its receive time; keys and gaps follow every
@@ -77,6 +80,7 @@ class Category(StrEnum):
     SENT = "sent_frames"
     EVENT = "events"
     STATE = "states"
+    REST = "rest_responses"  # book snapshots over REST: owe nothing until the lake holds them
     CORRUPT = "corrupt_regions"
 
 
@@ -102,7 +106,9 @@ class Accounting:
 
 
 _REJECT = (Entry(REJECTS_TABLE, None, None),)
-_SENT, _CONTROL, _PING = (Accounting(c) for c in (Category.SENT, Category.CONTROL, Category.PING))
+_SENT, _CONTROL, _PING, _REST = (
+    Accounting(c) for c in (Category.SENT, Category.CONTROL, Category.PING, Category.REST)
+)
 _BAD_FRAME = Accounting(Category.BAD_FRAME, _REJECT)
 CORRUPT = Accounting(Category.CORRUPT, _REJECT)
 
@@ -152,6 +158,8 @@ class Ledger:
             return self._state(payload)
         if kind is RecordKind.EVENT:
             return self._event(payload)
+        if kind is RecordKind.REST_RECV:
+            return _REST
         return _SENT
 
     def _data_frame(self, conn_id: int, payload: bytes) -> Accounting:

@@ -1,4 +1,4 @@
-"""The golden raw log of format version 1, and how it was made.
+"""The golden raw logs of each format version, and how they were made.
 
 ``tests/data/raw-v1/`` holds two segments written by the raw writer of format version 1, then
 damaged on purpose: every record kind, a plain, a multi-record and an encrypted frame, a
@@ -7,10 +7,15 @@ payload byte flipped) and a torn tail (the first half of a record). ``plain/`` h
 written, ``sealed/`` the same segments sealed with zstd. ``records.json`` lists what a reader
 must find in them and ``lake.json`` the rows the normalizer must make of them.
 
+``tests/data/raw-v2/`` is the same story written by the writer of format version 2 (today's:
+:func:`write_raw`), with what version 2 added: REST_RECV records, a book snapshot answered
+after the book's subscription ack and a refused one (an expired token).
+
 These files are the contract with every raw log already on disk: tests read them with
-today's code. A change of the byte format bumps ``FORMAT_VERSION`` and adds ``raw-v2/`` beside
-this one; it never rewrites v1. Regenerating (``python -m tests.data.golden``) is for a
-deliberate change of the *expected* lake rows only, and the diff must be read.
+today's code. A change of the byte format bumps ``FORMAT_VERSION`` and adds ``raw-vN/`` beside
+these; it never rewrites an older one. Regenerating (``python -m tests.data.golden``) writes
+raw-v2 afresh and only the ``lake.json`` of raw-v1 (its segments stay as version 1 wrote them):
+it is for a deliberate change of the *expected* lake rows only, and the diff must be read.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from typing import Any
 import duckdb
 
 from capture.clock import ManualClock
-from capture.kis import aes
+from capture.kis import aes, rest_book
 from capture.kis.protocol import control_response, data_frame, ping_message, subscription_request
 from capture.rawlog import (
     CorruptRegion,
@@ -37,14 +42,21 @@ from capture.rawlog import (
     RecordKind,
     events,
     read_records,
+    rest,
     seal_segment,
 )
 from capture.rawlog.seal import open_sealed
 from storage.normalize.normalizer import normalize
 from tests.support.rawlog import seoul_ns
-from tests.support.samples import ORDER_BOOK_SAMPLE, TRADE_SAMPLE
+from tests.support.samples import (
+    ORDER_BOOK_SAMPLE,
+    REST_BOOK_SAMPLE,
+    REST_REFUSED_SAMPLE,
+    TRADE_SAMPLE,
+)
 
-HERE = Path(__file__).resolve().parent / "raw-v1"
+V1 = Path(__file__).resolve().parent / "raw-v1"
+V2 = Path(__file__).resolve().parent / "raw-v2"
 RECORDER = "gold"
 KEY, IV = "golden-key-0123456789abcdefghijk", "golden-iv-012345"
 BOOK, TRADE = "H0BJASP0", "H0BJCNT0"
@@ -87,6 +99,13 @@ def write_raw(raw_dir: Path) -> dict[str, Position]:
             event(2, events.SubAck(conn=2, tr_id=tr_id, isin=ISIN, msg_cd="OPSP0000",
                                    msg1="SUBSCRIBE SUCCESS"))  # fmt: skip
             event(2, events.GapClose(conn=2, tr_id=tr_id, isin=ISIN, end_ns=clock.now_ns()))
+            if tr_id == BOOK:  # the ack asks for a snapshot: refused once, then answered
+                for status, body in ((500, REST_REFUSED_SAMPLE), (200, REST_BOOK_SAMPLE)):
+                    sent_ns = clock.now_ns()
+                    put(RecordKind.REST_RECV, 2, rest.encode_rest(rest.RestResponse(
+                        method="GET", path=rest_book.BOOK_PATH, query=rest_book.book_query(ISIN),
+                        tr_id=rest_book.BOOK_TR_ID, isin=ISIN, status=status, sent_ns=sent_ns,
+                        body=body.encode())))  # fmt: skip
         put(RecordKind.FRAME_RECV, 2, ORDER_BOOK_SAMPLE)
         put(RecordKind.FRAME_RECV, 2, TRADE_SAMPLE)
         book = ORDER_BOOK_SAMPLE.split("|", 3)[3].split("^")
@@ -171,11 +190,12 @@ def _text(value: object) -> str | None:
 
 
 def main() -> int:
-    """Write raw-v1/ afresh: plain, sealed, records.json, and lake.json from today's
-    normalizer (read the diff: it is what the tests will hold every later version to)."""
-    if HERE.exists():
-        shutil.rmtree(HERE)
-    plain, sealed = HERE / "plain" / "raw", HERE / "sealed" / "raw"
+    """Write raw-v2/ afresh (plain, sealed, records.json) and the lake.json of raw-v1 and
+    raw-v2 from today's normalizer (read the diff: it is what the tests will hold every later
+    version to)."""
+    if V2.exists():
+        shutil.rmtree(V2)
+    plain, sealed = V2 / "plain" / "raw", V2 / "sealed" / "raw"
     write_raw(plain)
     shutil.copytree(plain, sealed)
     for segment in sorted(sealed.glob("*/*.seg")):
@@ -183,12 +203,14 @@ def main() -> int:
     (sealed / ".lock").unlink(missing_ok=True)
     (plain / ".lock").unlink(missing_ok=True)
     found = describe(list(read_records(plain)))
-    (HERE / "records.json").write_text(json.dumps(found, indent=1, ensure_ascii=False) + "\n")
-    with tempfile.TemporaryDirectory() as tmp:
-        shutil.copytree(plain, Path(tmp) / "raw")
-        normalize(Path(tmp))
-        lake = lake_as_text(Path(tmp))
-    (HERE / "lake.json").write_text(json.dumps(lake, indent=1, ensure_ascii=False) + "\n")
+    (V2 / "records.json").write_text(json.dumps(found, indent=1, ensure_ascii=False) + "\n")
+    for golden in (V1, V2):
+        with tempfile.TemporaryDirectory() as tmp:
+            shutil.copytree(golden / "plain" / "raw", Path(tmp) / "raw")
+            normalize(Path(tmp))
+            lake = lake_as_text(Path(tmp))
+        text = json.dumps(lake, indent=1, ensure_ascii=False) + "\n"
+        (golden / "lake.json").write_text(text)
     return 0
 
 

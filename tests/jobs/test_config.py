@@ -48,6 +48,19 @@ def test_every_key_left_out_takes_the_default_written_on_its_dataclass_field(
     assert config.metrics == MetricsConfig()
 
 
+def test_the_rest_api_is_the_approval_server_unless_rest_url_names_another(
+    tmp_path: Path,
+) -> None:
+    simulated = BASE.replace("[capture]", '[kis]\napproval_url = "http://127.0.0.1:4/oauth2/Approval"\n'
+                             "[capture]")  # fmt: skip
+    assert load_config(write_config(tmp_path, BASE), ENV).kis.rest_base == (
+        "https://openapi.koreainvestment.com:9443"
+    )
+    assert load_config(write_config(tmp_path, simulated), ENV).kis.rest_base == "http://127.0.0.1:4"
+    own = simulated.replace("[capture]", 'rest_url = "http://127.0.0.1:5/"\n[capture]')
+    assert load_config(write_config(tmp_path, own), ENV).kis.rest_base == "http://127.0.0.1:5"
+
+
 def test_credential_values_never_appear_in_the_config_repr(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, BASE), ENV)
     assert ENV["KIS_APP_KEY"] not in repr(config)
@@ -118,6 +131,17 @@ def test_isins_file_adds_to_isins_and_ignores_comments(tmp_path: Path) -> None:
             "add the endpoint's path: http://127.0.0.1:45237/oauth2/Approval",
         ),
         (BASE + "stale_min_s = -1\n", ENV, "capture.stale_min_s", "-1", "greater than 0"),
+        (
+            BASE + '[kis]\nrest_url = "http://127.0.0.1:45237/oauth2/tokenP"\n',
+            ENV,
+            "kis.rest_url",
+            "http://127.0.0.1:45237/oauth2/tokenP",
+            "give the server only, without a path: http://127.0.0.1:45237",
+        ),
+        (BASE + '[kis]\nrest_url = "ws://x:1"\n', ENV, "kis.rest_url", "ws://x:1", "http(s)"),
+        (BASE + "rest_rate_per_s = 50\n", ENV, "capture.rest_rate_per_s", "50", "20 or less"),
+        (BASE + "rest_rate_per_s = 0\n", ENV, "capture.rest_rate_per_s", "0", "greater than 0"),
+        (BASE + 'rest_snapshots = "yes"\n', ENV, "capture.rest_snapshots", "yes", "true or false"),
         (BASE + "[metrics]\nport = 70000\n", ENV, "metrics.port", "70000", "1-65535"),
         (
             BASE + "[metrics]\nport = 9108\ndaemon_port = 9108\n",

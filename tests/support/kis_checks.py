@@ -22,7 +22,7 @@ import websockets
 from capture.exchange.faults import FaultOptions
 from capture.exchange.server import ExchangeOptions
 from capture.exchange.simulator import SimulatorOptions
-from capture.kis import aes
+from capture.kis import aes, rest_book
 from capture.kis.layouts import ORDER_BOOK, TRADES
 from capture.kis.protocol import ControlResponse, classify, subscription_request
 
@@ -85,6 +85,26 @@ def post_json(url: str, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
             return response.status, json.load(response)
     except urllib.error.HTTPError as exc:
         return exc.code, json.load(exc)
+
+
+def get_book(
+    rest_url: str, isin: str, headers: dict[str, str]
+) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """GET the REST book of ``isin``: (status, response headers, JSON body), errors alike."""
+    request = urllib.request.Request(
+        f"{rest_url}{rest_book.BOOK_PATH}?{rest_book.book_query(isin)}", headers=headers
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT) as response:
+            return response.status, dict(response.headers), json.load(response)
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), json.load(exc)
+
+
+def book_record(output: dict[str, str], isin: str) -> list[str]:
+    """The H0BJASP0 record a REST book's ``output`` carries, in wire order (for check_book)."""
+    by_column = {column: output[field] for field, column in rest_book.BOOK_OUTPUT}
+    return [isin if column == "isin" else by_column[column] for column in ORDER_BOOK.columns]
 
 
 def approval_key(rest_url: str, app_key: str = "app", secret: str = "secret") -> str:

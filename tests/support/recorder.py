@@ -6,11 +6,13 @@ never leaves one behind.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
@@ -21,8 +23,11 @@ from typing import Any, Protocol
 
 from capture.exchange.simulator import Simulator
 from capture.kis.isin import check_digit
-from capture.kis.protocol import split_data_frame, split_records
+from capture.kis.protocol import Pair, split_data_frame, split_records
 from capture.rawlog import RawRecord, RecordKind, read_records
+from capture.recorder.approval import AppCredential
+from capture.recorder.options import RecorderOptions
+from capture.recorder.recorder import Recorder
 from tests.support.kis_checks import simulator_options
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -220,3 +225,37 @@ def sim_conn_of(truth: dict[int, list[tuple[str, list[str]]]], first: tuple[str,
     matches = [conn for conn, recs in truth.items() if recs and recs[0] == first]
     assert len(matches) == 1, f"{len(matches)} simulator connections start with {first}"
     return matches[0]
+
+
+def recorder_options(
+    data: Path, pairs: tuple[Pair, ...], ws_url: str, rest_url: str, **more: Any
+) -> RecorderOptions:
+    """In-process recorder options for one credential against ``ws_url`` and the REST server
+    at ``rest_url``; ``more`` overrides any field (REST snapshots are off unless asked for)."""
+    timing = {"pong_mode": "pong", "ping_interval_s": 10.0, "subscribe_interval_s": 0.01,
+              "fsync_interval_s": 0.2, "stale_after_factor": 10.0, "stale_min_s": 60.0,
+              "session_hours": (dt.time(0), dt.time(23, 59)), "metrics_address": "127.0.0.1",
+              "metrics_port": 0, "rest_snapshots": False, "rest_rate_per_s": 10.0}  # fmt: skip
+    return RecorderOptions(
+        data_dir=data,
+        recorder_id="rec1",
+        ws_url=ws_url,
+        approval_url=f"{rest_url}/oauth2/Approval",
+        rest_url=rest_url,
+        custtype="P",
+        credentials=(AppCredential(name="c0", app_key="test-app-key", app_secret="test-secret"),),
+        pairs=pairs,
+        **{**timing, **more},
+    )
+
+
+@contextmanager
+def recording(recorder: Recorder) -> Iterator[threading.Thread]:
+    """Run ``recorder`` on a thread; stopped (and joined) on the way out."""
+    thread = threading.Thread(target=recorder.run, name="recorder")
+    thread.start()
+    try:
+        yield thread
+    finally:
+        recorder.stop()
+        thread.join(30)

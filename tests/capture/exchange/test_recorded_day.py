@@ -11,9 +11,10 @@ from capture.clock import NS_PER_S, SEOUL, ManualClock
 from capture.errors import ConfigError
 from capture.exchange.recorded_day import DayWindow, RecordedDay, RecordedFrame, RecordedGap
 from capture.exchange.replay import ReplayOptions
-from capture.kis import aes
+from capture.kis import aes, rest_book
 from capture.kis.protocol import control_response, data_frame, split_data_frame, split_records
-from capture.rawlog import RawLogWriter, RecordKind, events
+from capture.rawlog import RawLogWriter, RecordKind, events, rest
+from tests.support.samples import REST_BOOK_SAMPLE
 
 DAY = dt.date(2026, 11, 26)
 A, B, C = "KR103502GD31", "KR101501DD41", "KR6000011D27"
@@ -124,3 +125,21 @@ def test_a_day_with_nothing_recorded_and_bad_windows_and_speeds_are_refused(
         DayWindow(DAY, dt.time(10), dt.time(9))
     with pytest.raises(ConfigError, match="--speed"):
         ReplayOptions(speed=0)
+
+
+def test_rest_book_snapshots_are_read_past_without_a_skip_until_replay_serves_them(
+    tmp_path: Path,
+) -> None:
+    F, R = RecordKind.FRAME_RECV, RecordKind.REST_RECV
+    snapshot = rest.encode_rest(rest.RestResponse(
+        method="GET", path=rest_book.BOOK_PATH, query=rest_book.book_query(A),
+        tr_id=rest_book.BOOK_TR_ID, isin=A, status=200, sent_ns=at("09:00:00"),
+        body=REST_BOOK_SAMPLE.encode(),
+    ))  # fmt: skip
+    write(tmp_path, "r", [
+        (at("09:00:00"), F, 1, frame(A)), (at("09:00:01"), R, 1, snapshot),
+        (at("09:00:02"), F, 1, frame(A)),
+    ])  # fmt: skip
+    day = RecordedDay(tmp_path, DayWindow(DAY))
+    assert [item.recv_ns for item in day] == [at("09:00:00"), at("09:00:02")]
+    assert day.skipped == 0

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import contextlib
+import zlib
 
 import pytest
 from hypothesis import given
@@ -52,6 +53,19 @@ def test_a_header_decodes_to_exactly_what_was_encoded(recorder_id: str, created_
     )
     for cut in range(len(data)):
         assert decode_header(data[:cut], "seg") is None
+
+
+def test_a_header_of_format_version_1_still_decodes_and_a_later_one_is_refused() -> None:
+    data = bytearray(encode_header("rec1", 7))
+    for version, readable in ((1, True), (2, True), (3, False)):
+        data[8:10] = version.to_bytes(2, "little")
+        head = bytes(data[:-4]) + zlib.crc32(bytes(data[:-4])).to_bytes(4, "little")
+        if readable:
+            header = decode_header(head, "seg")
+            assert header is not None and header.version == version
+        else:
+            with pytest.raises(CorruptRecord, match="unsupported segment format version 3"):
+                decode_header(head, "seg")
 
 
 @given(data=st.binary(max_size=64))

@@ -9,7 +9,8 @@ NINE, TEN = seoul_ns(2026, 11, 26, 9, 0, 0), seoul_ns(2026, 11, 26, 10, 0, 0)
 def seg(open_ns: int, **flags: bool) -> ExistingSegment:
     plain, sealed, damaged = (flags.get(k, d) for k, d in (("plain", True), ("sealed", False),
                                                             ("damaged", False)))  # fmt: skip
-    return ExistingSegment(f"2026-11-26/{open_ns:019d}-rec1.seg", open_ns, plain, sealed, damaged)
+    return ExistingSegment(f"2026-11-26/{open_ns:019d}-rec1.seg", open_ns, plain, sealed, damaged,
+                           outdated=flags.get("outdated", False))  # fmt: skip
 
 
 def test_a_first_start_names_a_new_segment_for_now() -> None:
@@ -23,8 +24,9 @@ def test_the_latest_plain_segment_of_this_hour_is_continued_and_older_ones_seale
     assert (plan.append_to, plan.new_open_ns, plan.seal) == (latest.identity, None, (old.identity,))
 
 
-def test_an_earlier_hour_a_damaged_or_a_sealed_latest_segment_means_a_new_one() -> None:
-    for latest, now in ((seg(NINE + 10), TEN + 1), (seg(NINE + 10, damaged=True), NINE + 20)):
+def test_an_earlier_hour_a_damaged_an_outdated_or_a_sealed_latest_segment_means_a_new_one() -> None:
+    for latest, now in ((seg(NINE + 10), TEN + 1), (seg(NINE + 10, damaged=True), NINE + 20),
+                        (seg(NINE + 10, outdated=True), NINE + 20)):  # fmt: skip
         plan = plan_resume([latest], now)
         assert (plan.append_to, plan.seal) == (None, (latest.identity,))
         assert plan.new_open_ns == now

@@ -4,62 +4,24 @@ session is stuck in an approval request. In-process recorders on a test clock, r
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import socket
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 from capture.clock import ManualClock
-from capture.kis.protocol import Pair
 from capture.rawlog import RawLogWriter, RecordKind, list_segments
-from capture.recorder.approval import AppCredential
-from capture.recorder.options import RecorderOptions
 from capture.recorder.previous_run import read_previous_run
 from capture.recorder.recorder import STOP_JOIN_S, Recorder
 from tests.support.rawlog import seoul_ns
-from tests.support.recorder import events, isins, simulator, wait_until
+from tests.support.recorder import events, isins, recorder_options, recording, simulator, wait_until
 
 
 def event(**fields: object) -> bytes:
     return json.dumps(fields, separators=(",", ":")).encode()
-
-
-def options(
-    data: Path, pairs: tuple[Pair, ...], ws_url: str, rest_url: str, **more: Any
-) -> RecorderOptions:
-    timing = {"pong_mode": "pong", "ping_interval_s": 10.0, "subscribe_interval_s": 0.01,
-              "fsync_interval_s": 0.2, "stale_after_factor": 10.0, "stale_min_s": 60.0,
-              "session_hours": (dt.time(0), dt.time(23, 59)), "metrics_address": "127.0.0.1",
-              "metrics_port": 0}  # fmt: skip
-    return RecorderOptions(
-        data_dir=data,
-        recorder_id="rec1",
-        ws_url=ws_url,
-        approval_url=f"{rest_url}/oauth2/Approval",
-        custtype="P",
-        credentials=(AppCredential(name="c0", app_key="test-app-key", app_secret="test-secret"),),
-        pairs=pairs,
-        **{**timing, **more},
-    )
-
-
-@contextmanager
-def recording(recorder: Recorder) -> Iterator[threading.Thread]:
-    """Run ``recorder`` on a thread; stopped (and joined) on the way out."""
-    thread = threading.Thread(target=recorder.run, name="recorder")
-    thread.start()
-    try:
-        yield thread
-    finally:
-        recorder.stop()
-        thread.join(30)
 
 
 def closed_port() -> int:
@@ -88,7 +50,7 @@ def test_a_gap_carried_through_a_run_that_never_reconnects_is_still_open_for_the
     # Run 2 starts in a later hour (a segment of its own) and never reaches the exchange.
     clock.set_ns(seoul_ns(2026, 11, 26, 11, 5, 0))
     nowhere = f"http://127.0.0.1:{closed_port()}"
-    run2 = Recorder(options(data, (pair,), f"ws://127.0.0.1:{closed_port()}", nowhere),
+    run2 = Recorder(recorder_options(data, (pair,), f"ws://127.0.0.1:{closed_port()}", nowhere),
                     clock=clock)  # fmt: skip
     with recording(run2):
         wait_until(lambda: len(events(data, "recorder_start")) == 2, 10, "run 2 to start")
@@ -97,7 +59,7 @@ def test_a_gap_carried_through_a_run_that_never_reconnects_is_still_open_for_the
     # Run 3 reads only run 2's segment: the gap must still be open there.
     assert pair in read_previous_run(data / "raw", "rec1").gapped
     with simulator(tmp_path) as sim:
-        run3 = Recorder(options(data, (pair,), sim.ws_url, sim.rest_url), clock=clock)
+        run3 = Recorder(recorder_options(data, (pair,), sim.ws_url, sim.rest_url), clock=clock)
         with recording(run3):
             wait_until(lambda: events(data, "gap_close"), 20, "the gap to close")
     (close,) = events(data, "gap_close")
@@ -153,7 +115,7 @@ def test_a_stop_writes_its_gaps_before_recorder_stop_while_a_session_waits_on_ap
         serving = threading.Thread(target=approval.serve_forever, args=(0.05,), daemon=True)
         serving.start()
         recorder = Recorder(
-            options(data, (first, second), sim.ws_url, approval.url,
+            recorder_options(data, (first, second), sim.ws_url, approval.url,
                     subscribe_interval_s=1.0, ping_interval_s=1e6),
             clock=clock,
         )  # fmt: skip

@@ -94,6 +94,10 @@ def test_pings_control_responses_and_sent_frames_owe_nothing() -> None:
     assert sent == Accounting(Category.SENT)
 
 
+def test_a_rest_book_snapshot_owes_nothing_until_the_lake_holds_snapshots() -> None:
+    assert Ledger().account(RecordKind.REST_RECV, 2, b"{}\nbody") == Accounting(Category.REST)
+
+
 def test_a_gap_close_owes_a_reject_only_when_no_gap_of_its_pair_is_open() -> None:
     ledger = Ledger()
     pair = {"tr_id": "H0BJASP0", "isin": ISINS[0]}
