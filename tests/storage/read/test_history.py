@@ -239,7 +239,7 @@ def test_a_trade_carries_its_exact_values(tmp_path: Path) -> None:
 
 
 def test_mistakes_are_reported_when_called_with_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(StorageError, match="build it first with `bondtape catalog"):
+    with pytest.raises(StorageError, match=r"no lake at .*nowhere/lake: give the data_dir"):
         events(tmp_path / "nowhere", DAY)
     catalog_dir(tmp_path, quotes=[])
     with pytest.raises(ConfigError, match="ends before it starts"):
@@ -271,3 +271,25 @@ def test_the_readme_example_runs_and_prints_books_trades_and_the_volume(
     assert len(lines) == 3  # GOV's book and trade, then the volume of all ISINs
     assert lines[0].endswith(" 10567.500 15.00") and " trade 10570.00 700 3.015" in lines[1]
     assert lines[2] == "700"
+
+
+def open_files_under(folder: Path) -> list[str]:
+    """The files under ``folder`` this process holds open (Linux: /proc/self/fd)."""
+    fds = Path("/proc/self/fd")
+    targets = []
+    for fd in fds.iterdir():
+        try:
+            targets.append(str(fd.readlink()))
+        except OSError:  # the fd listing the folder itself, closed by now
+            continue
+    return sorted(t for t in targets if t.startswith(str(folder.resolve())))
+
+
+def test_an_iterator_holds_no_file_open_until_it_is_iterated_nor_after(tmp_path: Path) -> None:
+    catalog_dir(tmp_path, quotes=[quote(GOV, f"{DAY} 10:00:00")])
+    assert open_files_under(tmp_path) == []
+    batches, objects = event_batches(tmp_path, DAY), events(tmp_path, DAY)
+    # Never iterated, a generator's cleanup (its finally) never runs: nothing may be open yet.
+    assert open_files_under(tmp_path) == []
+    assert [b.num_rows for b in batches] == [1] and len(list(objects)) == 1
+    assert open_files_under(tmp_path) == []
