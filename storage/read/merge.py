@@ -46,10 +46,15 @@ class Run:
 
     def fill(self, cut: int | None, limit: int) -> None:
         """Read on until a row received at or after ``cut`` is held (None: one row), or
-        ``limit`` rows are, or the run ends."""
+        ``limit`` rows are (more while all share one time: none of them could be handed
+        over), or the run ends."""
         while not self.exhausted and (
             self.rows.num_rows == 0
-            or (cut is not None and self.rows.num_rows < limit and self.last_ns() < cut)
+            or (
+                cut is not None
+                and self.last_ns() < cut
+                and (self.rows.num_rows < limit or self.first_ns() == self.last_ns())
+            )
         ):
             batch = next(self._batches, None)
             if batch is None:
@@ -146,7 +151,11 @@ def _steps(runs: list[Run], target: int) -> Iterator[dict[str, pa.Table]]:
             return
         # The next cut: a span that would have handed over `target` rows at this step's rate.
         span = (cut - before) * target // handed if handed else (cut - before) * 2
-        before, cut = cut, cut + max(span, 1)
+        for run in runs:
+            run.fill(None, target)
+        # Never short of the earliest row held, however sparse the rows are.
+        earliest = min(run.first_ns() for run in runs if run.rows.num_rows)
+        before, cut = cut, max(cut + max(span, 1), earliest + 1)
         for run in runs:
             run.fill(cut, target)
         cut = _safe_cut(runs, cut)
