@@ -206,11 +206,11 @@ def event_batches(
         StorageError: there is no lake under ``data_dir`` (at the call), or a lake file
             cannot be read (while iterating).
     """
-    first, last = _date("start", start), _date("end", start if end is None else end)
+    first, last = parse_date("start", start), parse_date("end", start if end is None else end)
     if last < first:
         raise ConfigError("end", str(last), f"the range ends before it starts ({first}): "
                           "give an end on or after start, or none for one day")  # fmt: skip
-    chosen = _isins(isins)
+    chosen = parse_isins(isins)
     # Checked here, not at the first next(): a mistake shows where the call is. Nothing is
     # opened before the first next(), so an iterator never iterated holds nothing open.
     return _batches(lake_dir(Path(data_dir)), first, last, chosen, batch_rows)
@@ -309,7 +309,7 @@ def _values(batch: pa.RecordBatch, name: str) -> list[Any]:
     return list(map(encoded.dictionary.to_pylist().__getitem__, encoded.indices.to_pylist()))
 
 
-def _date(name: str, value: DateLike) -> dt.date:
+def parse_date(name: str, value: DateLike) -> dt.date:
     """Raises: ConfigError: ``value`` is a datetime, or not a date nor ISO date text."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
@@ -322,7 +322,7 @@ def _date(name: str, value: DateLike) -> dt.date:
                       "'YYYY-MM-DD' text (the views' date column)")  # fmt: skip
 
 
-def _isins(isins: Iterable[str] | str | None) -> list[str] | None:
+def parse_isins(isins: Iterable[str] | str | None) -> list[str] | None:
     """The shape is checked as the lake's (storage/schemas.py), not the check digit: a row
     whose ISIN the normalizer admitted must be reachable.
 
