@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import resource
 import statistics
 import sys
 import tempfile
@@ -58,8 +57,12 @@ def peak_rss_mb(data_dir: Path) -> float:
 
 
 def _batches_peak_kb(data_dir: Path) -> int:
+    """The process's peak RSS in KiB after reading: VmHWM, this process image's own (the
+    ru_maxrss of a spawned child keeps its parent's size at the fork)."""
     batches(data_dir)
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    status = Path("/proc/self/status").read_text(encoding="ascii")
+    (line,) = [line for line in status.splitlines() if line.startswith("VmHWM:")]
+    return int(line.split()[1])
 
 
 def objects(data_dir: Path) -> int:

@@ -23,10 +23,12 @@ from tests.support.catalog_data import (
     DAY,
     GOV,
     SEGMENT,
+    arrow,
     catalog_dir,
     query_rows,
     quote,
     trade,
+    write_live_files,
 )
 from tests.support.rawdata import ISINS, RawLog
 from tests.support.rawlog import seoul_ns
@@ -293,3 +295,28 @@ def test_an_iterator_holds_no_file_open_until_it_is_iterated_nor_after(tmp_path:
     assert open_files_under(tmp_path) == []
     assert [b.num_rows for b in batches] == [1] and len(list(objects)) == 1
     assert open_files_under(tmp_path) == []
+
+
+def test_live_rows_normalized_after_a_compaction_interleave_with_the_hist_rows(
+    tmp_path: Path, sent: int
+) -> None:
+    compact(tmp_path)
+    later = "2026-11-27/1895650000000000000-rec9.seg"  # past every range compacted
+    extra = [
+        quote(ISINS[0], "2026-11-26 10:00:00.000001", segment=later, offset=30),
+        quote(ISINS[0], "2026-11-26 10:30:00", segment=later, offset=10),  # files unsorted
+        quote(ISINS[1], "2026-11-26 10:00:00", segment=later, offset=20),
+        trade(ISINS[1], "2026-11-26 10:45:00", "10570.00", 5, segment=later, offset=40),
+    ]
+    write_live_files(
+        tmp_path, {"quotes": arrow("quotes", extra[:3]), "trades": arrow("trades", extra[3:])}
+    )
+    expected = view_rows(tmp_path, DAY1)
+    got = batch_rows(tmp_path, DAY1, batch_rows=5)
+    keys = [key(row["kind"], row) for row in got]
+    assert len(keys) == len(expected) == sent - len(batch_rows(tmp_path, DAY2)) + 4
+    assert set(keys) == set(expected)
+    assert keys == sorted(keys, key=lambda k: k[1:])
+    assert [k[3] for k in keys if k[2] == later] == [20, 30, 10, 40]  # by receipt
+    at_1030 = keys.index(next(k for k in keys if k[2] == later and k[3] == 10))
+    assert 0 < at_1030 < len(keys) - 1 and keys[at_1030 - 1][2] != later  # amid hist rows
