@@ -40,6 +40,7 @@ from storage.read import (
     open_catalog,
     parse_date,
     parse_isins,
+    parse_range,
 )
 from storage.report import Report, ReportSettings, build_report
 
@@ -288,10 +289,7 @@ def _dates_between(start: DateLike, end: DateLike | None) -> str:
     """The SQL condition on ``date`` for ``start`` to ``end`` (default ``start``).
 
     Raises: ConfigError: a date is not one, or the range ends before it starts."""
-    first, last = parse_date("start", start), parse_date("end", start if end is None else end)
-    if last < first:
-        raise ConfigError("end", str(last), f"the range ends before it starts ({first}): "
-                          "give an end on or after start, or none for one day")  # fmt: skip
+    first, last = parse_range(start, end)
     return f"date BETWEEN DATE '{first.isoformat()}' AND DATE '{last.isoformat()}'"
 
 

@@ -19,6 +19,7 @@ from storage.read.history import (
     events,
     parse_date,
     parse_isins,
+    parse_range,
 )
 from storage.read.queries import (
     NamedQuery,
@@ -61,6 +62,7 @@ __all__ = [
     "parse_assignments",
     "parse_date",
     "parse_isins",
+    "parse_range",
     "print_table",
     "run_query",
     "run_sql",

@@ -206,10 +206,7 @@ def event_batches(
         StorageError: there is no lake under ``data_dir`` (at the call), or a lake file
             cannot be read (while iterating).
     """
-    first, last = parse_date("start", start), parse_date("end", start if end is None else end)
-    if last < first:
-        raise ConfigError("end", str(last), f"the range ends before it starts ({first}): "
-                          "give an end on or after start, or none for one day")  # fmt: skip
+    first, last = parse_range(start, end)
     chosen = parse_isins(isins)
     # Checked here, not at the first next(): a mistake shows where the call is. Nothing is
     # opened before the first next(), so an iterator never iterated holds nothing open.
@@ -320,6 +317,17 @@ def parse_date(name: str, value: DateLike) -> dt.date:
             pass
     raise ConfigError(name, value, "give the Seoul trading date as a datetime.date or "
                       "'YYYY-MM-DD' text (the views' date column)")  # fmt: skip
+
+
+def parse_range(start: DateLike, end: DateLike | None) -> tuple[dt.date, dt.date]:
+    """The dates ``start`` to ``end`` (included; None: ``start`` alone).
+
+    Raises: ConfigError: a date is not one, or the range ends before it starts."""
+    first, last = parse_date("start", start), parse_date("end", start if end is None else end)
+    if last < first:
+        raise ConfigError("end", str(last), f"the range ends before it starts ({first}): "
+                          "give an end on or after start, or none for one day")  # fmt: skip
+    return first, last
 
 
 def parse_isins(isins: Iterable[str] | str | None) -> list[str] | None:
