@@ -14,6 +14,9 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 SEOUL = ZoneInfo("Asia/Seoul")
+KRX_SESSION = (dt.time(8, 0), dt.time(15, 30))
+"""The KRX bond market's regular session, Seoul wall times: the default wherever a session
+is not configured (the config's ``[market]``, a report built without one)."""
 NS_PER_S = 1_000_000_000
 
 

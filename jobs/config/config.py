@@ -21,6 +21,7 @@ from typing import Any
 
 import holidays
 
+from capture.clock import KRX_SESSION
 from capture.errors import HIDDEN, ConfigError
 from capture.kis.isin import isin_problem
 from capture.kis.layouts import LAYOUTS
@@ -80,8 +81,8 @@ class CaptureConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MarketConfig:
-    session_open: dt.time = dt.time(8, 0)
-    session_close: dt.time = dt.time(15, 30)
+    session_open: dt.time = KRX_SESSION[0]
+    session_close: dt.time = KRX_SESSION[1]
     record_margin_min: int = 10
     holiday_calendar: str = "XKRX"
     extra_closed_days: tuple[dt.date, ...] = ()

@@ -7,9 +7,23 @@ from __future__ import annotations
 
 from storage.read.catalog import CATALOG_NAME, build_catalog, view_sql
 from storage.read.day_series import DaySeries, day_series
-from storage.read.history import EVENT_SCHEMA, Book, Level, Trade, event_batches, events
+from storage.read.history import (
+    BATCH_ROWS,
+    EVENT_SCHEMA,
+    Book,
+    DateLike,
+    Event,
+    Level,
+    Trade,
+    event_batches,
+    events,
+    parse_date,
+    parse_isins,
+    parse_range,
+)
 from storage.read.queries import (
     NamedQuery,
+    checked,
     named_queries,
     named_query,
     open_catalog,
@@ -21,11 +35,14 @@ from storage.read.results import FORMATS, cell_text, json_rows, print_table, wri
 from storage.read.snapshot import bond_name, book_at, nothing_recorded
 
 __all__ = [
+    "BATCH_ROWS",
     "CATALOG_NAME",
     "EVENT_SCHEMA",
     "FORMATS",
     "Book",
+    "DateLike",
     "DaySeries",
+    "Event",
     "Level",
     "NamedQuery",
     "Trade",
@@ -33,6 +50,7 @@ __all__ = [
     "book_at",
     "build_catalog",
     "cell_text",
+    "checked",
     "day_series",
     "event_batches",
     "events",
@@ -42,6 +60,9 @@ __all__ = [
     "nothing_recorded",
     "open_catalog",
     "parse_assignments",
+    "parse_date",
+    "parse_isins",
+    "parse_range",
     "print_table",
     "run_query",
     "run_sql",

@@ -79,8 +79,13 @@ def build_catalog(data_dir: Path) -> Path:
     return target
 
 
-def connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
+def connect(data_dir: Path, *, own_instance: bool = False) -> duckdb.DuckDBPyConnection:
     """The catalog, read-only (jobs may be writing the lake meanwhile).
+
+    DuckDB shares one database instance per path within a process: while any connection to
+    it lives, connecting again gives the file that was open then, not one renamed into place
+    since. With ``own_instance`` the catalog is attached to an in-memory database of its
+    own instead, so the file at the path now is what opens.
 
     Raises:
         StorageError: there is no catalog yet, or it cannot be opened.
@@ -92,7 +97,12 @@ def connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
             "(or --data-dir D)"
         )
     try:
-        return duckdb.connect(str(path), read_only=True)
+        if not own_instance:
+            return duckdb.connect(str(path), read_only=True)
+        con = duckdb.connect(":memory:")
+        con.execute(f"ATTACH '{_quoted(path)}' AS catalog (READ_ONLY)")
+        con.execute("USE catalog")
+        return con
     except duckdb.Error as exc:
         raise StorageError(f"cannot open the catalog {path} read-only: {exc}") from exc
 

@@ -1,14 +1,14 @@
 """The lake's history as one time-ordered stream: quote books and trades interleaved, as
 light Python objects (:func:`events`) or as Arrow record batches (:func:`event_batches`).
 
-Both read the catalog's views ``quotes`` and ``trades``, so hist and live tiers, and the
-files a compaction superseded, count exactly as they do in SQL. Events come in receipt
-order: by ``recv_ns``, then lineage (``segment``, ``offset``, ``record_index``), which makes
-ties deterministic (two records of one frame share a receive time). Memory is bounded by
-a date, not by the range: one Seoul trading date is queried at a time and DuckDB sorts it
-(spilling to ``catalog.duckdb.tmp`` past its ``memory_limit``; a 1.25 M-row day peaked at
-1.1 GB RSS with the default limit), handing it over in batches of ``batch_rows``; Python
-holds one batch.
+Both read the files the views ``quotes`` and ``trades`` read (storage/read/files.py: both
+tiers, without the files a compaction superseded), so every row counts exactly as it does in
+SQL, and only the dates asked for are listed. Events come in receipt order: by ``recv_ns``,
+then lineage (``segment``, ``offset``, ``record_index``), which makes ties deterministic (two
+records of one frame share a receive time). A day is merged from its time-sorted hist files,
+not sorted (storage/read/merge.py), so memory is bounded by the read units and a batch, not
+by the day; the live files of a day (what was normalized since its last compaction, all of
+it for today) are sorted in memory.
 
 A book's levels follow the feed: KIS sends an empty level as zeros, so a level is present
 when its quantity is above 0 (as ``sql/queries/mid_spread.sql`` decides a side), and
@@ -30,20 +30,22 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from capture.errors import ConfigError, StorageError
 from capture.kis import Kind
-from storage.read.queries import open_catalog
+from storage.read.files import lake_days, lake_dir
+from storage.read.merge import KINDS, day_runs, merged
 from storage.schemas import KIND_TYPES, LINEAGE, QUOTES, TRADES
 
 DateLike = dt.date | str
 """A Seoul trading date: a :class:`datetime.date` or ISO text ``'2026-11-26'``."""
 
-BATCH_ROWS = 122_880
-"""Rows per record batch: DuckDB's row group, large enough that per-batch costs vanish."""
+BATCH_ROWS = 32_768
+"""Rows per record batch: large enough that per-batch costs vanish, small enough that the
+batch being built and the one the caller holds stay a few tens of MB (a quote row of the
+event schema is about 700 bytes)."""
 
 OBJECT_ROWS = 8192
 """Rows turned into objects at a time: the cycle collector's passes over the fresh tuples
@@ -186,27 +188,6 @@ def _event_schema() -> pa.Schema:
 EVENT_SCHEMA = _event_schema()
 """The columns of :func:`event_batches`' batches, with each column's doc in its metadata."""
 
-_COLUMNS = ", ".join(f'"{name}"' for name in EVENT_SCHEMA.names)
-
-_DATES_SQL = """
-SELECT DISTINCT date FROM (
-    SELECT date, isin FROM quotes UNION ALL SELECT date, isin FROM trades
-)
-WHERE date BETWEEN $start AND $end
-  AND (CAST($isins AS VARCHAR[]) IS NULL OR list_contains($isins, isin))
-ORDER BY date
-"""
-
-_DAY_SQL = f"""
-SELECT {_COLUMNS} FROM (
-    SELECT 'quote' AS kind, * FROM quotes WHERE date = $date
-    UNION ALL BY NAME
-    SELECT 'trade' AS kind, * FROM trades WHERE date = $date
-)
-WHERE CAST($isins AS VARCHAR[]) IS NULL OR list_contains($isins, isin)
-ORDER BY recv_ns, segment, "offset", record_index
-"""
-
 
 def event_batches(
     data_dir: Path | str,
@@ -222,36 +203,27 @@ def event_batches(
 
     Raises:
         ConfigError: a date is not a date, ``end`` is before ``start``, an ISIN is not one.
-        StorageError: there is no catalog under ``data_dir``, or DuckDB cannot read the lake.
+        StorageError: there is no lake under ``data_dir`` (at the call), or a lake file
+            cannot be read (while iterating).
     """
-    first, last = _date("start", start), _date("end", start if end is None else end)
-    if last < first:
-        raise ConfigError("end", str(last), f"the range ends before it starts ({first}): "
-                          "give an end on or after start, or none for one day")  # fmt: skip
-    chosen = _isins(isins)
-    # Checked and opened here, not at the first next(): a mistake shows where the call is.
-    return _batches(open_catalog(Path(data_dir)), first, last, chosen, batch_rows)
+    first, last = parse_range(start, end)
+    chosen = parse_isins(isins)
+    # Checked here, not at the first next(): a mistake shows where the call is. Nothing is
+    # opened before the first next(), so an iterator never iterated holds nothing open.
+    return _batches(lake_dir(Path(data_dir)), first, last, chosen, batch_rows)
 
 
 def _batches(
-    con: duckdb.DuckDBPyConnection,
-    first: dt.date,
-    last: dt.date,
-    isins: list[str] | None,
-    batch_rows: int,
+    lake: Path, first: dt.date, last: dt.date, isins: list[str] | None, batch_rows: int
 ) -> Iterator[pa.RecordBatch]:
-    """Raises: StorageError: DuckDB cannot read the views' files."""
-    try:
-        con.execute("SET TimeZone = 'UTC'")  # timestamps typed as the lake's, UTC
-        dates = con.sql(_DATES_SQL, params={"isins": isins, "start": first, "end": last})
-        for (day,) in dates.fetchall():
-            query = con.sql(_DAY_SQL, params={"isins": isins, "date": day})
-            for batch in query.to_arrow_reader(batch_rows):
-                yield pa.RecordBatch.from_arrays(batch.columns, schema=EVENT_SCHEMA)
-    except duckdb.Error as exc:
-        raise StorageError(f"cannot read quotes and trades through the catalog: {exc}") from exc
-    finally:
-        con.close()
+    """Raises: StorageError: a lake file cannot be read."""
+    for day in lake_days(lake, list(KINDS), first, last):
+        try:
+            yield from merged(day_runs(lake, day, isins), day, EVENT_SCHEMA, batch_rows)
+        except (OSError, pa.ArrowException) as exc:
+            raise StorageError(
+                f"cannot read the quotes and trades of {day} in {lake}: {exc}"
+            ) from exc
 
 
 def events(
@@ -334,7 +306,7 @@ def _values(batch: pa.RecordBatch, name: str) -> list[Any]:
     return list(map(encoded.dictionary.to_pylist().__getitem__, encoded.indices.to_pylist()))
 
 
-def _date(name: str, value: DateLike) -> dt.date:
+def parse_date(name: str, value: DateLike) -> dt.date:
     """Raises: ConfigError: ``value`` is a datetime, or not a date nor ISO date text."""
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value
@@ -347,7 +319,18 @@ def _date(name: str, value: DateLike) -> dt.date:
                       "'YYYY-MM-DD' text (the views' date column)")  # fmt: skip
 
 
-def _isins(isins: Iterable[str] | str | None) -> list[str] | None:
+def parse_range(start: DateLike, end: DateLike | None) -> tuple[dt.date, dt.date]:
+    """The dates ``start`` to ``end`` (included; None: ``start`` alone).
+
+    Raises: ConfigError: a date is not one, or the range ends before it starts."""
+    first, last = parse_date("start", start), parse_date("end", start if end is None else end)
+    if last < first:
+        raise ConfigError("end", str(last), f"the range ends before it starts ({first}): "
+                          "give an end on or after start, or none for one day")  # fmt: skip
+    return first, last
+
+
+def parse_isins(isins: Iterable[str] | str | None) -> list[str] | None:
     """The shape is checked as the lake's (storage/schemas.py), not the check digit: a row
     whose ISIN the normalizer admitted must be reachable.
 

@@ -180,14 +180,14 @@ def bind(query: NamedQuery, values: Mapping[str, str]) -> dict[str, Value]:
     return bound
 
 
-def open_catalog(data_dir: Path) -> duckdb.DuckDBPyConnection:
+def open_catalog(data_dir: Path, *, own_instance: bool = False) -> duckdb.DuckDBPyConnection:
     """The catalog read-only (see :func:`storage.read.catalog.connect`), in a session whose
     TimeZone is Asia/Seoul, so times without an offset are Seoul's. The caller closes it.
 
     Raises:
         StorageError: there is no catalog, or it cannot be opened.
     """
-    con = connect(data_dir)
+    con = connect(data_dir, own_instance=own_instance)
     con.execute(f"SET TimeZone = '{SESSION_TIMEZONE}'").fetchall()
     return con
 
@@ -201,12 +201,24 @@ def run_query(
         ConfigError: a parameter is unknown, missing, or not of its type.
         StorageError: the query fails in DuckDB (a view or its files cannot be read).
     """
+    return _rows(con, query.text, checked(con, query, values), f"query {query.name!r}")
+
+
+def checked(
+    con: duckdb.DuckDBPyConnection, query: NamedQuery, values: Mapping[str, str]
+) -> dict[str, Value]:
+    """Every parameter of ``query`` bound (see :func:`bind`), each text cast to its type in
+    DuckDB first, so that a bad value is an error naming the parameter.
+
+    Raises:
+        ConfigError: a parameter is unknown, missing, or not of its type.
+    """
     bound = bind(query, values)
     by_name = {p.name: p for p in query.parameters}
     for name, value in bound.items():
         if isinstance(value, str):
             _check_cast(con, by_name[name], value)
-    return _rows(con, query.text, bound, f"query {query.name!r}")
+    return bound
 
 
 def run_sql(

@@ -28,7 +28,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from capture.clock import Clock, seoul_datetime
+from capture.clock import KRX_SESSION, Clock, seoul_datetime
 from storage.compact import read_raw_state
 from storage.lake import Lake, partition, position_from_json, write_bytes_durably
 from storage.read import (
@@ -60,10 +60,11 @@ REPORTS_FOLDER = "reports"
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ReportSettings:
-    """The session (the config's ``[market]``) and the thresholds of one report."""
+    """The session (the config's ``[market]``; by default KRX's regular one) and the
+    thresholds of one report."""
 
-    session_open: dt.time
-    session_close: dt.time
+    session_open: dt.time = KRX_SESSION[0]
+    session_close: dt.time = KRX_SESSION[1]
     skew_threshold_s: float = DEFAULT_SKEW_S
     worst: int = DEFAULT_WORST
     trading_open: dt.time = KRX_TRADING_OPEN  # where the volume counter starts

@@ -23,10 +23,12 @@ from tests.support.catalog_data import (
     DAY,
     GOV,
     SEGMENT,
+    arrow,
     catalog_dir,
     query_rows,
     quote,
     trade,
+    write_live_files,
 )
 from tests.support.rawdata import ISINS, RawLog
 from tests.support.rawlog import seoul_ns
@@ -239,7 +241,7 @@ def test_a_trade_carries_its_exact_values(tmp_path: Path) -> None:
 
 
 def test_mistakes_are_reported_when_called_with_what_to_do(tmp_path: Path) -> None:
-    with pytest.raises(StorageError, match="build it first with `bondtape catalog"):
+    with pytest.raises(StorageError, match=r"no lake at .*nowhere/lake: give the data_dir"):
         events(tmp_path / "nowhere", DAY)
     catalog_dir(tmp_path, quotes=[])
     with pytest.raises(ConfigError, match="ends before it starts"):
@@ -273,3 +275,50 @@ def test_the_documented_example_runs_and_prints_books_trades_and_the_volume(
     assert len(lines) == 3  # GOV's book and trade, then the volume of all ISINs
     assert lines[0].endswith(" 10567.500 15.00") and " trade 10570.00 700 3.015" in lines[1]
     assert lines[2] == "700"
+
+
+def open_files_under(folder: Path) -> list[str]:
+    """The files under ``folder`` this process holds open (Linux: /proc/self/fd)."""
+    fds = Path("/proc/self/fd")
+    targets = []
+    for fd in fds.iterdir():
+        try:
+            targets.append(str(fd.readlink()))
+        except OSError:  # the fd listing the folder itself, closed by now
+            continue
+    return sorted(t for t in targets if t.startswith(str(folder.resolve())))
+
+
+def test_an_iterator_holds_no_file_open_until_it_is_iterated_nor_after(tmp_path: Path) -> None:
+    catalog_dir(tmp_path, quotes=[quote(GOV, f"{DAY} 10:00:00")])
+    assert open_files_under(tmp_path) == []
+    batches, objects = event_batches(tmp_path, DAY), events(tmp_path, DAY)
+    # Never iterated, a generator's cleanup (its finally) never runs: nothing may be open yet.
+    assert open_files_under(tmp_path) == []
+    assert [b.num_rows for b in batches] == [1] and len(list(objects)) == 1
+    assert open_files_under(tmp_path) == []
+
+
+def test_live_rows_normalized_after_a_compaction_interleave_with_the_hist_rows(
+    tmp_path: Path, sent: int
+) -> None:
+    compact(tmp_path)
+    later = "2026-11-27/1895650000000000000-rec9.seg"  # past every range compacted
+    extra = [
+        quote(ISINS[0], "2026-11-26 10:00:00.000001", segment=later, offset=30),
+        quote(ISINS[0], "2026-11-26 10:30:00", segment=later, offset=10),  # files unsorted
+        quote(ISINS[1], "2026-11-26 10:00:00", segment=later, offset=20),
+        trade(ISINS[1], "2026-11-26 10:45:00", "10570.00", 5, segment=later, offset=40),
+    ]
+    write_live_files(
+        tmp_path, {"quotes": arrow("quotes", extra[:3]), "trades": arrow("trades", extra[3:])}
+    )
+    expected = view_rows(tmp_path, DAY1)
+    got = batch_rows(tmp_path, DAY1, batch_rows=5)
+    keys = [key(row["kind"], row) for row in got]
+    assert len(keys) == len(expected) == sent - len(batch_rows(tmp_path, DAY2)) + 4
+    assert set(keys) == set(expected)
+    assert keys == sorted(keys, key=lambda k: k[1:])
+    assert [k[3] for k in keys if k[2] == later] == [20, 30, 10, 40]  # by receipt
+    at_1030 = keys.index(next(k for k in keys if k[2] == later and k[3] == 10))
+    assert 0 < at_1030 < len(keys) - 1 and keys[at_1030 - 1][2] != later  # amid hist rows
