@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence, Set
 from dataclasses import dataclass
 from typing import Protocol
 
-from capture.kis.protocol import Pair
+from capture.kis import Pair
 
 FeedFrame = tuple[str, list[list[str]]]
 """One data frame to build: a TR ID and its records (several make a multi-record frame)."""

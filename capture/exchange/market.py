@@ -16,8 +16,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from capture.kis.isin import isin_problem
-from capture.kis.layouts import ORDER_BOOK, TRADES
+from capture.kis import ORDER_BOOK, TRADES, isin_problem
 
 TICK = 100  # 1 KRW, in hundredths: prices are quoted per 10,000 KRW face
 PAR = 1_000_000  # 10,000.00 KRW

@@ -21,9 +21,7 @@ from pathlib import Path
 
 from capture.clock import SEOUL
 from capture.errors import BadEvent, ConfigError, DecryptError, MalformedFrame
-from capture.kis import aes
-from capture.kis.layouts import LAYOUTS
-from capture.kis.protocol import ControlResponse, Pair, classify, split_data_frame
+from capture.kis import LAYOUTS, ControlResponse, Pair, aes, classify, split_data_frame
 from capture.rawlog import (
     CorruptRegion,
     KeyTracker,

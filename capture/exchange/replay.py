@@ -23,7 +23,7 @@ from capture.clock import Clock
 from capture.errors import ConfigError
 from capture.exchange.feed import DropSession, FeedFrame, PreparedFrame
 from capture.exchange.recorded_day import RecordedDay, RecordedFrame, RecordedGap, RecordedItem
-from capture.kis.protocol import Pair
+from capture.kis import Pair
 
 log = logging.getLogger(__name__)
 

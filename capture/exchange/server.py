@@ -51,15 +51,15 @@ from capture.exchange.feed import (
     Unsent,
 )
 from capture.exchange.truth import TruthLog
-from capture.kis.isin import isin_problem
-from capture.kis.layouts import TRADES
-from capture.kis.protocol import (
+from capture.kis import (
     REGISTRATIONS_PER_SESSION,
+    TRADES,
     Pair,
     Ping,
     classify,
     control_response,
     data_frame,
+    isin_problem,
     parse_subscription_request,
     ping_message,
 )

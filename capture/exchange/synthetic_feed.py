@@ -36,9 +36,7 @@ from capture.clock import NS_PER_S, Clock, seoul_datetime
 from capture.errors import ConfigError
 from capture.exchange.feed import FeedFrame, PreparedFrame, Unsent
 from capture.exchange.market import Market
-from capture.kis.isin import is_valid_isin
-from capture.kis.layouts import LAYOUTS, TRADES
-from capture.kis.protocol import Pair
+from capture.kis import LAYOUTS, TRADES, Pair, is_valid_isin
 
 BATCH_MAX = 256  # frames per batch: the whole batch at rate 0, a cap when catching up
 IDLE_POLL = 0.05  # seconds between looks at a session with nothing to send

@@ -7,7 +7,7 @@ check digits (:mod:`~capture.kis.isin`) and the bond master file
 """
 
 from capture.kis import aes
-from capture.kis.bond_master import Bond, parse_line, read_bond_master
+from capture.kis.bond_master import ISSUER_KINDS, Bond, parse_line, read_bond_master
 from capture.kis.isin import check_digit, is_valid_isin, isin_problem
 from capture.kis.layouts import LAYOUTS, ORDER_BOOK, TRADES, Field, Kind, Layout
 from capture.kis.protocol import (
@@ -31,6 +31,7 @@ from capture.kis.protocol import (
 )
 
 __all__ = [
+    "ISSUER_KINDS",
     "LAYOUTS",
     "ORDER_BOOK",
     "RECORD_COUNT",

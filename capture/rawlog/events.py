@@ -32,7 +32,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar
 
 from capture.errors import BadEvent
-from capture.kis.protocol import Pair
+from capture.kis import Pair
 
 RECORDER_CONN = 0
 CONN_MAX = 2**32 - 1  # connection ids are u32 in the record header

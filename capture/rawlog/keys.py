@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from capture.kis.protocol import ControlResponse, Outcome
+from capture.kis import ControlResponse, Outcome
 from capture.rawlog import events
 
 KeyIv = tuple[str, str]

@@ -7,7 +7,7 @@ Prometheus and ``status.json`` are the capture base's). It never parses a quote 
 invariant 3).
 """
 
-from capture.recorder.approval import AppCredential
+from capture.recorder.approval import AppCredential, request_approval_key
 from capture.recorder.options import RecorderOptions
 from capture.recorder.recorder import Recorder
 from capture.recorder.redact import RedactingFilter, Redactor
@@ -23,6 +23,7 @@ __all__ = [
     "Redactor",
     "is_live",
     "read_status",
+    "request_approval_key",
     "shard",
     "subscription_pairs",
 ]

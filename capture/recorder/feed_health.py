@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from capture.clock import NS_PER_S
-from capture.kis.protocol import Pair
+from capture.kis import Pair
 from capture.recorder.options import RecorderOptions
 from capture.recorder.stale import Arrivals, Silence, StaleWatch, session_open_ns
 

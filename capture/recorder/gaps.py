@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 
 from capture.clock import NS_PER_S, SEOUL, seoul_date
-from capture.kis.protocol import Pair
+from capture.kis import Pair
 from capture.rawlog import events
 
 DISK_FULL_REASON = "disk full"

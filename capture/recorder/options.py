@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from capture.kis.protocol import Pair
+from capture.kis import Pair
 from capture.recorder.approval import AppCredential
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capture.errors import BadEvent
-from capture.kis.protocol import Pair
+from capture.kis import Pair
 from capture.rawlog import (
     RawRecord,
     RecordKind,

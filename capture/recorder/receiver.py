@@ -20,7 +20,7 @@ import websocket
 
 from capture.clock import Clock
 from capture.errors import BadWebSocketFrame, DiskFull
-from capture.kis.protocol import is_data_frame
+from capture.kis import is_data_frame
 from capture.rawlog import RawLogWriter
 from capture.recorder.connection import Closed, Connection, close_text
 from capture.recorder.wire import FrameReader

@@ -29,7 +29,7 @@ from capture.clock import Clock, SystemClock
 from capture.durable import replace_atomically
 from capture.errors import DiskFull, RecorderError
 from capture.filelock import hold_exclusive
-from capture.kis.protocol import Pair
+from capture.kis import Pair
 from capture.rawlog import RawLogWriter, RecordKind, events
 from capture.recorder.gaps import GapBook
 from capture.recorder.options import RecorderOptions

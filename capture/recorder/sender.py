@@ -18,7 +18,7 @@ import websocket
 
 from capture.clock import Clock
 from capture.errors import ApprovalError, RawLogError
-from capture.kis.protocol import subscription_request
+from capture.kis import subscription_request
 from capture.rawlog import RecordKind
 from capture.recorder.approval import ApprovalKeys
 from capture.recorder.connection import Connection

@@ -31,7 +31,7 @@ import websocket
 from capture.backoff import Backoff
 from capture.clock import Clock
 from capture.errors import ApprovalError, DiskFull
-from capture.kis.protocol import Pair
+from capture.kis import Pair
 from capture.rawlog import RawLogWriter, RecordKind, events
 from capture.recorder.approval import AppCredential, ApprovalKeys
 from capture.recorder.connection import Closed, Connection, Handshake

@@ -23,8 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from capture.errors import MalformedFrame
-from capture.kis.layouts import ORDER_BOOK
-from capture.kis.protocol import ControlResponse, Pair, Ping, classify
+from capture.kis import ORDER_BOOK, ControlResponse, Pair, Ping, classify
 from capture.rawlog import events
 from capture.recorder.gaps import GapBook, disk_full_events
 from capture.recorder.subscriptions import Step, SubscriptionTable

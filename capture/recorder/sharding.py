@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from capture.errors import ConfigError
-from capture.kis.protocol import REGISTRATIONS_PER_SESSION, Pair
+from capture.kis import REGISTRATIONS_PER_SESSION, Pair
 
 
 def subscription_pairs(isins: Sequence[str], trs: Sequence[str]) -> list[Pair]:

@@ -24,8 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from capture.clock import NS_PER_S, SEOUL, seoul_datetime
-from capture.kis.layouts import LAYOUTS
-from capture.kis.protocol import Pair
+from capture.kis import LAYOUTS, Pair
 
 EWMA_ALPHA = 0.2  # weight of the newest spacing: about the last ten arrivals count
 

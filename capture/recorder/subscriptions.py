@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from capture.kis.protocol import ControlResponse, Outcome, Pair
+from capture.kis import ControlResponse, Outcome, Pair
 
 
 class Step(Enum):

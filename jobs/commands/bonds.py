@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from capture.errors import BadMasterLine, ConfigError
-from capture.kis.bond_master import ISSUER_KINDS, Bond, read_bond_master
+from capture.kis import ISSUER_KINDS, Bond, read_bond_master
 from jobs.cli import add_data_dir_options, data_dir_from, iso_date, positive_int
 from storage.lake import bonds_table, save_bonds
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from capture.kis.protocol import REGISTRATIONS_PER_SESSION
+from capture.kis import REGISTRATIONS_PER_SESSION
 from jobs.config import load_config
 
 

@@ -12,11 +12,14 @@ import logging
 import signal
 from pathlib import Path
 
-from capture.recorder.approval import AppCredential
-from capture.recorder.options import RecorderOptions
-from capture.recorder.recorder import Recorder
-from capture.recorder.redact import RedactingFilter, Redactor
-from capture.recorder.sharding import subscription_pairs
+from capture.recorder import (
+    AppCredential,
+    Recorder,
+    RecorderOptions,
+    RedactingFilter,
+    Redactor,
+    subscription_pairs,
+)
 from jobs.cli import LogFormatter
 from jobs.config import Config, load_config
 

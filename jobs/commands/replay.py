@@ -18,11 +18,17 @@ import sys
 import threading
 
 from capture.clock import SystemClock, seoul_datetime
-from capture.exchange.loopback import Listen, LoopbackExchange
-from capture.exchange.recorded_day import DayWindow, RecordedDay
-from capture.exchange.replay import Progress, ReplayFeedSource, ReplayOptions
-from capture.exchange.server import ExchangeOptions
-from capture.kis.isin import isin_problem
+from capture.exchange import (
+    DayWindow,
+    ExchangeOptions,
+    Listen,
+    LoopbackExchange,
+    Progress,
+    RecordedDay,
+    ReplayFeedSource,
+    ReplayOptions,
+)
+from capture.kis import isin_problem
 from jobs.cli import add_data_dir_options, iso_date, raw_dir_from
 
 PROGRESS_EVERY_S = 1.0

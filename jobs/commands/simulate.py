@@ -12,10 +12,14 @@ import signal
 import threading
 from pathlib import Path
 
-from capture.exchange.approval_server import load_credentials, parse_credential
-from capture.exchange.faults import FaultOptions
-from capture.exchange.server import ExchangeOptions
-from capture.exchange.simulator import Simulator, SimulatorOptions
+from capture.exchange import (
+    ExchangeOptions,
+    FaultOptions,
+    Simulator,
+    SimulatorOptions,
+    load_credentials,
+    parse_credential,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

@@ -21,7 +21,7 @@ from rich.table import Table
 from capture.clock import seoul_date, seoul_datetime
 from capture.errors import ConfigError
 from jobs.cli import add_data_dir_options, data_dir_from
-from jobs.commands.status_report import gather
+from jobs.status import gather
 from storage.report import volume_today
 
 DETAIL_CHARS = 160  # of a failed job's last output line

@@ -23,10 +23,9 @@ import holidays
 
 from capture.clock import KRX_SESSION
 from capture.errors import HIDDEN, ConfigError
-from capture.kis.isin import isin_problem
-from capture.kis.layouts import LAYOUTS
-from capture.rawlog.format import check_recorder_id
-from capture.recorder.sharding import shard, subscription_pairs
+from capture.kis import LAYOUTS, isin_problem
+from capture.rawlog import check_recorder_id
+from capture.recorder import shard, subscription_pairs
 from jobs.config import endpoints
 from jobs.config.section import Section
 

@@ -21,8 +21,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from capture.clock import seoul_date
 from capture.prometheus import serve as serve_registry
-from jobs.commands.status_report import normalizer_lag
 from jobs.daemon.daemon import Daemon
+from jobs.status import normalizer_lag
 from storage.report import volume_today
 
 

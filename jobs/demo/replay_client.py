@@ -18,8 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from capture.errors import MalformedFrame
-from capture.kis.layouts import LAYOUTS
-from capture.kis.protocol import (
+from capture.kis import (
+    LAYOUTS,
     ControlResponse,
     DataFrame,
     Ping,
@@ -27,7 +27,7 @@ from capture.kis.protocol import (
     split_records,
     subscription_request,
 )
-from capture.recorder.approval import AppCredential, request_approval_key
+from capture.recorder import AppCredential, request_approval_key
 from jobs.daemon import start_child
 from jobs.demo.processes import served_urls
 

@@ -17,7 +17,7 @@ from capture.clock import SEOUL, ManualClock, seoul_date, seoul_datetime
 from capture.kis.protocol import data_frame
 from capture.rawlog import RawLogWriter, RecordKind
 from capture.status_files import DAEMON_STATE_NAME, STATUS_NAME, read_status
-from jobs.commands.status_report import normalizer_lag
+from jobs.status import normalizer_lag
 from storage import normalize
 from tests.support.catalog_data import volume_lake
 from tests.support.rawlog import seoul_ns
@@ -185,7 +185,7 @@ def test_status_reads_the_lakes_checkpoint_without_loading_arrow_or_duckdb(tmp_p
         written = writer.append(RecordKind.FRAME_RECV, 1, frame)
     normalize(tmp_path)
     probe = (
-        "import sys; from pathlib import Path; from jobs.commands.status_report import gather\n"
+        "import sys; from pathlib import Path; from jobs.status import gather\n"
         f"print(gather(Path({str(tmp_path)!r}), 0)['normalizer']['position']['segment'])\n"
         "print(sorted(m for m in ('duckdb', 'pyarrow') if m in sys.modules))"
     )
