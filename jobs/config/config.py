@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import holidays
-
 from capture.errors import HIDDEN, ConfigError
 from capture.kis.isin import isin_problem
 from capture.kis.layouts import LAYOUTS
 from capture.rawlog.format import check_recorder_id
 from capture.recorder.sharding import shard, subscription_pairs
+from jobs.config.market import REMOVED_MARKET_KEYS, MarketConfig, parse_market
 from jobs.config.section import Section
 
 KIS_WS_URL = "ws://ops.koreainvestment.com:21000"
@@ -67,16 +66,6 @@ class CaptureConfig:
     log_file: Path | None = None
     stale_after_factor: float = 10.0
     stale_min_s: float = 60.0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MarketConfig:
-    session_open: dt.time = dt.time(8, 0)
-    session_close: dt.time = dt.time(15, 30)
-    record_margin_min: int = 10
-    holiday_calendar: str = "XKRX"
-    extra_closed_days: tuple[dt.date, ...] = ()
-    extra_trading_days: tuple[dt.date, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,10 +122,6 @@ def load_config(
 
 
 CREDENTIAL_KEYS = ("name", "app_key_env", "app_secret_env")
-REMOVED_MARKET_KEYS = {
-    "timezone": "removed: KRX bond sessions are always in Asia/Seoul, which bondtape uses "
-    "throughout; delete this line",
-}
 
 
 def parse_config(
@@ -155,7 +140,7 @@ def parse_config(
     capture = _capture(
         Section("capture", top.take("capture", dict), CaptureConfig, keys=capture_keys), base_dir
     )
-    market = _market(
+    market = parse_market(
         Section("market", top.take("market", dict), MarketConfig, removed=REMOVED_MARKET_KEYS)
     )
     jobs = _jobs(Section("jobs", top.take("jobs", dict), JobsConfig), market)
@@ -315,58 +300,6 @@ def _read_isins_file(key: str, path: Path) -> list[str]:
             key, str(path), f"cannot read it ({exc.strerror}): fix the path"
         ) from None
     return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
-
-
-def _dates(section: Section, name: str) -> tuple[dt.date, ...]:
-    days = []
-    for text in section.take(name, list):
-        try:
-            days.append(text if isinstance(text, dt.date) else dt.date.fromisoformat(text))
-        except (TypeError, ValueError):
-            raise ConfigError(section.key(name), text, 'write dates as "YYYY-MM-DD"') from None
-    return tuple(days)
-
-
-def _market(section: Section) -> MarketConfig:
-    closed, extra = _dates(section, "extra_closed_days"), _dates(section, "extra_trading_days")
-    both = sorted(set(closed) & set(extra))
-    if both:
-        raise ConfigError(
-            section.key("extra_trading_days"),
-            both[0].isoformat(),
-            "is also in extra_closed_days: a day is either closed or open, keep it in one",
-        )
-    session_open = section.time("session_open")
-    session_close = section.time("session_close")
-    if session_close <= session_open:
-        raise ConfigError(
-            section.key("session_close"), str(session_close), "must be later than session_open"
-        )
-    margin = section.take("record_margin_min", int)
-    if margin < 0:
-        raise ConfigError(section.key("record_margin_min"), margin, "must be 0 or more minutes")
-    market = MarketConfig(
-        session_open=session_open,
-        session_close=session_close,
-        record_margin_min=margin,
-        holiday_calendar=_holiday_calendar(section),
-        extra_closed_days=closed,
-        extra_trading_days=extra,
-    )
-    return market
-
-
-def _holiday_calendar(section: Section) -> str:
-    name = section.take("holiday_calendar", str)
-    try:
-        holidays.financial_holidays(name)
-    except NotImplementedError:
-        raise ConfigError(
-            section.key("holiday_calendar"),
-            name,
-            'use a market code the holidays library knows, e.g. "XKRX" (Korea Exchange)',
-        ) from None
-    return name
 
 
 def _jobs(section: Section, market: MarketConfig) -> JobsConfig:
