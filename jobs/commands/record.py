@@ -43,7 +43,8 @@ def recorder_options(config: Config) -> RecorderOptions:
         fsync_interval_s=config.capture.fsync_interval_s,
         stale_after_factor=config.capture.stale_after_factor,
         stale_min_s=config.capture.stale_min_s,
-        session_hours=(config.market.session_open, config.market.session_close),
+        session_hours=config.market.usual_hours,
+        special_hours=config.market.special_hours(),
         metrics_address=config.metrics.address,
         metrics_port=config.metrics.port,
     )

@@ -308,17 +308,24 @@ def _jobs(section: Section, market: MarketConfig) -> JobsConfig:
         intraday_compact_interval_s=section.positive("intraday_compact_interval_s"),
         end_of_day=section.time("end_of_day"),
     )
-    stop = dt.datetime.combine(dt.date.min, market.session_close) + dt.timedelta(
-        minutes=market.record_margin_min
-    )
-    if jobs.end_of_day < stop.time() or stop.date() > dt.date.min:
-        raise ConfigError(
-            section.key("end_of_day"),
-            str(jobs.end_of_day),
-            f"must be at or after the recorder stops ({stop.time()}: session_close plus "
-            "record_margin_min), the same day",
-        )
+    _check_end_of_day(section.key("end_of_day"), jobs.end_of_day, market.session_close, market)
+    for i, day in enumerate(market.special_days):
+        key = f"market.special_days[{i}].end_of_day"
+        _check_end_of_day(key, day.end_of_day or jobs.end_of_day, day.session_close, market)
     return jobs
+
+
+def _check_end_of_day(key: str, end_of_day: dt.time, close: dt.time, market: MarketConfig) -> None:
+    """Raises: ConfigError: ``end_of_day`` is before the recorder stops (``close`` plus
+    ``record_margin_min``) or on another day."""
+    stop = dt.datetime.combine(dt.date.min, close) + dt.timedelta(minutes=market.record_margin_min)
+    if end_of_day < stop.time() or stop.date() > dt.date.min:
+        raise ConfigError(
+            key,
+            str(end_of_day),
+            f"must be at or after the recorder stops ({stop.time()}: session_close plus "
+            f'record_margin_min), the same day: e.g. end_of_day = "{stop:%H:%M}"',
+        )
 
 
 def _metrics(section: Section) -> MetricsConfig:

@@ -241,3 +241,59 @@ def test_market_timezone_is_refused_as_removed_with_the_reason_and_the_fix(
     assert "market.timezone = 'Asia/Seoul'" in message
     assert "removed" in message and "always in Asia/Seoul" in message
     assert "delete this line" in message and "unknown key" not in message
+
+
+def test_a_special_day_has_its_own_hours_and_others_keep_the_usual_ones(tmp_path: Path) -> None:
+    body = (
+        BASE + '[[market.special_days]]\ndate = "2027-01-04"\nsession_open = "10:00"\n'
+        '[[market.special_days]]\ndate = 2026-11-19\nsession_open = "09:00"\n'
+        'session_close = "16:30"\nend_of_day = "17:00"\n'
+    )
+    market = load_config(write_config(tmp_path, body), ENV).market
+    assert market.hours(dt.date(2027, 1, 4)) == (dt.time(10, 0), dt.time(15, 30))
+    assert market.hours(dt.date(2026, 11, 19)) == (dt.time(9, 0), dt.time(16, 30))
+    assert market.hours(dt.date(2026, 11, 20)) == (dt.time(8, 0), dt.time(15, 30))
+    special = market.special(dt.date(2026, 11, 19))
+    assert special is not None and special.end_of_day == dt.time(17, 0)
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "value", "fix"),
+    [
+        ('date = "2026-11-31"\n', "market.special_days[0].date", "2026-11-31", "YYYY-MM-DD"),
+        ('session_open = "10:00"\n', "market.special_days[0].date", "(missing)", 'date = "YYYY'),
+        (
+            'date = "2026-11-19"\nsession_open = "16:00"\n',
+            "market.special_days[0].session_close",
+            "15:30",
+            "later than session_open (16:00:00)",
+        ),
+        (
+            'date = "2026-11-19"\nsession_opens = "10:00"\n',
+            "market.special_days[0].session_opens",
+            "10:00",
+            "did you mean 'session_open'?",
+        ),
+        (
+            'date = "2026-11-19"\nsession_close = "16:30"\n',
+            "market.special_days[0].end_of_day",
+            "16:00",
+            'e.g. end_of_day = "16:40"',
+        ),
+        (
+            'date = "2026-11-19"\n[[market.special_days]]\ndate = "2026-11-19"\n',
+            "market.special_days[1].date",
+            "2026-11-19",
+            "one table per date",
+        ),
+    ],
+)
+def test_a_bad_special_day_is_rejected_naming_its_key_and_the_fix(
+    tmp_path: Path, table: str, key: str, value: str, fix: str
+) -> None:
+    body = BASE + "[[market.special_days]]\n" + table
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, body), ENV)
+    assert caught.value.key == key
+    message = str(caught.value)
+    assert key in message and value in message and fix in message

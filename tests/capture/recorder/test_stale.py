@@ -100,3 +100,15 @@ def test_the_watch_runs_in_the_session_hours_from_their_open() -> None:
     assert session_open_ns(ns(8, 0), hours) == ns(8, 0)
     assert session_open_ns(ns(15, 29), hours) == ns(8, 0)
     assert session_open_ns(ns(15, 30), hours) is None
+
+
+def test_the_watch_is_silent_before_a_special_days_late_open_and_counts_from_it() -> None:
+    hours = (dt.time(8, 0), dt.time(15, 30))
+    special = {dt.date(2027, 1, 4): (dt.time(10, 0), dt.time(15, 30))}
+
+    def ns(day: int, hh: int, mm: int) -> int:
+        return int(dt.datetime(2027, 1, day, hh, mm, tzinfo=SEOUL).timestamp()) * NS_PER_S
+
+    assert session_open_ns(ns(4, 9, 59), hours, special) is None
+    assert session_open_ns(ns(4, 10, 0), hours, special) == ns(4, 10, 0)
+    assert session_open_ns(ns(5, 8, 0), hours, special) == ns(5, 8, 0)  # the usual day after
