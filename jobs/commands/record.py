@@ -17,12 +17,19 @@ from capture.recorder.options import RecorderOptions
 from capture.recorder.recorder import Recorder
 from capture.recorder.redact import RedactingFilter, Redactor
 from capture.recorder.sharding import subscription_pairs
-from jobs.cli import LogFormatter
+from jobs.cli import add_log_file
 from jobs.config import Config, load_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, required=True, help="bondtape TOML config")
+    parser.add_argument(
+        "--log-file",
+        type=Path,
+        metavar="PATH",
+        help="log to PATH instead of stderr, rotated by [logs] max_bytes and backups (the "
+        "daemon's recorder logs to data_dir/logs/recorder.log so)",
+    )
 
 
 def recorder_options(config: Config) -> RecorderOptions:
@@ -54,10 +61,12 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     redactor = Redactor()
     root = logging.getLogger()
+    if args.log_file is not None:  # the file alone: stderr keeps only what bypasses logging
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        add_log_file(args.log_file, config.logs)
     if config.capture.log_file is not None:
-        handler = logging.FileHandler(config.capture.log_file)
-        handler.setFormatter(LogFormatter())
-        root.addHandler(handler)
+        add_log_file(config.capture.log_file, config.logs)
     for handler in root.handlers:
         handler.addFilter(RedactingFilter(redactor))
     recorder = Recorder(recorder_options(config), redactor=redactor)

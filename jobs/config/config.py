@@ -86,6 +86,18 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LogsConfig:
+    """The logs in data_dir/logs/: each rotated once over ``max_bytes``, keeping ``backups``
+    older files (NAME.log.1 the newest of them), so months unattended never fill the disk."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    backups: int = 5
+
+
+LOGS_MIN_BYTES = 4096  # smaller, and a log rotates before it holds one start-up
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     data_dir: Path
     kis: KisConfig
@@ -93,6 +105,7 @@ class Config:
     market: MarketConfig
     jobs: JobsConfig
     metrics: MetricsConfig
+    logs: LogsConfig
 
 
 def load_config(
@@ -145,6 +158,7 @@ def parse_config(
     )
     jobs = _jobs(Section("jobs", top.take("jobs", dict), JobsConfig), market)
     metrics = _metrics(Section("metrics", top.take("metrics", dict), MetricsConfig))
+    logs = _logs(Section("logs", top.take("logs", dict), LogsConfig))
     # Refused here, before any connection: the recorder shards the same way.
     shard(subscription_pairs(capture.isins, capture.trs), len(kis.credentials))
     return Config(
@@ -154,6 +168,7 @@ def parse_config(
         market=market,
         jobs=jobs,
         metrics=metrics,
+        logs=logs,
     )
 
 
@@ -342,3 +357,19 @@ def _metrics(section: Section) -> MetricsConfig:
             "is the recorder's port too: give the daemon a port of its own (e.g. port + 1)",
         )  # fmt: skip
     return MetricsConfig(address=address, port=ports["port"], daemon_port=ports["daemon_port"])
+
+
+def _logs(section: Section) -> LogsConfig:
+    max_bytes = section.take("max_bytes", int)
+    if max_bytes < LOGS_MIN_BYTES:
+        raise ConfigError(
+            section.key("max_bytes"), max_bytes,
+            f"give a log at least {LOGS_MIN_BYTES} bytes before it rotates, e.g. 10485760 (10 MiB)",
+        )  # fmt: skip
+    backups = section.take("backups", int)
+    if backups < 1:
+        raise ConfigError(
+            section.key("backups"), backups,
+            "keep at least 1 rotated file (with 0 a log would never rotate and grow without end)",
+        )  # fmt: skip
+    return LogsConfig(max_bytes=max_bytes, backups=backups)

@@ -15,6 +15,7 @@ from jobs.config.config import (
     CaptureConfig,
     JobsConfig,
     KisConfig,
+    LogsConfig,
     MarketConfig,
     MetricsConfig,
     load_config,
@@ -46,6 +47,7 @@ def test_every_key_left_out_takes_the_default_written_on_its_dataclass_field(
     assert config.market == MarketConfig()
     assert config.jobs == JobsConfig()
     assert config.metrics == MetricsConfig()
+    assert config.logs == LogsConfig()
 
 
 def test_credential_values_never_appear_in_the_config_repr(tmp_path: Path) -> None:
@@ -126,6 +128,10 @@ def test_isins_file_adds_to_isins_and_ignores_comments(tmp_path: Path) -> None:
             "9108",
             "a port of its own",
         ),
+        (BASE + "[logs]\nmax_bytes = 100\n", ENV, "logs.max_bytes", "100", "at least 4096"),
+        (BASE + "[logs]\nbackups = 0\n", ENV, "logs.backups", "0", "at least 1 rotated"),
+        (BASE + "[logs]\nbackup = 3\n", ENV, "logs.backup", "3", "did you mean 'backups'?"),
+        (BASE + '[logs]\nmax_bytes = "10M"\n', ENV, "logs.max_bytes", "10M", "whole number"),
         (
             BASE + '[market]\nholiday_calendar = "NOPE"\n',
             ENV,
