@@ -315,9 +315,9 @@ def test_the_capture_base_imports_nothing_above_it() -> None:
 
 JOBS_SURFACES = {
     "jobs.cli": [
-        "COMMANDS", "LogFormatter", "add_data_dir_options", "add_output_options",
+        "COMMANDS", "LogFormatter", "add_data_dir_options", "add_log_file", "add_output_options",
         "build_parser", "data_dir_from", "iso_date", "main", "positive_float", "positive_int",
-        "progress_bar", "raw_dir_from",
+        "progress_bar", "raw_dir_from", "rotate_log",
     ],
     "jobs.commands": [],  # known by name only (cli's COMMANDS)
     "jobs.daemon": [

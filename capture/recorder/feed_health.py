@@ -25,12 +25,12 @@ class FeedHealth:
     def __init__(self, pairs: Sequence[Pair], options: RecorderOptions) -> None:
         self.arrivals = Arrivals(pairs)
         self._watch = StaleWatch(factor=options.stale_after_factor, min_s=options.stale_min_s)
-        self._hours = options.session_hours
+        self._hours, self._special = options.session_hours, options.special_hours
 
     def check(self, now_ns: int, connection: tuple[int, int] | None) -> None:
         """Run the watch with the live connection's (id, connected_ns), or None while down,
         and log what changed."""
-        opened = session_open_ns(now_ns, self._hours)
+        opened = session_open_ns(now_ns, self._hours, self._special)
         since = None if connection is None or opened is None else max(opened, connection[1])
         counters = {
             (tr.decode(), isin.decode()): (seen[0], seen[1])

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from capture.kis import Pair
@@ -39,6 +40,8 @@ class RecorderOptions:
     session_hours: tuple[dt.time, dt.time]  # Seoul: the stale watch runs between these
     metrics_address: str  # where the Prometheus endpoint listens
     metrics_port: int  # 0: no endpoint
+    # Dates whose session differs (the year's first day, the exam day): their (open, close).
+    special_hours: Mapping[dt.date, tuple[dt.time, dt.time]] = field(default_factory=dict)
     backoff_base_s: float = 1.0
     backoff_cap_s: float = 60.0
     stable_after_s: float = 60.0

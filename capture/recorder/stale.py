@@ -163,11 +163,17 @@ class StaleWatch:
         feed.records, feed.last_ns = records, last_ns
 
 
-def session_open_ns(now_ns: int, hours: tuple[dt.time, dt.time]) -> int | None:
-    """The instant today's session opened (Seoul ``hours``), if ``now_ns`` is within it."""
+def session_open_ns(
+    now_ns: int,
+    hours: tuple[dt.time, dt.time],
+    special: Mapping[dt.date, tuple[dt.time, dt.time]] | None = None,
+) -> int | None:
+    """The instant today's session opened (Seoul ``hours``, or ``special``'s for a date in
+    it: KRX moves the session on some days), if ``now_ns`` is within it."""
     local = seoul_datetime(now_ns)
-    opens = dt.datetime.combine(local.date(), hours[0], tzinfo=SEOUL)
-    closes = dt.datetime.combine(local.date(), hours[1], tzinfo=SEOUL)
+    today = (special or {}).get(local.date(), hours)
+    opens = dt.datetime.combine(local.date(), today[0], tzinfo=SEOUL)
+    closes = dt.datetime.combine(local.date(), today[1], tzinfo=SEOUL)
     if not opens <= local < closes:
         return None
     return int(opens.timestamp()) * NS_PER_S

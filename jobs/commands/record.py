@@ -20,12 +20,19 @@ from capture.recorder import (
     Redactor,
     subscription_pairs,
 )
-from jobs.cli import LogFormatter
+from jobs.cli import add_log_file
 from jobs.config import Config, load_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, required=True, help="bondtape TOML config")
+    parser.add_argument(
+        "--log-file",
+        type=Path,
+        metavar="PATH",
+        help="log to PATH instead of stderr, rotated by [logs] max_bytes and backups (the "
+        "daemon's recorder logs to data_dir/logs/recorder.log so)",
+    )
 
 
 def recorder_options(config: Config) -> RecorderOptions:
@@ -49,7 +56,8 @@ def recorder_options(config: Config) -> RecorderOptions:
         fsync_interval_s=config.capture.fsync_interval_s,
         stale_after_factor=config.capture.stale_after_factor,
         stale_min_s=config.capture.stale_min_s,
-        session_hours=(config.market.session_open, config.market.session_close),
+        session_hours=config.market.usual_hours,
+        special_hours=config.market.special_hours(),
         metrics_address=config.metrics.address,
         metrics_port=config.metrics.port,
     )
@@ -59,10 +67,12 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     redactor = Redactor()
     root = logging.getLogger()
+    if args.log_file is not None:  # the file alone: stderr keeps only what bypasses logging
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        add_log_file(args.log_file, config.logs)
     if config.capture.log_file is not None:
-        handler = logging.FileHandler(config.capture.log_file)
-        handler.setFormatter(LogFormatter())
-        root.addHandler(handler)
+        add_log_file(config.capture.log_file, config.logs)
     for handler in root.handlers:
         handler.addFilter(RedactingFilter(redactor))
     recorder = Recorder(recorder_options(config), redactor=redactor)

@@ -4,7 +4,8 @@ What raw received and the lake holds per table and ISIN, rejects by reason, gaps
 session's coverage, time anomalies, and a reconciliation of raw against the lake
 (storage/report/report.py). Printed as tables and saved as data_dir/reports/D.json; exits 1 when raw
 and the lake do not balance, naming the partitions that differ. The session is the config's
-``[market]`` one; with --data-dir, the default 08:00-15:30.
+``[market]`` one (the date's own, if ``[[market.special_days]]`` gives it); with --data-dir,
+the default 08:00-15:30.
 """
 
 from __future__ import annotations
@@ -62,9 +63,10 @@ def run(args: argparse.Namespace) -> int:
     raw_dir = raw_dir_from(args)
     data_dir, market = _data_dir_and_market(args)
     require_recorded(raw_dir, list_segments(raw_dir), args.date)
+    session_open, session_close = market.hours(args.date)
     settings = ReportSettings(
-        session_open=market.session_open,
-        session_close=market.session_close,
+        session_open=session_open,
+        session_close=session_close,
         skew_threshold_s=args.skew_threshold,
         worst=args.worst,
     )

@@ -4,7 +4,8 @@ On KRX trading days it runs the recorder from `record_margin_min` before the ses
 long after it, normalizes every `normalize_interval_s` and compacts the closed hours meanwhile;
 after `end_of_day` it normalizes to the end, compacts the day, rebuilds the catalog and
 writes the report. Its state is `data_dir/daemon.json` (`bondtape status` shows it); its
-children log to `data_dir/logs/`; `[metrics] daemon_port` serves its Prometheus metrics.
+children log to `data_dir/logs/`, every log there rotated by `[logs] max_bytes`, keeping
+`[logs] backups` older files; `[metrics] daemon_port` serves its Prometheus metrics.
 One daemon per data_dir (a second one is refused: AlreadyRunning, exit status 3).
 """
 
@@ -21,7 +22,7 @@ from capture.clock import SystemClock
 from capture.errors import AlreadyRunning
 from capture.filelock import hold_exclusive
 from capture.versions import version_line
-from jobs.cli import LogFormatter
+from jobs.cli import add_log_file
 from jobs.config import load_config
 from jobs.daemon import LOGS, Daemon, run_scheduled, serve
 
@@ -43,9 +44,7 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         (config.data_dir / LOGS).mkdir(exist_ok=True)
-        handler = logging.FileHandler(config.data_dir / LOGS / "daemon.log")
-        handler.setFormatter(LogFormatter())
-        logging.getLogger().addHandler(handler)
+        add_log_file(config.data_dir / LOGS / "daemon.log", config.logs)
         logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per job run
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -19,14 +19,12 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import holidays
-
-from capture.clock import KRX_SESSION
 from capture.errors import HIDDEN, ConfigError
 from capture.kis import LAYOUTS, isin_problem
 from capture.rawlog import check_recorder_id
 from capture.recorder import shard, subscription_pairs
 from jobs.config import endpoints
+from jobs.config.market import REMOVED_MARKET_KEYS, MarketConfig, parse_market
 from jobs.config.section import Section
 
 KIS_WS_URL = "ws://ops.koreainvestment.com:21000"
@@ -79,16 +77,6 @@ class CaptureConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MarketConfig:
-    session_open: dt.time = KRX_SESSION[0]
-    session_close: dt.time = KRX_SESSION[1]
-    record_margin_min: int = 10
-    holiday_calendar: str = "XKRX"
-    extra_closed_days: tuple[dt.date, ...] = ()
-    extra_trading_days: tuple[dt.date, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class JobsConfig:
     normalize_interval_s: float = 60.0
     intraday_compact_interval_s: float = 1800.0
@@ -106,6 +94,18 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LogsConfig:
+    """The logs in data_dir/logs/: each rotated once over ``max_bytes``, keeping ``backups``
+    older files (NAME.log.1 the newest of them), so months unattended never fill the disk."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    backups: int = 5
+
+
+LOGS_MIN_BYTES = 4096  # smaller, and a log rotates before it holds one start-up
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     data_dir: Path
     kis: KisConfig
@@ -113,6 +113,7 @@ class Config:
     market: MarketConfig
     jobs: JobsConfig
     metrics: MetricsConfig
+    logs: LogsConfig
 
 
 def load_config(
@@ -142,10 +143,6 @@ def load_config(
 
 
 CREDENTIAL_KEYS = ("name", "app_key_env", "app_secret_env")
-REMOVED_MARKET_KEYS = {
-    "timezone": "removed: KRX bond sessions are always in Asia/Seoul, which bondtape uses "
-    "throughout; delete this line",
-}
 
 
 def parse_config(
@@ -164,11 +161,12 @@ def parse_config(
     capture = _capture(
         Section("capture", top.take("capture", dict), CaptureConfig, keys=capture_keys), base_dir
     )
-    market = _market(
+    market = parse_market(
         Section("market", top.take("market", dict), MarketConfig, removed=REMOVED_MARKET_KEYS)
     )
     jobs = _jobs(Section("jobs", top.take("jobs", dict), JobsConfig), market)
     metrics = _metrics(Section("metrics", top.take("metrics", dict), MetricsConfig))
+    logs = _logs(Section("logs", top.take("logs", dict), LogsConfig))
     # Refused here, before any connection: the recorder shards the same way.
     shard(subscription_pairs(capture.isins, capture.trs), len(kis.credentials))
     return Config(
@@ -178,6 +176,7 @@ def parse_config(
         market=market,
         jobs=jobs,
         metrics=metrics,
+        logs=logs,
     )
 
 
@@ -317,75 +316,30 @@ def _read_isins_file(key: str, path: Path) -> list[str]:
     return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
 
 
-def _dates(section: Section, name: str) -> tuple[dt.date, ...]:
-    days = []
-    for text in section.take(name, list):
-        try:
-            days.append(text if isinstance(text, dt.date) else dt.date.fromisoformat(text))
-        except (TypeError, ValueError):
-            raise ConfigError(section.key(name), text, 'write dates as "YYYY-MM-DD"') from None
-    return tuple(days)
-
-
-def _market(section: Section) -> MarketConfig:
-    closed, extra = _dates(section, "extra_closed_days"), _dates(section, "extra_trading_days")
-    both = sorted(set(closed) & set(extra))
-    if both:
-        raise ConfigError(
-            section.key("extra_trading_days"),
-            both[0].isoformat(),
-            "is also in extra_closed_days: a day is either closed or open, keep it in one",
-        )
-    session_open = section.time("session_open")
-    session_close = section.time("session_close")
-    if session_close <= session_open:
-        raise ConfigError(
-            section.key("session_close"), str(session_close), "must be later than session_open"
-        )
-    margin = section.take("record_margin_min", int)
-    if margin < 0:
-        raise ConfigError(section.key("record_margin_min"), margin, "must be 0 or more minutes")
-    market = MarketConfig(
-        session_open=session_open,
-        session_close=session_close,
-        record_margin_min=margin,
-        holiday_calendar=_holiday_calendar(section),
-        extra_closed_days=closed,
-        extra_trading_days=extra,
-    )
-    return market
-
-
-def _holiday_calendar(section: Section) -> str:
-    name = section.take("holiday_calendar", str)
-    try:
-        holidays.financial_holidays(name)
-    except NotImplementedError:
-        raise ConfigError(
-            section.key("holiday_calendar"),
-            name,
-            'use a market code the holidays library knows, e.g. "XKRX" (Korea Exchange)',
-        ) from None
-    return name
-
-
 def _jobs(section: Section, market: MarketConfig) -> JobsConfig:
     jobs = JobsConfig(
         normalize_interval_s=section.positive("normalize_interval_s"),
         intraday_compact_interval_s=section.positive("intraday_compact_interval_s"),
         end_of_day=section.time("end_of_day"),
     )
-    stop = dt.datetime.combine(dt.date.min, market.session_close) + dt.timedelta(
-        minutes=market.record_margin_min
-    )
-    if jobs.end_of_day < stop.time() or stop.date() > dt.date.min:
-        raise ConfigError(
-            section.key("end_of_day"),
-            str(jobs.end_of_day),
-            f"must be at or after the recorder stops ({stop.time()}: session_close plus "
-            "record_margin_min), the same day",
-        )
+    _check_end_of_day(section.key("end_of_day"), jobs.end_of_day, market.session_close, market)
+    for i, day in enumerate(market.special_days):
+        key = f"market.special_days[{i}].end_of_day"
+        _check_end_of_day(key, day.end_of_day or jobs.end_of_day, day.session_close, market)
     return jobs
+
+
+def _check_end_of_day(key: str, end_of_day: dt.time, close: dt.time, market: MarketConfig) -> None:
+    """Raises: ConfigError: ``end_of_day`` is before the recorder stops (``close`` plus
+    ``record_margin_min``) or on another day."""
+    stop = dt.datetime.combine(dt.date.min, close) + dt.timedelta(minutes=market.record_margin_min)
+    if end_of_day < stop.time() or stop.date() > dt.date.min:
+        raise ConfigError(
+            key,
+            str(end_of_day),
+            f"must be at or after the recorder stops ({stop.time()}: session_close plus "
+            f'record_margin_min), the same day: e.g. end_of_day = "{stop:%H:%M}"',
+        )
 
 
 def _metrics(section: Section) -> MetricsConfig:
@@ -402,3 +356,19 @@ def _metrics(section: Section) -> MetricsConfig:
             "is the recorder's port too: give the daemon a port of its own (e.g. port + 1)",
         )  # fmt: skip
     return MetricsConfig(address=address, port=ports["port"], daemon_port=ports["daemon_port"])
+
+
+def _logs(section: Section) -> LogsConfig:
+    max_bytes = section.take("max_bytes", int)
+    if max_bytes < LOGS_MIN_BYTES:
+        raise ConfigError(
+            section.key("max_bytes"), max_bytes,
+            f"give a log at least {LOGS_MIN_BYTES} bytes before it rotates, e.g. 10485760 (10 MiB)",
+        )  # fmt: skip
+    backups = section.take("backups", int)
+    if backups < 1:
+        raise ConfigError(
+            section.key("backups"), backups,
+            "keep at least 1 rotated file (with 0 a log would never rotate and grow without end)",
+        )  # fmt: skip
+    return LogsConfig(max_bytes=max_bytes, backups=backups)

@@ -4,7 +4,9 @@ A day trades when it is a weekday, not a KRX holiday (the ``holidays`` library's
 calendar, which has the 31 December closing day), and not in ``[market] extra_closed_days``;
 ``[market] extra_trading_days`` opens a day the calendar closes (a rare Saturday session).
 The recorder runs from ``record_margin_min`` before the session opens to as long after it
-closes; the end-of-day work starts at ``[jobs] end_of_day``. Pure: time is passed in.
+closes; the end-of-day work starts at ``[jobs] end_of_day``. A date in
+``[[market.special_days]]`` has its own session (and end of day, if it gives one). Pure: time
+is passed in.
 """
 
 from __future__ import annotations
@@ -61,9 +63,12 @@ class TradingCalendar:
     def window(self, day: dt.date) -> Window:
         """The recording window and end-of-day instant of ``day`` (trading or not)."""
         margin = self.market.record_margin_min * 60 * NS_PER_S
-        start = _ns(day, self.market.session_open) - margin
-        stop = _ns(day, self.market.session_close) + margin
-        return Window(day, start, stop, _ns(day, self.jobs.end_of_day))
+        opens, closes = self.market.hours(day)
+        special = self.market.special(day)
+        end_of_day = (special and special.end_of_day) or self.jobs.end_of_day
+        return Window(
+            day, _ns(day, opens) - margin, _ns(day, closes) + margin, _ns(day, end_of_day)
+        )
 
     def today(self, now_ns: int) -> Window | None:
         """The window of ``now_ns``'s Seoul day if it trades."""

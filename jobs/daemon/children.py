@@ -20,6 +20,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jobs.cli import rotate_log
+from jobs.config import LogsConfig
+
 STOP_TIMEOUT_S = 10.0
 TAIL_BYTES = 400  # of a failed worker's log, kept in the daemon's state
 
@@ -103,16 +106,20 @@ def start_child(
 
 @dataclass
 class Workers:
-    """One-shot jobs by name, each at most once at a time."""
+    """One-shot jobs by name, each at most once at a time, logging to ``logs``/NAME.log (rotated
+    by ``limits`` before a run starts: a one-shot job's output is bounded)."""
 
     logs: Path
+    limits: LogsConfig
     running: dict[str, Child] = field(default_factory=dict)
 
     def start(self, name: str, args: Sequence[str], now_ns: int) -> Child | None:
         """Start ``name`` unless it still runs (then None: skipped, not stacked)."""
         if name in self.running:
             return None
-        child = start_child(name, args, self.logs / f"{name}.log", started_ns=now_ns)
+        log = self.logs / f"{name}.log"
+        rotate_log(log, self.limits)
+        child = start_child(name, args, log, started_ns=now_ns)
         self.running[name] = child
         return child
 

@@ -29,6 +29,7 @@ from capture.backoff import Backoff
 from capture.clock import Clock, seoul_datetime
 from capture.rawlog import list_segments, recorded_on
 from capture.status_files import DAEMON_STATE_NAME, read_status, write_status
+from jobs.cli import rotate_log
 from jobs.config import Config
 from jobs.daemon.calendar import TradingCalendar
 from jobs.daemon.children import Child, Workers, start_child, stop_orphans
@@ -50,6 +51,7 @@ from jobs.daemon.state import (
 log = logging.getLogger(__name__)
 
 LOGS = "logs"
+RECORDER_STDERR_LOG = "recorder.stderr.log"
 LOOKBACK_DAYS = 7  # how far back a start looks for end-of-day work left undone
 KEEP_DAYS = 31  # end-of-day results kept in daemon.json
 EOD_STEPS = ("normalize", "compact", "catalog", "report")
@@ -99,7 +101,7 @@ class Daemon:
         self.args = ["--config", str(config_path.resolve())]
         self.data_dir = config.data_dir
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self.workers = Workers(self.data_dir / LOGS)
+        self.workers = Workers(self.data_dir / LOGS, config.logs)
         self.recorder = RecorderState()
         self.backoff = Backoff(rng=random.Random(), base_s=1.0, cap_s=60.0, stable_after_s=60.0)
         self.state = self._load()
@@ -189,10 +191,7 @@ class Daemon:
                 rec.retry_at_s = now_s + self.backoff.next_delay(now_s)
         if should_run and rec.child is None:
             if rec.retry_at_s is None or self.clock.monotonic() >= rec.retry_at_s:
-                log_file = self.data_dir / LOGS / "recorder.log"
-                rec.child = start_child(
-                    "recorder", ["record", *self.args], log_file, started_ns=now_ns
-                )
+                rec.child = self._start_recorder(now_ns)
                 rec.retry_at_s = None
                 self.backoff.connected(self.clock.monotonic())
                 log.info("recorder started, pid %d", rec.child.pid)
@@ -200,6 +199,17 @@ class Daemon:
             self._record_exit(rec.child, WINDOW_OVER, now_ns)
             log.info("recorder stopped: %s", WINDOW_OVER)
             rec.child = None
+
+    def _start_recorder(self, now_ns: int) -> Child:
+        """The recorder logs to recorder.log through its own rotating handler (it runs all
+        session long: a file it only inherited could not rotate); its stderr, only what
+        bypasses logging (a traceback, its exit message), goes to recorder.stderr.log, rotated
+        before each start."""
+        logs = self.data_dir / LOGS
+        stderr_log = logs / RECORDER_STDERR_LOG
+        rotate_log(stderr_log, self.config.logs)
+        args = ["record", *self.args, "--log-file", str(logs / "recorder.log")]
+        return start_child("recorder", args, stderr_log, started_ns=now_ns)
 
     def _record_exit(self, child: Child, why: str, now_ns: int) -> None:
         code = child.stop()

@@ -4,6 +4,7 @@ import datetime as dt
 
 from capture.clock import NS_PER_S, SEOUL
 from jobs.config.config import JobsConfig, MarketConfig
+from jobs.config.market import SpecialDay
 from jobs.daemon.calendar import TradingCalendar
 
 
@@ -63,3 +64,21 @@ def test_upcoming_is_the_window_under_way_or_the_next_and_the_next_end_of_day() 
     assert after_close.end_of_day_ns == seoul(friday, 16, 0)
     assert cal.upcoming(seoul(friday, 17, 0)).end_of_day_ns == seoul(monday, 16, 0)
     assert cal.upcoming(seoul(friday, 17, 0), horizon_days=1) == type(during)(None, None)
+
+
+def test_a_special_day_records_over_its_own_hours_and_ends_its_day_at_its_own_time() -> None:
+    first, next_day = dt.date(2027, 1, 4), dt.date(2027, 1, 5)
+    late = SpecialDay(date=first, session_open=dt.time(10, 0), session_close=dt.time(16, 0),
+                      end_of_day=dt.time(16, 30))  # fmt: skip
+    cal = calendar(record_margin_min=10, special_days=(late,))
+    today = cal.today(seoul(first, 8, 30))
+    assert today is not None and not today.recording(seoul(first, 8, 30))  # the usual would
+    window = cal.window(first)
+    assert (window.record_from_ns, window.record_until_ns, window.end_of_day_ns) == (
+        seoul(first, 9, 50), seoul(first, 16, 10), seoul(first, 16, 30),
+    )  # fmt: skip
+    usual = cal.window(next_day)
+    assert (usual.record_from_ns, usual.record_until_ns, usual.end_of_day_ns) == (
+        seoul(next_day, 7, 50), seoul(next_day, 15, 40), seoul(next_day, 16, 0),
+    )  # fmt: skip
+    assert cal.upcoming(seoul(first, 8, 30)).recording == window

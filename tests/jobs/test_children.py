@@ -6,6 +6,7 @@ import os
 import time
 from pathlib import Path
 
+from jobs.config import LogsConfig
 from jobs.daemon import children
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +35,7 @@ def test_a_served_child_says_where_it_serves_logs_its_stderr_and_stops_cleanly_o
 
 
 def test_a_worker_name_runs_once_at_a_time_and_its_output_goes_to_its_log(tmp_path: Path) -> None:
-    workers = children.Workers(tmp_path / "logs")
+    workers = children.Workers(tmp_path / "logs", LogsConfig())
     first = workers.start("check", ["check-config", "--config", str(tmp_path / "none.toml")], 1)
     assert first is not None
     assert workers.start("check", ["--version"], 2) is None  # still running: skipped
@@ -46,3 +47,16 @@ def test_a_worker_name_runs_once_at_a_time_and_its_output_goes_to_its_log(tmp_pa
     assert child.exit_code() == 2  # a missing config file is a config error
     assert "none.toml" in child.tail()
     assert workers.running == {}
+
+
+def test_a_workers_log_over_the_size_is_rotated_before_its_next_run(tmp_path: Path) -> None:
+    limits = LogsConfig(max_bytes=4096, backups=2)
+    log = tmp_path / "logs" / "check.log"
+    log.parent.mkdir()
+    log.write_text("an earlier run\n" * 400)  # 6000 bytes: over the size
+    workers = children.Workers(tmp_path / "logs", limits)
+    child = workers.start("check", ["check-config", "--config", str(tmp_path / "none.toml")], 1)
+    assert child is not None and child.process.wait(30) == 2
+    assert (tmp_path / "logs" / "check.log.1").read_text() == "an earlier run\n" * 400
+    assert "none.toml" in log.read_text() and "an earlier run" not in log.read_text()
+    assert "none.toml" in child.tail()

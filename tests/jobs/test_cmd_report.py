@@ -33,6 +33,17 @@ def recorded(data_dir: Path) -> RawLog:
     return log
 
 
+def recorded_with_config(tmp_path: Path, market: str) -> Path:
+    """:func:`recorded` in tmp_path/data, and a config for it ending in ``market``."""
+    recorded(tmp_path / "data")
+    config = tmp_path / "bondtape.toml"
+    config.write_text(
+        'data_dir = "data"\n[[kis.credentials]]\napp_key_env = "NOT_SET_K"\n'
+        'app_secret_env = "NOT_SET_S"\n[capture]\nisins = ["KR103502GD31"]\n' + market
+    )
+    return config
+
+
 def test_a_balanced_day_prints_its_sections_saves_its_json_and_exits_0(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -55,12 +66,8 @@ def test_a_balanced_day_prints_its_sections_saves_its_json_and_exits_0(
 def test_the_session_comes_from_the_configs_market_table(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    recorded(tmp_path / "data")
-    config = tmp_path / "bondtape.toml"
-    config.write_text(
-        'data_dir = "data"\n[[kis.credentials]]\napp_key_env = "NOT_SET_K"\n'
-        'app_secret_env = "NOT_SET_S"\n[capture]\nisins = ["KR103502GD31"]\n'
-        '[market]\nsession_open = "09:00"\nsession_close = "15:00"\n'
+    config = recorded_with_config(
+        tmp_path, '[market]\nsession_open = "09:00"\nsession_close = "15:00"\n'
     )
     assert cli.main(["report", "--config", str(config), "--date", DAY, "--worst", "2"]) == 0
     assert "Coverage of the session 09:00-15:00 per ISIN" in capsys.readouterr().out
@@ -69,6 +76,21 @@ def test_the_session_comes_from_the_configs_market_table(
     assert saved["settings"] == {"session_open": "09:00:00", "session_close": "15:00:00",
                                  "skew_threshold_s": 60.0, "worst": 2,
                                  "trading_open": "09:00:00"}  # fmt: skip
+
+
+def test_a_special_days_coverage_is_over_its_own_hours(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = recorded_with_config(
+        tmp_path,
+        f'[[market.special_days]]\ndate = "{DAY}"\nsession_open = "09:00"\n'
+        'session_close = "16:30"\nend_of_day = "17:00"\n'
+        '[[market.special_days]]\ndate = "2026-11-27"\nsession_open = "10:00"\n',
+    )
+    assert cli.main(["report", "--config", str(config), "--date", DAY]) == 0
+    assert "Coverage of the session 09:00-16:30 per ISIN" in capsys.readouterr().out
+    saved = json.loads((tmp_path / "data" / "reports" / f"{DAY}.json").read_text())
+    assert {c["session_s"] for c in saved["coverage"]} == {"27000.000000"}  # 7.5 h
 
 
 def test_a_row_lost_from_the_lake_exits_1_naming_its_partition(

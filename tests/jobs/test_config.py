@@ -15,6 +15,7 @@ from jobs.config.config import (
     CaptureConfig,
     JobsConfig,
     KisConfig,
+    LogsConfig,
     MarketConfig,
     MetricsConfig,
     load_config,
@@ -46,6 +47,7 @@ def test_every_key_left_out_takes_the_default_written_on_its_dataclass_field(
     assert config.market == MarketConfig()
     assert config.jobs == JobsConfig()
     assert config.metrics == MetricsConfig()
+    assert config.logs == LogsConfig()
 
 
 def test_the_rest_api_is_the_approval_server_unless_rest_url_names_another(
@@ -150,6 +152,10 @@ def test_isins_file_adds_to_isins_and_ignores_comments(tmp_path: Path) -> None:
             "9108",
             "a port of its own",
         ),
+        (BASE + "[logs]\nmax_bytes = 100\n", ENV, "logs.max_bytes", "100", "at least 4096"),
+        (BASE + "[logs]\nbackups = 0\n", ENV, "logs.backups", "0", "at least 1 rotated"),
+        (BASE + "[logs]\nbackup = 3\n", ENV, "logs.backup", "3", "did you mean 'backups'?"),
+        (BASE + '[logs]\nmax_bytes = "10M"\n', ENV, "logs.max_bytes", "10M", "whole number"),
         (
             BASE + '[market]\nholiday_calendar = "NOPE"\n',
             ENV,
@@ -265,3 +271,59 @@ def test_market_timezone_is_refused_as_removed_with_the_reason_and_the_fix(
     assert "market.timezone = 'Asia/Seoul'" in message
     assert "removed" in message and "always in Asia/Seoul" in message
     assert "delete this line" in message and "unknown key" not in message
+
+
+def test_a_special_day_has_its_own_hours_and_others_keep_the_usual_ones(tmp_path: Path) -> None:
+    body = (
+        BASE + '[[market.special_days]]\ndate = "2027-01-04"\nsession_open = "10:00"\n'
+        '[[market.special_days]]\ndate = 2026-11-19\nsession_open = "09:00"\n'
+        'session_close = "16:30"\nend_of_day = "17:00"\n'
+    )
+    market = load_config(write_config(tmp_path, body), ENV).market
+    assert market.hours(dt.date(2027, 1, 4)) == (dt.time(10, 0), dt.time(15, 30))
+    assert market.hours(dt.date(2026, 11, 19)) == (dt.time(9, 0), dt.time(16, 30))
+    assert market.hours(dt.date(2026, 11, 20)) == (dt.time(8, 0), dt.time(15, 30))
+    special = market.special(dt.date(2026, 11, 19))
+    assert special is not None and special.end_of_day == dt.time(17, 0)
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "value", "fix"),
+    [
+        ('date = "2026-11-31"\n', "market.special_days[0].date", "2026-11-31", "YYYY-MM-DD"),
+        ('session_open = "10:00"\n', "market.special_days[0].date", "(missing)", 'date = "YYYY'),
+        (
+            'date = "2026-11-19"\nsession_open = "16:00"\n',
+            "market.special_days[0].session_close",
+            "15:30",
+            "later than session_open (16:00:00)",
+        ),
+        (
+            'date = "2026-11-19"\nsession_opens = "10:00"\n',
+            "market.special_days[0].session_opens",
+            "10:00",
+            "did you mean 'session_open'?",
+        ),
+        (
+            'date = "2026-11-19"\nsession_close = "16:30"\n',
+            "market.special_days[0].end_of_day",
+            "16:00",
+            'e.g. end_of_day = "16:40"',
+        ),
+        (
+            'date = "2026-11-19"\n[[market.special_days]]\ndate = "2026-11-19"\n',
+            "market.special_days[1].date",
+            "2026-11-19",
+            "one table per date",
+        ),
+    ],
+)
+def test_a_bad_special_day_is_rejected_naming_its_key_and_the_fix(
+    tmp_path: Path, table: str, key: str, value: str, fix: str
+) -> None:
+    body = BASE + "[[market.special_days]]\n" + table
+    with pytest.raises(ConfigError) as caught:
+        load_config(write_config(tmp_path, body), ENV)
+    assert caught.value.key == key
+    message = str(caught.value)
+    assert key in message and value in message and fix in message

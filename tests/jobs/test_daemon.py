@@ -21,6 +21,8 @@ from capture.status_files import DAEMON_STATE_NAME
 from jobs.config.config import load_config
 from jobs.daemon.daemon import EOD_STEPS, Daemon
 from jobs.daemon.schedule import SteppedScheduler
+from tests.support.config_files import BASE, ENV
+from tests.support.config_files import write_config as write_plain_config
 from tests.support.recorder import events, isins, simulator, wait_until, write_config
 
 TODAY = dt.datetime.now(SEOUL).date()
@@ -286,3 +288,19 @@ def test_an_end_of_day_at_the_windows_end_stops_the_recorder_before_its_first_st
         assert daemon.recorder.child is None  # stopped first, its stop and gaps written
     finally:
         daemon.stop()
+
+
+def test_on_a_special_day_the_daemon_records_around_that_days_own_hours(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    day, after = dt.date(2027, 1, 4), dt.date(2027, 1, 5)  # a Monday: the year's first session
+    body = BASE + f'[[market.special_days]]\ndate = "{day}"\nsession_open = "10:00"\n'
+    config = write_plain_config(tmp_path, body)
+    daemon = Daemon(load_config(config), config, clock=ManualClock(at(8, 30, day)))
+    assert not daemon.recording(at(7, 50, day))  # the usual start: not on this day
+    assert not daemon.recording(at(9, 49, day))
+    assert daemon.recording(at(9, 50, day))  # its open less record_margin_min
+    assert daemon.recording(at(15, 39, day)) and not daemon.recording(at(15, 40, day))
+    assert daemon.recording(at(7, 50, after))  # the day after keeps the usual hours

@@ -45,6 +45,7 @@ def test_a_daemon_runs_a_short_session_then_closes_the_day_and_stops_cleanly(
             f'extra_trading_days = ["{today}"]\n'
             f"[jobs]\nnormalize_interval_s = 5\nintraday_compact_interval_s = 10\n"
             f'end_of_day = "{end_of_day:%H:%M:%S}"\n'
+            "[logs]\nmax_bytes = 4096\nbackups = 2\n"
         )
         daemon = bondtape("run", "--config", str(config), env=env, stderr=subprocess.PIPE)
         with running(daemon):
@@ -73,7 +74,21 @@ def test_a_daemon_runs_a_short_session_then_closes_the_day_and_stops_cleanly(
     assert list((data / "lake" / "hist" / "quotes").rglob("data-*.parquet"))
     assert (data / "catalog.duckdb").exists()
     assert json.loads((data / "reports" / f"{today}.json").read_text())["balanced"] is True
-    log = (data / "logs" / "daemon.log").read_text()  # the day told in the daemon's own log
+    logs = sorted(p.name for p in (data / "logs").iterdir())
+    assert "recorder.log.3" not in logs and "daemon.log.3" not in logs  # [logs] backups = 2
+    sizes = {name: (data / "logs" / name).stat().st_size for name in logs}
+    rotating = {
+        n: size for n, size in sizes.items() if n.startswith(("daemon.log", "recorder.log"))
+    }
+    assert max(rotating.values()) <= 4096, sizes  # rotated as written: a job's log grows by a run
+    recorder_lines = (data / "logs" / "recorder.log").read_text().splitlines()
+    assert recorder_lines and all(" INFO " in s or " WARNING " in s for s in recorder_lines)
+    assert " INFO " not in (data / "logs" / "recorder.stderr.log").read_text()  # logging: the file
+    log = "".join(  # the day told in the daemon's own log, rotated or not
+        (data / "logs" / name).read_text()
+        for name in reversed(logs)
+        if name.startswith("daemon.log")
+    )
     for line in ("recorder started", "recorder stopped: the recording window is over",
                  f"end of day {today}: queued", f"end of day {today}: report ok",
                  "daemon stopping"):  # fmt: skip

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from capture.clock import NS_PER_S, SEOUL, ManualClock
 from capture.kis.protocol import data_frame
+from capture.recorder.feed_health import FeedHealth
 from capture.recorder.stale import Arrivals, StaleWatch, session_open_ns
+from jobs.commands.record import recorder_options
+from jobs.config.config import load_config
+from tests.support.config_files import BASE, ENV, write_config
 
 QUOTES, TRADES = "H0BJASP0", "H0BJCNT0"
 A, B = "KR103502GD31", "KR2005031A41"
@@ -100,3 +105,36 @@ def test_the_watch_runs_in_the_session_hours_from_their_open() -> None:
     assert session_open_ns(ns(8, 0), hours) == ns(8, 0)
     assert session_open_ns(ns(15, 29), hours) == ns(8, 0)
     assert session_open_ns(ns(15, 30), hours) is None
+
+
+def test_the_watch_is_silent_before_a_special_days_late_open_and_counts_from_it() -> None:
+    hours = (dt.time(8, 0), dt.time(15, 30))
+    special = {dt.date(2027, 1, 4): (dt.time(10, 0), dt.time(15, 30))}
+
+    def ns(day: int, hh: int, mm: int) -> int:
+        return int(dt.datetime(2027, 1, day, hh, mm, tzinfo=SEOUL).timestamp()) * NS_PER_S
+
+    assert session_open_ns(ns(4, 9, 59), hours, special) is None
+    assert session_open_ns(ns(4, 10, 0), hours, special) == ns(4, 10, 0)
+    assert session_open_ns(ns(5, 8, 0), hours, special) == ns(5, 8, 0)  # the usual day after
+
+
+def test_a_recorder_from_the_config_holds_its_stale_watch_until_a_special_days_open(
+    tmp_path: Path,
+) -> None:
+    body = BASE + '[[market.special_days]]\ndate = "2027-01-04"\nsession_open = "10:00"\n'
+    options = recorder_options(load_config(write_config(tmp_path, body), ENV))
+    health = FeedHealth([(QUOTES, A)], options)
+    clock = ManualClock(int(dt.datetime(2027, 1, 4, 7, 50, tzinfo=SEOUL).timestamp()) * NS_PER_S)
+    connected = clock.now_ns()
+    for _ in range(3):  # records every second: the usual spacing
+        health.arrivals.note(data_frame(QUOTES, [record(A)]).encode(), clock.now_ns())
+        health.check(clock.now_ns(), (1, connected))
+        clock.advance(1)
+    clock.advance(2 * 3600 - 3)  # 09:50: two hours of silence, before the day's late open
+    health.check(clock.now_ns(), (1, connected))
+    assert health.stale(clock.now_ns()) == []
+    clock.advance(10 * 60 + 61)  # 10:01:01: silent since the open for over stale_min_s (60 s)
+    health.check(clock.now_ns(), (1, connected))
+    [silence] = health.stale(clock.now_ns())
+    assert silence.pair == (QUOTES, A) and 60 < silence.silent_s < 62
