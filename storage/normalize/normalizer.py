@@ -38,6 +38,7 @@ from storage.lake import (
 )
 from storage.normalize.batch import BatchBuilder, CarriedState, GapRow, OpenGap, cut_batches
 from storage.normalize.parser import FrameParser, ParsedFrames
+from storage.read import commit
 from storage.schemas import GAPS, KIND_TYPES, REJECTS, TABLES, Kind, instants
 
 log = logging.getLogger(__name__)
@@ -113,6 +114,7 @@ def normalize(
                 stats = _rebuild_date(lake_dir, raw_dir, date, parser, batch_records, on_batch)
         finally:
             parser.close()
+        commit(data_dir)  # readers see the batches from now on (storage/read/catalog.py)
     stats.seconds = time.monotonic() - started
     return stats
 

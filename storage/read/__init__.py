@@ -5,7 +5,7 @@ one ISIN's book at an instant (snapshot), its day as chart series (day_series).
 
 from __future__ import annotations
 
-from storage.read.catalog import CATALOG_NAME, build_catalog, view_sql
+from storage.read.catalog import CATALOG_NAME, build_catalog, commit, view_sql
 from storage.read.day_series import DaySeries, day_series
 from storage.read.history import EVENT_SCHEMA, Book, Level, Trade, event_batches, events
 from storage.read.queries import (
@@ -33,6 +33,7 @@ __all__ = [
     "book_at",
     "build_catalog",
     "cell_text",
+    "commit",
     "day_series",
     "event_batches",
     "events",
