@@ -80,9 +80,7 @@ def write_catalog(data_dir: Path, manifest: Manifest) -> Path:
     target = data_dir / CATALOG_NAME
     tmp = data_dir / f".{CATALOG_NAME}.{os.getpid()}.tmp"
     _remove(tmp)
-    generated = catalog_statements(
-        manifest, _quoted(data_dir / "lake"), _quoted(data_dir / "ref")
-    )
+    generated = catalog_statements(manifest, _quoted(data_dir / "lake"), _quoted(data_dir / "ref"))
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(tmp))
