@@ -67,11 +67,12 @@ def lake(request: pytest.FixtureRequest, tmp_path: Path, sent: int) -> Path:
     if request.param != "live":
         live = tmp_path / "lake" / "live"
         shutil.copytree(live, tmp_path / "sources")
-        compact(tmp_path)
+        compact(tmp_path, retention_s=0)
         assert list((tmp_path / "lake" / "hist" / "quotes").rglob("*.parquet"))
         assert [p for p in live.rglob("*.parquet") if "gaps" not in p.parts] == []
         if request.param == "hist and its sources":
             shutil.copytree(tmp_path / "sources", live, dirs_exist_ok=True)
+            build_catalog(tmp_path)  # a commit that finds them: the hist files supersede them
     return tmp_path
 
 
