@@ -5,10 +5,10 @@ Both read the catalog's ``quotes_between`` and ``trades_between`` (the files of 
 asked, as the views count them), through one connection: one snapshot of the lake. Events
 come in receipt order: by ``recv_ns``, then lineage (``segment``, ``offset``,
 ``record_index``), which makes ties deterministic (two records of one frame share a receive
-time). Memory is bounded by a date, not by the range: one Seoul trading date is queried at a time and DuckDB sorts it
-(spilling to ``catalog.duckdb.tmp`` past its ``memory_limit``; a 1.25 M-row day peaked at
-1.1 GB RSS with the default limit), handing it over in batches of ``batch_rows``; Python
-holds one batch.
+time). Memory is bounded by a date, not by the range: one Seoul trading date is queried at a
+time and DuckDB sorts it (spilling to ``catalog.duckdb.tmp`` past its ``memory_limit``; a
+1.25 M-row day peaked at 1.1 GB RSS with the default limit), handing it over in batches of
+``batch_rows``; Python holds one batch.
 
 A book's levels follow the feed: KIS sends an empty level as zeros, so a level is present
 when its quantity is above 0 (as ``sql/queries/mid_spread.sql`` decides a side), and
