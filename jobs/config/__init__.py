@@ -4,11 +4,12 @@ reader that rejects unknown keys and says how to fix them (section).
 
 from __future__ import annotations
 
-from jobs.config.config import Config, JobsConfig, MarketConfig, load_config
+from jobs.config.config import Config, JobsConfig, LakeConfig, MarketConfig, load_config
 
 __all__ = [
     "Config",
     "JobsConfig",
+    "LakeConfig",
     "MarketConfig",
     "load_config",
 ]

@@ -15,10 +15,12 @@ from jobs.config.config import (
     CaptureConfig,
     JobsConfig,
     KisConfig,
+    LakeConfig,
     MarketConfig,
     MetricsConfig,
     load_config,
 )
+from storage.lake.retention import DEFAULT_RETENTION_S
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV = {"KIS_APP_KEY": "PSappkey-not-a-real-one", "KIS_APP_SECRET": "secret-not-a-real-one"}
@@ -62,6 +64,14 @@ def test_every_key_left_out_takes_the_default_written_on_its_dataclass_field(
     assert config.market == MarketConfig()
     assert config.jobs == JobsConfig()
     assert config.metrics == MetricsConfig()
+    assert config.lake == LakeConfig()
+    assert config.lake.retention_s == DEFAULT_RETENTION_S  # the storage's own default
+
+
+def test_lake_retention_s_is_read_and_zero_is_allowed(tmp_path: Path) -> None:
+    assert load_config(write_config(tmp_path, BASE + "[lake]\nretention_s = 0\n"), ENV).lake == (
+        LakeConfig(retention_s=0.0)
+    )
 
 
 def test_credential_values_never_appear_in_the_config_repr(tmp_path: Path) -> None:
@@ -149,6 +159,7 @@ def test_isins_file_adds_to_isins_and_ignores_comments(tmp_path: Path) -> None:
             "NOPE",
             "XKRX",
         ),
+        (BASE + "[lake]\nretention_s = -1\n", ENV, "lake.retention_s", "-1", "0 or more"),
     ],
 )
 def test_a_bad_value_is_rejected_naming_key_value_and_fix(
