@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from capture.errors import StorageError
-from storage.lake.files import write_bytes_durably
-from storage.lake.ranges import range_of, superseded
+from storage.lake.files import OPEN_GAPS_FILE, write_bytes_durably
+from storage.lake.ranges import superseded
 
 MANIFEST_NAME = "manifest.json"
 TIERS = ("live", "hist")
@@ -86,8 +86,10 @@ def scan(lake_root: Path, now_ns: int, previous: Manifest | None = None) -> Mani
     """The lake's committed state as its files say now: per partition (``TABLE/date=D`` or
     ``TABLE/date=D/isin=I``, both tiers together), the files named for a raw range that no
     other file's range contains; the others are tombstones, keeping the stamp ``previous``
-    gave them (else ``now_ns``). Files without a range (``open.parquet``, temporaries) are
-    neither. Live and hist names never clash (``part-`` and ``data-``)."""
+    gave them (else ``now_ns``). A Parquet file named for no range is never superseded (one
+    copied in by hand shows, and the report counts it); ``open.parquet``, which each batch
+    rewrites, is read by glob instead (storage/read/catalog_sql.py). Live and hist names never
+    clash (``part-`` and ``data-``)."""
     stamps = previous.tombstones if previous is not None else {}
     partitions: dict[tuple[str, str, str], dict[str, bool]] = {}
     for tier in TIERS:
@@ -96,7 +98,7 @@ def scan(lake_root: Path, now_ns: int, previous: Manifest | None = None) -> Mani
                 for folder in [date_dir, *_folders(date_dir, "isin=")]:
                     rel = str(folder.relative_to(table_dir))
                     names = partitions.setdefault((table_dir.name, date_dir.name, rel), {})
-                    names.update(dict.fromkeys(_ranged_names(folder), tier == "hist"))
+                    names.update(dict.fromkeys(_parquet_names(folder), tier == "hist"))
     found = Manifest(now_ns)
     for (table, date_folder, rel), names in sorted(partitions.items()):
         gone = superseded(names)
@@ -123,9 +125,9 @@ def _folders(parent: Path, prefix: str = "") -> list[Path]:
     return [Path(e.path) for e in entries if e.name.startswith(prefix) and e.is_dir()]
 
 
-def _ranged_names(folder: Path) -> list[str]:
+def _parquet_names(folder: Path) -> list[str]:
     try:
         names = sorted(e.name for e in os.scandir(folder) if e.is_file())
     except FileNotFoundError:
         return []
-    return [n for n in names if range_of(n) is not None]
+    return [n for n in names if n.endswith(".parquet") and n != OPEN_GAPS_FILE]

@@ -51,7 +51,7 @@ def test_the_committed_files_are_those_no_other_file_of_their_partition_holds(
             (root / rel).touch()
             made[rel] = (partition, hist, rng)
         (root / "live" / PARTITIONS[0] / "open.parquet").parent.mkdir(parents=True, exist_ok=True)
-        (root / "live" / PARTITIONS[0] / "open.parquet").touch()  # no range: never listed
+        (root / "live" / PARTITIONS[0] / "open.parquet").touch()  # read by glob: not listed
 
         manifest = scan(root, now_ns=7)
 
