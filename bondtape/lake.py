@@ -105,10 +105,10 @@ class Lake:
         Raises:
             ConfigError: a date is not one, or ``end`` is before ``start``.
         """
-        where = "" if start is None else f"WHERE {_dates_between(start, end)}"
+        dates = "NULL, NULL" if start is None else _dates_between(start, end)
         rows = self._connection().sql(
-            f"SELECT DISTINCT isin FROM (SELECT date, isin FROM quotes UNION ALL "
-            f"SELECT date, isin FROM trades) {where} ORDER BY isin"
+            f"SELECT DISTINCT isin FROM (SELECT isin FROM quotes_between({dates}) UNION ALL "
+            f"SELECT isin FROM trades_between({dates})) ORDER BY isin"
         )
         return [isin for (isin,) in rows.fetchall()]
 
@@ -179,11 +179,14 @@ class Lake:
         isins: Iterable[str] | str | None,
     ) -> duckdb.DuckDBPyRelation:
         """Raises: ConfigError: a date or an ISIN is not one."""
-        where = _dates_between(start, end)
+        dates = _dates_between(start, end)
         chosen = parse_isins(isins)
+        where = ""
         if chosen is not None:  # shapes checked: safe to write into the SQL
-            where += " AND isin IN (" + ", ".join(f"'{isin}'" for isin in chosen) + ")"
-        return self._connection().sql(f"FROM {view} WHERE {where} ORDER BY {_ORDERS[view]}")
+            where = "WHERE isin IN (" + ", ".join(f"'{isin}'" for isin in chosen) + ")"
+        return self._connection().sql(
+            f"FROM {view}_between({dates}) {where} ORDER BY {_ORDERS[view]}"
+        )
 
     # SQL
 
@@ -280,17 +283,18 @@ class Lake:
         if self._con is None or seen != self._opened:
             # Not closed: relations made on the old one keep it until they go. Its own
             # instance, or DuckDB would hand back the old file while they live.
-            self._con = open_catalog(self.data_dir, own_instance=True)
+            self._con = open_catalog(self.data_dir)
             self._opened = seen
         return self._con
 
 
 def _dates_between(start: DateLike, end: DateLike | None) -> str:
-    """The SQL condition on ``date`` for ``start`` to ``end`` (default ``start``).
+    """The arguments of a ``<table>_between`` macro for ``start`` to ``end`` (default
+    ``start``): the catalog's date macros read only those days' files.
 
     Raises: ConfigError: a date is not one, or the range ends before it starts."""
     first, last = parse_range(start, end)
-    return f"date BETWEEN DATE '{first.isoformat()}' AND DATE '{last.isoformat()}'"
+    return f"DATE '{first.isoformat()}', DATE '{last.isoformat()}'"
 
 
 def _instant(at: Instant) -> dt.datetime:

@@ -117,12 +117,14 @@ def test_no_module_imports_itself_through_a_circle() -> None:
 # storage/ by stage: what each room may import from storage besides itself (the top modules,
 # storage.schemas and storage.lazy, are everyone's). The lake is the ground floor (capture and
 # the schemas only); normalize, compact and read stand on it; the report compares raw with
-# what the read side shows, so it also knows compaction. Nothing in storage imports jobs.
+# what the read side shows, so it also knows compaction. The two writers reach the read side
+# for one thing, its commit (publishing the state they wrote: the manifest and the catalog),
+# which the next test pins. Nothing in storage imports jobs.
 STORAGE_TOP = {"storage.schemas", "storage.lazy"}
 ROOMS: dict[str, set[str]] = {
     "storage.lake": set(),
-    "storage.normalize": {"storage.lake"},
-    "storage.compact": {"storage.lake"},
+    "storage.normalize": {"storage.lake", "storage.read"},
+    "storage.compact": {"storage.lake", "storage.read"},
     "storage.read": {"storage.lake"},
     "storage.report": {"storage.lake", "storage.read", "storage.compact"},
 }
@@ -154,6 +156,17 @@ def test_each_storage_room_imports_only_the_rooms_below_it() -> None:
         if not room_may_import(mine, target)
     )
     assert wrong == []
+
+
+def test_the_writers_take_only_the_commit_from_the_read_side() -> None:
+    taken = sorted(
+        f"{name} takes {target}"
+        for name, path in project_modules().items()
+        if room(name) in ("storage.normalize", "storage.compact")
+        for target in imports_of(path)
+        if target.startswith("storage.read.")
+    )
+    assert all(entry.endswith(" takes storage.read.commit") for entry in taken) and taken
 
 
 def surface_of(module: str) -> str | None:
@@ -213,18 +226,19 @@ SURFACES = {
         "event_batches", "events", "follow", "normalize",
     ],
     "storage.lake": [
-        "BOOKS_BY_MINUTE", "CHECKPOINT_NAME", "HIST_PREFIX", "INDEXES", "LIVE_PREFIX",
-        "OPEN_GAPS_FILE", "QUOTES_BY_TIME", "Lake", "RawRange", "bonds_table",
-        "checkpoint_position", "covering", "partition", "position_from_json", "range_of",
-        "remove_durably", "save_bonds", "staging", "superseded", "with_writer_version",
-        "write_bytes_durably", "write_parquet_durably",
+        "BOOKS_BY_MINUTE", "CHECKPOINT_NAME", "DEFAULT_RETENTION_S", "HIST_PREFIX", "INDEXES",
+        "LIVE_PREFIX", "Lake", "Manifest", "OPEN_GAPS_FILE", "QUOTES_BY_TIME", "RawRange",
+        "bonds_table", "checkpoint_position", "covering", "partition", "position_from_json",
+        "range_of", "read_manifest", "remove_durably", "save_bonds", "scan", "staging",
+        "superseded", "vacuum", "with_writer_version", "write_bytes_durably", "write_manifest",
+        "write_parquet_durably",
     ],
     "storage.normalize": ["DEFAULT_BATCH_RECORDS", "NormalizeStats", "follow", "normalize"],
     "storage.compact": ["CompactStats", "compact", "read_raw_state"],
     "storage.read": [
         "BATCH_ROWS", "Book", "CATALOG_NAME", "DateLike", "DaySeries", "EVENT_SCHEMA", "Event",
         "FORMATS", "Level", "NamedQuery", "Trade", "bond_name", "book_at", "build_catalog",
-        "cell_text", "checked", "day_series", "event_batches", "events", "json_rows",
+        "cell_text", "checked", "commit", "day_series", "event_batches", "events", "json_rows",
         "named_queries", "named_query", "nothing_recorded", "open_catalog", "parse_assignments",
         "parse_date", "parse_isins", "parse_range", "print_table", "run_query", "run_sql",
         "view_sql", "write_result",

@@ -17,8 +17,8 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-import duckdb
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.table import Table
@@ -65,10 +65,11 @@ def run(args: argparse.Namespace) -> int:
                 "--live", True, "redraws in place, so it needs a terminal; on a pipe or in a "
                 "log, run `bondtape book ISIN` without --live, once per look",
             )  # fmt: skip
-    with open_catalog(data_dir_from(args)) as con:
-        if args.live:
-            show_live(console, con, args.isin, args.date, clock)
-            return 0
+    data_dir = data_dir_from(args)
+    if args.live:
+        show_live(console, data_dir, args.isin, args.date, clock)
+        return 0
+    with open_catalog(data_dir) as con:
         day = args.date or seoul_date(clock.now_ns())
         at = book_instant(args.at, args.date, day)
         book = book_at(con, args.isin, at)
@@ -158,11 +159,10 @@ def summary_lines(book: Book) -> list[str]:
     ]
 
 
-def refresh(
-    con: duckdb.DuckDBPyConnection, isin: str, date: dt.date | None, clock: Clock
-) -> RenderableType:
+def refresh(data_dir: Path, isin: str, date: dt.date | None, clock: Clock) -> RenderableType:
     """What ``--live`` shows now: the latest book of ``date`` (default: today in Seoul, by
-    ``clock``), or a line saying it waits for one.
+    ``clock``), or a line saying it waits for one. The catalog is opened afresh: a
+    connection keeps the lake as it was committed when it opened.
 
     Raises:
         StorageError: DuckDB cannot read the lake through the catalog.
@@ -170,27 +170,28 @@ def refresh(
     wall = seoul_datetime(clock.now_ns())
     day = date or wall.date()
     note = f"live, {wall:%H:%M:%S} KST"
-    book = book_at(con, isin, book_instant(None, None, day))
-    if book is None:
-        return Text(f"{isin}: no quote on {day} yet ({note}); waiting, Ctrl-C to stop")
-    return book_table(book, bond_name(con, isin, day), note)
+    with open_catalog(data_dir) as con:
+        book = book_at(con, isin, book_instant(None, None, day))
+        if book is None:
+            return Text(f"{isin}: no quote on {day} yet ({note}); waiting, Ctrl-C to stop")
+        return book_table(book, bond_name(con, isin, day), note)
 
 
 def show_live(
     console: Console,
-    con: duckdb.DuckDBPyConnection,
+    data_dir: Path,
     isin: str,
     date: dt.date | None,
     clock: Clock,
 ) -> None:
     """Redraw :func:`refresh` in place every :data:`REFRESH_S` until SIGINT or SIGTERM. A
-    read that fails (a file a compaction just removed) keeps the last book on screen, with
+    read that fails (the catalog cannot be opened) keeps the last book on screen, with
     the error under it, and is tried again at the next refresh."""
-    shown = refresh(con, isin, date, clock)
+    shown = refresh(data_dir, isin, date, clock)
     with _stop_on_signals() as stop, Live(shown, console=console, auto_refresh=False) as live:
         while not stop.wait(REFRESH_S):
             try:
-                shown = refresh(con, isin, date, clock)
+                shown = refresh(data_dir, isin, date, clock)
                 live.update(shown, refresh=True)
             except StorageError as exc:
                 live.update(Group(shown, Text(f"read failed, retrying: {exc}")), refresh=True)

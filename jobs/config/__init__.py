@@ -5,11 +5,19 @@ to fix them (section).
 
 from __future__ import annotations
 
-from jobs.config.config import Config, JobsConfig, LogsConfig, MarketConfig, load_config
+from jobs.config.config import (
+    Config,
+    JobsConfig,
+    LakeConfig,
+    LogsConfig,
+    MarketConfig,
+    load_config,
+)
 
 __all__ = [
     "Config",
     "JobsConfig",
+    "LakeConfig",
     "LogsConfig",
     "MarketConfig",
     "load_config",

@@ -84,6 +84,15 @@ class JobsConfig:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class LakeConfig:
+    """``retention_s``: how long a file a compaction or rebuild replaced stays on disk, so a
+    reader that opened the catalog before can still read it (storage/lake/retention.py,
+    whose DEFAULT_RETENTION_S this is: not imported, as `bondtape record` loads no Arrow)."""
+
+    retention_s: float = 3600.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MetricsConfig:
     """Prometheus endpoints: the recorder's on ``port``, the daemon's on ``daemon_port``
     (0: none), both on ``address``."""
@@ -114,6 +123,7 @@ class Config:
     jobs: JobsConfig
     metrics: MetricsConfig
     logs: LogsConfig
+    lake: LakeConfig
 
 
 def load_config(
@@ -167,6 +177,7 @@ def parse_config(
     jobs = _jobs(Section("jobs", top.take("jobs", dict), JobsConfig), market)
     metrics = _metrics(Section("metrics", top.take("metrics", dict), MetricsConfig))
     logs = _logs(Section("logs", top.take("logs", dict), LogsConfig))
+    lake = _lake(Section("lake", top.take("lake", dict), LakeConfig))
     # Refused here, before any connection: the recorder shards the same way.
     shard(subscription_pairs(capture.isins, capture.trs), len(kis.credentials))
     return Config(
@@ -177,6 +188,7 @@ def parse_config(
         jobs=jobs,
         metrics=metrics,
         logs=logs,
+        lake=lake,
     )
 
 
@@ -340,6 +352,16 @@ def _check_end_of_day(key: str, end_of_day: dt.time, close: dt.time, market: Mar
             f"must be at or after the recorder stops ({stop.time()}: session_close plus "
             f'record_margin_min), the same day: e.g. end_of_day = "{stop:%H:%M}"',
         )
+
+
+def _lake(section: Section) -> LakeConfig:
+    retention_s = section.take("retention_s", (int, float))
+    if isinstance(retention_s, bool) or retention_s < 0:
+        raise ConfigError(
+            section.key("retention_s"), retention_s, "must be 0 or more seconds (0: replaced "
+            "files go at once, and a reader holding an older catalog may fail)",
+        )  # fmt: skip
+    return LakeConfig(retention_s=float(retention_s))
 
 
 def _metrics(section: Section) -> MetricsConfig:

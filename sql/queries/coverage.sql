@@ -22,10 +22,16 @@
 --   $isins VARCHAR[], default all ISINs: the ISINs to show (comma-separated on the
 --       command line: isins=KR103502GD31,KR101501DD41).
 WITH
-days AS (
-    SELECT date, isin FROM quotes
-    UNION SELECT date, isin FROM trades
-    UNION SELECT date, isin FROM gaps
+days AS (  -- of the dates asked only
+    SELECT date, isin FROM quotes_between(
+        CAST($date AS DATE), coalesce(CAST($to_date AS DATE), CAST($date AS DATE))
+    )
+    UNION SELECT date, isin FROM trades_between(
+        CAST($date AS DATE), coalesce(CAST($to_date AS DATE), CAST($date AS DATE))
+    )
+    UNION SELECT date, isin FROM gaps_between(
+        CAST($date AS DATE), coalesce(CAST($to_date AS DATE), CAST($date AS DATE))
+    )
 ),
 sessions AS (
     SELECT
@@ -39,9 +45,7 @@ sessions AS (
         ) AS close_ts,
         greatest(date_diff('microsecond', open_ts, close_ts), 0) AS session_us
     FROM days
-    WHERE date >= coalesce(CAST($date AS DATE), DATE '0001-01-01')
-        AND date <= coalesce(CAST($to_date AS DATE), CAST($date AS DATE), DATE '9999-12-31')
-        AND (CAST($isins AS VARCHAR[]) IS NULL OR list_contains(CAST($isins AS VARCHAR[]), isin))
+    WHERE (CAST($isins AS VARCHAR[]) IS NULL OR list_contains(CAST($isins AS VARCHAR[]), isin))
 ),
 clipped AS (  -- each gap of the ISIN, any TR, cut to the session; the empty cuts go
     SELECT *

@@ -28,9 +28,8 @@ books AS (
 ),
 last_trades AS (
     SELECT isin, recv_ts AS trade_recv_ts, trade_price, trade_yield
-    FROM trades
+    FROM trades_between(NULL, CAST(timezone('Asia/Seoul', CAST($at AS TIMESTAMPTZ)) AS DATE))
     WHERE recv_ts <= CAST($at AS TIMESTAMPTZ)
-        AND date <= CAST(timezone('Asia/Seoul', CAST($at AS TIMESTAMPTZ)) AS DATE)
         AND (CAST($isins AS VARCHAR[]) IS NULL OR list_contains(CAST($isins AS VARCHAR[]), isin))
     QUALIFY row_number() OVER (
         PARTITION BY isin ORDER BY recv_ns DESC, segment DESC, "offset" DESC, record_index DESC

@@ -25,8 +25,8 @@ SELECT
         AS DECIMAL(18, 6)
     ) AS duration_s,
     reason, segment, "offset", close_segment, close_offset
-FROM gaps
-WHERE date >= coalesce(CAST($date AS DATE), DATE '0001-01-01')
-    AND date <= coalesce(CAST($to_date AS DATE), CAST($date AS DATE), DATE '9999-12-31')
-    AND (CAST($isins AS VARCHAR[]) IS NULL OR list_contains(CAST($isins AS VARCHAR[]), isin))
+FROM gaps_between(
+    CAST($date AS DATE), coalesce(CAST($to_date AS DATE), CAST($date AS DATE))
+)
+WHERE (CAST($isins AS VARCHAR[]) IS NULL OR list_contains(CAST($isins AS VARCHAR[]), isin))
 ORDER BY tr_id, isin, start_ts, segment, "offset"

@@ -19,20 +19,20 @@ books AS (
     SELECT
         isin, date, recv_ns, recv_ts,
         bid_qty_1, bid_yield_1, bid_price_1, ask_price_1, ask_yield_1, ask_qty_1
-    FROM quotes
+    FROM quotes_between(
+        CAST($date AS DATE), coalesce(CAST($to_date AS DATE), CAST($date AS DATE))
+    )
     WHERE isin = CAST($isin AS VARCHAR)
-        AND date >= coalesce(CAST($date AS DATE), DATE '0001-01-01')
-        AND date <= coalesce(CAST($to_date AS DATE), CAST($date AS DATE), DATE '9999-12-31')
     QUALIFY row_number() OVER (
         PARTITION BY isin, date, recv_ns ORDER BY segment DESC, "offset" DESC, record_index DESC
     ) = 1
 ),
 day_trades AS (
     SELECT *
-    FROM trades
+    FROM trades_between(
+        CAST($date AS DATE), coalesce(CAST($to_date AS DATE), CAST($date AS DATE))
+    )
     WHERE isin = CAST($isin AS VARCHAR)
-        AND date >= coalesce(CAST($date AS DATE), DATE '0001-01-01')
-        AND date <= coalesce(CAST($to_date AS DATE), CAST($date AS DATE), DATE '9999-12-31')
 )
 SELECT
     t.isin, t.date, t.recv_ts, t.exch_time, t.exch_ts,

@@ -9,10 +9,13 @@ the folder fsynced; only then do the sources go. Intraday: within each partition
 still open, the part files of each raw segment already closed and normalized are merged the
 same way into one live file.
 
-Crash safety comes from the names (storage/lake/ranges.py): the merged file's range contains every
-source's, so from the moment it exists the views read it instead of them, and the next run,
-finding sources it supersedes, deletes them. ``open.parquet`` (the gaps still open) is never
-merged: the normalizer rewrites it.
+Crash safety comes from the names (storage/lake/ranges.py): the merged file's range contains
+every source's, so the commit that ends a run (storage/read/catalog.py) publishes it instead of
+them; the sources stay, as tombstones, until they have been replaced for longer than the
+retention, when the vacuum after a later commit deletes them (storage/lake/retention.py). A
+run stopped anywhere leaves the last commit as it was, and the next run's commit derives the
+same state from the files. ``open.parquet`` (the gaps still open) is never merged: the
+normalizer rewrites it.
 """
 
 from __future__ import annotations
@@ -28,12 +31,12 @@ import duckdb
 import pyarrow as pa
 
 from capture.clock import Clock, SystemClock
-from capture.durable import fsync_dir
 from capture.errors import DayNotNormalized, StorageError
 from capture.rawlog import seal_closed
 from storage.compact import day_index
 from storage.compact.raw_state import RawState, read_raw_state
 from storage.lake import (
+    DEFAULT_RETENTION_S,
     HIST_PREFIX,
     INDEXES,
     LIVE_PREFIX,
@@ -45,8 +48,10 @@ from storage.lake import (
     range_of,
     remove_durably,
     superseded,
+    vacuum,
     write_parquet_durably,
 )
+from storage.read import commit
 from storage.schemas import TABLES
 
 log = logging.getLogger(__name__)
@@ -88,9 +93,11 @@ def compact(
     intraday: bool = False,
     clock: Clock | None = None,
     on_day: Callable[[int, int], None] | None = None,
+    retention_s: float = DEFAULT_RETENTION_S,
 ) -> CompactStats:
     """Compact the closed days (or ``date``, closed or not), or with ``intraday`` the closed
     hours of the days still open; ``on_day(done, total)`` after each day, for a progress bar.
+    Then commit, and delete the files replaced more than ``retention_s`` ago.
 
     Raises:
         StorageError: another normalizer or compaction holds the lake, a recorder is still
@@ -114,14 +121,14 @@ def compact(
                 for partition in _partitions(lake, day):
                     _merge_hours(lake, partition, raw, stats)
             else:
-                # Every merged file and the day's indexes first; only then do their sources go.
-                doomed = [
-                    p for part in _partitions(lake, day) for p in _merge_day(lake, part, stats)
-                ]
-                doomed += _index_day(lake, day, stats)
-                _remove(doomed, stats)
+                for partition in _partitions(lake, day):
+                    _merge_day(lake, partition, stats)
+                _index_day(lake, day, stats)
             if on_day is not None:
                 on_day(done, len(days))
+        now_ns = clock.now_ns()
+        manifest = commit(data_dir, now_ns)
+        stats.files_removed = vacuum(lake_dir, manifest, now_ns, retention_s)
     stats.seconds = time.monotonic() - started_s
     return stats
 
@@ -186,8 +193,8 @@ def _partitions(lake: Lake, day: dt.date) -> Iterator[_Partition]:
             yield _Partition(table, f"{table}/{rel}")
 
 
-def _merge_day(lake: Lake, partition: _Partition, stats: CompactStats) -> list[Path]:
-    """All of a closed day's partition into one hist file; the files it supersedes."""
+def _merge_day(lake: Lake, partition: _Partition, stats: CompactStats) -> None:
+    """All of a closed day's partition into one hist file (which supersedes its sources)."""
     live_dir, hist_dir = lake.live / partition.rel, lake.hist / partition.rel
     _clear_temporaries(hist_dir)
     files = _ranged(live_dir, hist=False) | _ranged(hist_dir, hist=True)
@@ -195,23 +202,20 @@ def _merge_day(lake: Lake, partition: _Partition, stats: CompactStats) -> list[P
     sources = [path for path in files if path.name not in gone]
     if sources and not (len(sources) == 1 and files[sources[0]]):  # else: one hist file already
         _write_merged(partition.table, sources, hist_dir, HIST_PREFIX, stats)
-        gone |= {p.name for p in sources}
-    return [path for path in files if path.name in gone]
 
 
-def _index_day(lake: Lake, day: dt.date, stats: CompactStats) -> list[Path]:
-    """Write the day's book indexes (storage/compact/day_index.py) from its hist quote files, unless
-    they cover those already; the index files they supersede."""
+def _index_day(lake: Lake, day: dt.date, stats: CompactStats) -> None:
+    """Write the day's book indexes (storage/compact/day_index.py) from its hist quote files,
+    unless they cover those already (they supersede the day's older ones)."""
     quotes = []
     for folder in sorted((lake.hist / "quotes").glob(f"date={day.isoformat()}/isin=*")):
         files = _ranged(folder, hist=True)
         gone = superseded({path.name: True for path in files})
         quotes += [path for path in files if path.name not in gone]
     if not quotes:
-        return []
+        return
     ranges = [_range(path) for path in quotes]
     name = covering(ranges).file_name(HIST_PREFIX)
-    doomed: list[Path] = []
     table: pa.Table | None = None
     for index in INDEXES:
         folder = lake.hist / index / f"date={day.isoformat()}"
@@ -228,8 +232,6 @@ def _index_day(lake: Lake, day: dt.date, stats: CompactStats) -> list[Path]:
         )
         rows = day_index.TIME_ROW_GROUP if index == QUOTES_BY_TIME else day_index.MINUTE_ROW_GROUP
         write_parquet_durably(folder / name, built, ranges, row_group_size=rows)
-        doomed += [path for path in existing if path.name != name]
-    return doomed
 
 
 def _merge_hours(lake: Lake, partition: _Partition, raw: RawState, stats: CompactStats) -> None:
@@ -247,8 +249,6 @@ def _merge_hours(lake: Lake, partition: _Partition, raw: RawState, stats: Compac
     for segment, paths in sorted(by_segment.items()):
         if len(paths) > 1 and segment in done:
             _write_merged(partition.table, paths, live_dir, LIVE_PREFIX, stats)
-            gone |= {p.name for p in paths}
-    _remove([path for path in files if path.name in gone], stats)
 
 
 def _read_segments(raw: RawState) -> set[str]:
@@ -319,24 +319,6 @@ def _clear_temporaries(folder: Path) -> None:
     """Remove what a killed compaction left half-written (no view ever reads it)."""
     for tmp in folder.glob(".*.parquet.tmp"):
         remove_durably(tmp)
-
-
-def _remove(paths: list[Path], stats: CompactStats) -> None:
-    """Delete superseded files, each folder made durable once: a deletion lost to a crash
-    brings back a file that the file superseding it still hides, until the next run."""
-    try:
-        for path in paths:
-            delete(path)
-            stats.files_removed += 1
-        for folder in sorted({path.parent for path in paths}):
-            fsync_dir(folder)
-    except OSError as exc:
-        raise StorageError(f"cannot remove the files {paths[0].parent} superseded: {exc}") from exc
-
-
-def delete(path: Path) -> None:
-    """One superseded file goes (the crash tests stop a compaction here)."""
-    path.unlink(missing_ok=True)
 
 
 def _seal(raw: RawState, days: list[dt.date]) -> int:

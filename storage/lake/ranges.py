@@ -11,8 +11,9 @@ every instant, whatever a compaction was doing when it stopped: **in one partiti
 whose range lies inside another file's range is superseded** (on equal ranges the hist file
 wins). A compaction writes its merged file first and deletes its sources after; until they go,
 the merged file supersedes them. A batch normalized after a compaction starts where the
-normalizer's checkpoint was, past every range compacted, so it is never hidden. The views in
-``sql/views/`` apply the same rule in SQL (``bondtape_superseded``).
+normalizer's checkpoint was, past every range compacted, so it is never hidden. The rule is
+applied here only: each commit (storage/lake/manifest.py) lists the files it keeps, and the
+catalog reads those.
 """
 
 from __future__ import annotations

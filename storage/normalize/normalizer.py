@@ -40,6 +40,7 @@ from storage.normalize.carried import CarriedState
 from storage.normalize.demux import BatchBuilder, cut_batches
 from storage.normalize.gap_rows import GapRow, OpenGap
 from storage.normalize.parser import FrameParser, ParsedFrames
+from storage.read import commit
 from storage.schemas import GAPS, KIND_TYPES, REJECTS, TABLES, Kind, instants
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,7 @@ def normalize(
                 stats = _rebuild_date(lake_dir, raw_dir, date, parser, batch_records, on_batch)
         finally:
             parser.close()
+        commit(data_dir)  # readers see the batches from now on (storage/read/catalog.py)
     stats.seconds = time.monotonic() - started_s
     return stats
 

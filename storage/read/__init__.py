@@ -5,7 +5,7 @@ one ISIN's book at an instant (snapshot), its day as chart series (day_series).
 
 from __future__ import annotations
 
-from storage.read.catalog import CATALOG_NAME, build_catalog, view_sql
+from storage.read.catalog import CATALOG_NAME, build_catalog, commit, view_sql
 from storage.read.day_series import DaySeries, day_series
 from storage.read.history import (
     BATCH_ROWS,
@@ -51,6 +51,7 @@ __all__ = [
     "build_catalog",
     "cell_text",
     "checked",
+    "commit",
     "day_series",
     "event_batches",
     "events",

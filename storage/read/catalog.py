@@ -1,18 +1,22 @@
-"""``data_dir/catalog.duckdb``: the views ``quotes``, ``trades``, ``gaps``, ``rejects`` (and
-what else ``sql/views/`` defines) over both tiers of the lake, and macros; never data.
+"""``data_dir/catalog.duckdb``: the views ``quotes``, ``trades``, ``gaps``, ``rejects`` and
+``bonds``, the date-range macros ``quotes_between(start, end)`` and its kin, and the book
+macros, over one committed state of the lake; never data.
 
-The views are the ``.sql`` files of ``sql/views/`` run in name order after defining
-``bondtape_lake()`` and ``bondtape_ref()``, the absolute paths of the lake and of ``ref/``, so
-the file opens from any working directory in any DuckDB client. Lake files are found by glob
-when a query runs: files the normalizer or a compaction writes later show without rebuilding
-the catalog. The file is built under a temporary name and renamed into place, so a reader sees
-the old catalog or the new one, and a query command opens it read-only while jobs write.
+Each writer commits when its files are durable (:func:`commit`, under the lake's lock): the
+manifest (storage/lake/manifest.py) is derived from the lake's files, then the catalog is
+generated from it (storage/read/catalog_sql.py, then the ``.sql`` files of ``sql/views/``)
+under a temporary name and renamed into place. The file lists are literal, so a client sees
+the lake as of when it opened the catalog, whatever is written meanwhile, and reopening it
+shows what landed since; files it planned on stay for the retention
+(storage/lake/retention.py). Paths are absolute, so the file opens from any working directory
+in any DuckDB client, read-only while jobs write.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import time
 from importlib.resources import files
 from pathlib import Path
 
@@ -20,6 +24,8 @@ import duckdb
 
 from capture.durable import fsync_dir
 from capture.errors import StorageError
+from storage.lake import Manifest, read_manifest, scan, write_manifest
+from storage.read.catalog_sql import catalog_statements, literal
 
 CATALOG_NAME = "catalog.duckdb"
 VIEWS_PACKAGE = "sql"
@@ -33,32 +39,53 @@ def view_sql() -> list[tuple[str, str]]:
     return sorted((name, text) for name, text in found if name.endswith(".sql"))
 
 
-def folder_macros(data_dir: Path) -> list[str]:
-    """The statements defining ``bondtape_lake()`` and ``bondtape_ref()``: the absolute paths
-    of ``data_dir/lake`` and of ``data_dir/ref`` (reference data, such as the bond master)."""
-    return [
-        f"CREATE OR REPLACE MACRO bondtape_{name}() AS '{_quoted(data_dir / name)}'"
-        for name in ("lake", "ref")
-    ]
-
-
 def _quoted(path: Path) -> str:
-    return str(path.resolve()).replace("'", "''")
+    return str(path.resolve())
+
+
+def commit(data_dir: Path, now_ns: int | None = None) -> Manifest:
+    """Publish the lake's state as its files say now: the manifest, then the catalog
+    generated from it; the manifest. Writers call it under the lake's lock once their files
+    are durable; ``now_ns`` stamps the files found replaced (default: the system clock).
+
+    Raises:
+        StorageError: the manifest or the catalog cannot be written, or a view does not
+            compile.
+    """
+    lake_root = data_dir / "lake"
+    stamp = time.time_ns() if now_ns is None else now_ns
+    manifest = scan(lake_root, stamp, read_manifest(lake_root))
+    if lake_root.is_dir():
+        write_manifest(lake_root, manifest)
+    write_catalog(data_dir, manifest)
+    return manifest
 
 
 def build_catalog(data_dir: Path) -> Path:
-    """Write ``data_dir/catalog.duckdb`` afresh; its path.
+    """Commit the lake as it is (see :func:`commit`); the catalog's path.
+
+    Raises:
+        StorageError: a view does not compile, or a file cannot be written.
+    """
+    commit(data_dir)
+    return data_dir / CATALOG_NAME
+
+
+def write_catalog(data_dir: Path, manifest: Manifest) -> Path:
+    """Write ``data_dir/catalog.duckdb`` afresh for ``manifest``; its path.
 
     Raises:
         StorageError: a view does not compile, or the file cannot be written.
     """
     target = data_dir / CATALOG_NAME
-    tmp = data_dir / f".{CATALOG_NAME}.tmp"
+    tmp = data_dir / f".{CATALOG_NAME}.{os.getpid()}.tmp"
     _remove(tmp)
+    generated = catalog_statements(manifest, _quoted(data_dir / "lake"), _quoted(data_dir / "ref"))
     try:
+        data_dir.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(str(tmp))
         try:
-            for statement in folder_macros(data_dir):
+            for statement in generated:
                 con.execute(statement)
             for name, text in view_sql():
                 try:
@@ -79,8 +106,9 @@ def build_catalog(data_dir: Path) -> Path:
     return target
 
 
-def connect(data_dir: Path, *, own_instance: bool = False) -> duckdb.DuckDBPyConnection:
-    """The catalog, read-only (jobs may be writing the lake meanwhile).
+def connect(data_dir: Path) -> duckdb.DuckDBPyConnection:
+    """The catalog, read-only (jobs may be writing the lake meanwhile): one snapshot of the
+    lake, which the connection keeps. A lake without a catalog gets one first.
 
     DuckDB shares one database instance per path within a process: while any connection to
     it lives, connecting again gives the file that was open then, not one renamed into place
@@ -88,19 +116,23 @@ def connect(data_dir: Path, *, own_instance: bool = False) -> duckdb.DuckDBPyCon
     own instead, so the file at the path now is what opens.
 
     Raises:
-        StorageError: there is no catalog yet, or it cannot be opened.
+        StorageError: there is no lake nor catalog yet, or it cannot be opened.
     """
     path = data_dir / CATALOG_NAME
+    if not path.is_file() and (data_dir / "lake").is_dir():
+        build_catalog(data_dir)  # a lake without a catalog yet (before its first commit)
     if not path.is_file():
         raise StorageError(
-            f"no catalog at {path}: build it first with `bondtape catalog --config F` "
-            "(or --data-dir D)"
+            f"no catalog at {path} and no lake to build it from: build it first with "
+            "`bondtape catalog --config F` (or --data-dir D), or record and normalize"
         )
     try:
-        if not own_instance:
-            return duckdb.connect(str(path), read_only=True)
+        # Attached to a fresh in-memory database, not opened by path: DuckDB shares one
+        # instance per path within a process, which would hand a later open the snapshot
+        # of a connection still open.
         con = duckdb.connect(":memory:")
-        con.execute(f"ATTACH '{_quoted(path)}' AS catalog (READ_ONLY)")
+        con.execute(f"SET temp_directory = {literal(str(path) + '.tmp')}")
+        con.execute(f"ATTACH {literal(str(path))} AS catalog (READ_ONLY)")
         con.execute("USE catalog")
         return con
     except duckdb.Error as exc:

@@ -38,8 +38,10 @@ SELECT
     CASE WHEN two_sided THEN CAST(ask_price_1 - bid_price_1 AS DOUBLE) END AS spread,
     CASE WHEN bid_qty_1 > 0 THEN bid_qty_1 END AS bid_qty,
     CASE WHEN ask_qty_1 > 0 THEN ask_qty_1 END AS ask_qty
-FROM (SELECT *, bid_qty_1 > 0 AND ask_qty_1 > 0 AS two_sided FROM quotes)
-WHERE isin = $isin AND date = $date
+FROM (
+    SELECT *, bid_qty_1 > 0 AND ask_qty_1 > 0 AS two_sided FROM quotes_between($date, $date)
+)
+WHERE isin = $isin
 -- thinned ($bucket_ns > 0): the last quote of each bucket of $bucket_ns nanoseconds from
 -- the day's first quote
 QUALIFY $bucket_ns = 0 OR row_number() OVER (
@@ -50,22 +52,24 @@ ORDER BY {_QUOTE_KEY}
 """
 
 _SPAN_SQL = """
-SELECT count(*), min(recv_ns), max(recv_ns) FROM quotes WHERE isin = $isin AND date = $date
+SELECT count(*), min(recv_ns), max(recv_ns)
+FROM quotes_between($date, $date)
+WHERE isin = $isin
 """
 
 _TRADES_SQL = f"""
 SELECT timezone('Asia/Seoul', recv_ts) AS time, CAST(trade_price AS DOUBLE) AS price,
     trade_qty AS qty
-FROM trades
-WHERE isin = $isin AND date = $date
+FROM trades_between($date, $date)
+WHERE isin = $isin
 ORDER BY {_QUOTE_KEY}
 """
 
 # Both TRs: a dropped connection stops the book and the trades alike.
 _GAPS_SQL = """
 SELECT timezone('Asia/Seoul', start_ts) AS start, timezone('Asia/Seoul', end_ts) AS "end"
-FROM gaps
-WHERE isin = $isin AND date = $date
+FROM gaps_between($date, $date)
+WHERE isin = $isin
 ORDER BY start_ts
 """
 

@@ -1,9 +1,9 @@
-"""Which lake files hold a table's rows of one Seoul date: the one place the read side (the
-iterator, the Python API) asks, so that how the answer is found can change in one place.
+"""Which lake files hold a table's rows of one Seoul date: the one place the iterator asks.
 
-Today it lists the date's partitions of both tiers and leaves out the files another one
-supersedes (storage/lake/ranges.py), the rule the catalog's views apply in SQL; a committed
-manifest of the lake's files can answer the same question later without a listing.
+The answer is the lake's committed manifest (storage/lake/manifest.py), read once per
+iteration: the same files the catalog's views read at that commit, each row in exactly one of
+them, and files a later compaction replaces stay readable for the retention. So an iterator
+sees one state of the lake, also while it is written, and lists nothing itself.
 """
 
 from __future__ import annotations
@@ -12,9 +12,16 @@ import datetime as dt
 from pathlib import Path
 
 from capture.errors import StorageError
-from storage.lake import HIST_PREFIX, QUOTES_BY_TIME, covering, partition, range_of, superseded
+from storage.lake import (
+    HIST_PREFIX,
+    QUOTES_BY_TIME,
+    Manifest,
+    covering,
+    range_of,
+    read_manifest,
+    scan,
+)
 from storage.read.catalog import CATALOG_NAME
-from storage.schemas import TABLES
 
 
 def lake_dir(data_dir: Path) -> Path:
@@ -34,43 +41,24 @@ def lake_dir(data_dir: Path) -> Path:
     return lake
 
 
-def lake_days(lake: Path, tables: list[str], first: dt.date, last: dt.date) -> list[dt.date]:
-    """The Seoul dates from ``first`` to ``last`` with a folder of any of ``tables`` in
-    either tier (a date's rows may all be gone from a folder still there: it then has no
-    :func:`day_files`)."""
-    found = set()
-    for tier in ("hist", "live"):
-        for table in tables:
-            for folder in (lake / tier / table).glob("date=*"):
-                try:
-                    day = dt.date.fromisoformat(folder.name.removeprefix("date="))
-                except ValueError:  # not a partition of ours
-                    continue
-                if first <= day <= last:
-                    found.add(day)
-    return sorted(found)
+def committed(lake: Path) -> Manifest:
+    """The lake's last committed state (a lake written before manifests: as its files say)."""
+    return read_manifest(lake) or scan(lake, 0)
 
 
-def day_files(lake: Path, table: str, day: dt.date) -> list[Path]:
-    """The files of ``table`` on ``day`` whose rows the views show, each row in exactly one
-    of them, in partition then name order: per partition (``isin=`` folder), the hist and
-    live files no other file of the partition supersedes, and any file named for no range.
+def lake_days(
+    manifest: Manifest, tables: list[str], first: dt.date, last: dt.date
+) -> list[dt.date]:
+    """The Seoul dates from ``first`` to ``last`` with a committed file of any of ``tables``."""
+    found = {day for table in tables for day in manifest.files.get(table, {})}
+    return sorted(d for day in found if first <= (d := dt.date.fromisoformat(day)) <= last)
 
-    A hist file (named ``data-...``) is sorted by receipt as compaction writes it; a live
-    file (``part-...``) need not be.
-    """
-    schema = TABLES[table]
-    pattern = "isin=*/*.parquet" if schema.partition_by_isin else "*.parquet"
-    folders: dict[str, list[Path]] = {}
-    for tier in ("hist", "live"):
-        root = lake / tier / partition(table, day.isoformat(), None)
-        for path in root.glob(pattern):
-            folders.setdefault(str(path.parent.relative_to(root)), []).append(path)
-    chosen: list[Path] = []
-    for _, paths in sorted(folders.items()):
-        gone = superseded({p.name: p.name.startswith(HIST_PREFIX) for p in paths})
-        chosen += sorted((p for p in paths if p.name not in gone), key=lambda p: p.name)
-    return chosen
+
+def day_files(lake: Path, manifest: Manifest, table: str, day: dt.date) -> list[Path]:
+    """The committed files of ``table`` on ``day``, hist before live, each in name (raw)
+    order. A hist file (named ``data-...``) is sorted by receipt as compaction writes it; a
+    live file (``part-...``) need not be."""
+    return [lake / rel for rel in manifest.files.get(table, {}).get(day.isoformat(), [])]
 
 
 def is_sorted_file(path: Path) -> bool:
@@ -83,7 +71,9 @@ def isin_of(path: Path) -> str:
     return path.parent.name.removeprefix("isin=")
 
 
-def quotes_by_time(lake: Path, day: dt.date, quote_files: list[Path]) -> Path | None:
+def quotes_by_time(
+    lake: Path, manifest: Manifest, day: dt.date, quote_files: list[Path]
+) -> Path | None:
     """The file holding exactly the rows of the hist files among ``quote_files`` (the day's
     :func:`day_files` of quotes), all ISINs in one, sorted by receipt: compaction's
     ``quotes_by_time`` index of the day (storage/compact/day_index.py), if it is current.
@@ -95,4 +85,4 @@ def quotes_by_time(lake: Path, day: dt.date, quote_files: list[Path]) -> Path | 
         return None
     name = covering(ranges).file_name(HIST_PREFIX)
     path = lake / "hist" / QUOTES_BY_TIME / f"date={day.isoformat()}" / name
-    return path if path.is_file() else None
+    return path if path in day_files(lake, manifest, QUOTES_BY_TIME, day) else None

@@ -1,9 +1,10 @@
 """The lake's history as one time-ordered stream: quote books and trades interleaved, as
 light Python objects (:func:`events`) or as Arrow record batches (:func:`event_batches`).
 
-Both read the files the views ``quotes`` and ``trades`` read (storage/read/files.py: both
-tiers, without the files a compaction superseded), so every row counts exactly as it does in
-SQL, and only the dates asked for are listed. Events come in receipt order: by ``recv_ns``,
+Both read the files the views ``quotes`` and ``trades`` read, from the lake's committed
+manifest read once per iteration (storage/read/files.py), so every row counts exactly as it
+does in SQL, the iteration sees one state of the lake while it is written, and only the dates
+asked for are read. Events come in receipt order: by ``recv_ns``,
 then lineage (``segment``, ``offset``, ``record_index``), which makes ties deterministic (two
 records of one frame share a receive time). A day is merged from its time-sorted hist files,
 not sorted (storage/read/merge.py), so memory is bounded by the read units and a batch, not
@@ -35,7 +36,7 @@ import pyarrow.compute as pc
 
 from capture.errors import ConfigError, StorageError
 from capture.kis import Kind
-from storage.read.files import lake_days, lake_dir
+from storage.read.files import committed, lake_days, lake_dir
 from storage.read.merge import KINDS, day_runs, merged
 from storage.schemas import KIND_TYPES, LINEAGE, QUOTES, TRADES
 
@@ -217,9 +218,10 @@ def _batches(
     lake: Path, first: dt.date, last: dt.date, isins: list[str] | None, batch_rows: int
 ) -> Iterator[pa.RecordBatch]:
     """Raises: StorageError: a lake file cannot be read."""
-    for day in lake_days(lake, list(KINDS), first, last):
+    manifest = committed(lake)  # one state of the lake for the whole iteration
+    for day in lake_days(manifest, list(KINDS), first, last):
         try:
-            yield from merged(day_runs(lake, day, isins), day, EVENT_SCHEMA, batch_rows)
+            yield from merged(day_runs(lake, manifest, day, isins), day, EVENT_SCHEMA, batch_rows)
         except (OSError, pa.ArrowException) as exc:
             raise StorageError(
                 f"cannot read the quotes and trades of {day} in {lake}: {exc}"

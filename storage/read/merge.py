@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from storage.lake import Manifest
 from storage.read.files import day_files, is_sorted_file, isin_of, quotes_by_time
 from storage.schemas import TABLES
 
@@ -91,19 +92,21 @@ def sorted_run(table: str, paths: Sequence[Path]) -> Run:
     return Run(table, iter(rows.sort_by(KEY).to_batches(READ_ROWS)))
 
 
-def day_runs(lake: Path, day: dt.date, isins: list[str] | None) -> list[Run]:
+def day_runs(lake: Path, manifest: Manifest, day: dt.date, isins: list[str] | None) -> list[Run]:
     """The runs of ``day``'s quotes and trades of ``isins`` (None: all): one per hist file,
     or for all ISINs' quotes the day's time-sorted index of them (one run, read a row group
     at a time, where a hundred files would each be decoded whole at once); and one of the
     live files sorted."""
     runs = []
     for table in KINDS:
-        files = day_files(lake, table, day)
+        files = day_files(lake, manifest, table, day)
         if isins is not None:
             files = [p for p in files if isin_of(p) in isins]
         hist = [p for p in files if is_sorted_file(p)]
         live = [p for p in files if not is_sorted_file(p)]
-        index = quotes_by_time(lake, day, files) if table == "quotes" and not isins else None
+        index = (
+            quotes_by_time(lake, manifest, day, files) if table == "quotes" and not isins else None
+        )
         runs += [file_run(table, path) for path in ([index] if index else hist)]
         if live:
             runs.append(sorted_run(table, live))

@@ -180,14 +180,14 @@ def bind(query: NamedQuery, values: Mapping[str, str]) -> dict[str, Value]:
     return bound
 
 
-def open_catalog(data_dir: Path, *, own_instance: bool = False) -> duckdb.DuckDBPyConnection:
+def open_catalog(data_dir: Path) -> duckdb.DuckDBPyConnection:
     """The catalog read-only (see :func:`storage.read.catalog.connect`), in a session whose
     TimeZone is Asia/Seoul, so times without an offset are Seoul's. The caller closes it.
 
     Raises:
         StorageError: there is no catalog, or it cannot be opened.
     """
-    con = connect(data_dir, own_instance=own_instance)
+    con = connect(data_dir)
     con.execute(f"SET TimeZone = '{SESSION_TIMEZONE}'").fetchall()
     return con
 

@@ -1,9 +1,8 @@
 """One ISIN as an operator looks at it: its book at an instant, its name, and which day it
 was last seen on when the day asked for holds nothing of it.
 
-Everything reads the catalog's views and macros, so both tiers count, and files the
-normalizer writes while a connection is open show at the next query (the views glob on
-each one): ``bondtape book --live`` holds one connection and asks again every second.
+Everything reads the catalog's views and macros, so both tiers count; a connection is one
+snapshot of the lake, so ``bondtape book --live`` opens the catalog afresh for each look.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ _NAME_SQL = """
 SELECT name FROM (
     SELECT name, 0 AS rank FROM bonds WHERE isin = $isin
     UNION ALL
-    SELECT bond_name, 1 FROM (FROM trades WHERE isin = $isin AND date = $date LIMIT 1)
+    SELECT bond_name, 1 FROM (FROM trades_between($date, $date) WHERE isin = $isin LIMIT 1)
 )
 WHERE name IS NOT NULL AND trim(name) <> ''
 ORDER BY rank

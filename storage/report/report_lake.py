@@ -19,17 +19,17 @@ from storage.report.ledger import FEEDS, REJECTS_TABLE, Lineage, Partition
 
 _COUNTS = (
     " UNION ALL ".join(
-        f"SELECT '{name}' AS tbl, isin, segment, count(*) AS n FROM {name} "
-        "WHERE date = $date GROUP BY ALL"
+        f"SELECT '{name}' AS tbl, isin, segment, count(*) AS n "
+        f"FROM {name}_between($date, $date) GROUP BY ALL"
         for name in FEEDS
     )
-    + f" UNION ALL SELECT '{REJECTS_TABLE}', NULL, segment, count(*) FROM {REJECTS_TABLE} "
-    "WHERE date = $date GROUP BY ALL"
+    + f" UNION ALL SELECT '{REJECTS_TABLE}', NULL, segment, count(*) "
+    f"FROM {REJECTS_TABLE}_between($date, $date) GROUP BY ALL"
 )
 
 _FEED_ROWS = " UNION ALL ".join(
     f"SELECT '{name}' AS \"table\", isin, recv_ns, recv_ts, exch_time, exch_ts, segment, "
-    f'"offset", record_index FROM {name} WHERE date = $date'
+    f'"offset", record_index FROM {name}_between($date, $date)'
     for name in FEEDS
 )
 
@@ -98,11 +98,11 @@ def lake_lineage(
     table, isin = partition
     if table not in (*FEEDS, REJECTS_TABLE):
         raise ValueError(f"no lake table {table!r}")
-    where = "date = $date" + ("" if isin is None else " AND isin = $isin")
+    where = "true" if isin is None else "isin = $isin"
     params: dict[str, object] = {"date": day} | ({} if isin is None else {"isin": isin})
     sql = (
-        f'SELECT segment, "offset", record_index, count(*) AS n FROM {table} WHERE {where} '
-        "GROUP BY ALL"
+        f'SELECT segment, "offset", record_index, count(*) AS n '
+        f"FROM {table}_between($date, $date) WHERE {where} GROUP BY ALL"
     )
     rows = _run(con, sql, params, f"the lineage of {table}").to_pylist()
     return Counter({(r["segment"], r["offset"], r["record_index"]): r["n"] for r in rows})
@@ -115,7 +115,7 @@ def reject_reasons(con: duckdb.DuckDBPyConnection, day: dt.date) -> list[tuple[s
         StorageError: the catalog cannot be read.
     """
     sql = (
-        f"SELECT reason, count(*) AS n FROM {REJECTS_TABLE} WHERE date = $date "
+        f"SELECT reason, count(*) AS n FROM {REJECTS_TABLE}_between($date, $date) "
         "GROUP BY ALL ORDER BY reason"
     )
     rows = _run(con, sql, {"date": day}, "the rejects").to_pylist()

@@ -29,11 +29,11 @@ from tests.support.catalog_data import (
     GOV,
     arrow,
     catalog_dir,
+    make_test_catalog,
     query_rows,
     quote,
     seoul_ns,
     trade,
-    write_live_files,
 )
 from tests.support.recorder import wait_until
 
@@ -161,19 +161,16 @@ def test_live_on_a_pipe_refuses_and_says_to_run_without_it(
     assert "needs a terminal" in capsys.readouterr().err
 
 
-def test_live_refresh_shows_books_written_to_the_lake_after_the_catalog_was_opened(
-    tmp_path: Path,
-) -> None:
+def test_live_refresh_shows_books_committed_to_the_lake_after_it_started(tmp_path: Path) -> None:
     catalog_dir(tmp_path, quotes=[quote(CORP, f"{DAY} 09:00:00")])
     clock = ManualClock(seoul_ns(f"{DAY} 10:45:00"))
-    with open_catalog(tmp_path) as con:
-        waiting = text_of(refresh(con, GOV, None, clock))
-        assert f"{GOV}: no quote on {DAY} yet (live, 10:45:00 KST)" in waiting
-        write_live_files(tmp_path, {"quotes": arrow("quotes", [EARLY])})
-        first = text_of(refresh(con, GOV, None, clock))
-        write_live_files(tmp_path, {"quotes": arrow("quotes", [LATE])})
-        clock.advance(1)
-        second = text_of(refresh(con, GOV, None, clock))
+    waiting = text_of(refresh(tmp_path, GOV, None, clock))
+    assert f"{GOV}: no quote on {DAY} yet (live, 10:45:00 KST)" in waiting
+    make_test_catalog(tmp_path, {"quotes": arrow("quotes", [EARLY])})  # as normalize commits
+    first = text_of(refresh(tmp_path, GOV, None, clock))
+    make_test_catalog(tmp_path, {"quotes": arrow("quotes", [LATE])})
+    clock.advance(1)
+    second = text_of(refresh(tmp_path, GOV, None, clock))
     assert "10560.00" in first and "(live, 10:45:00 KST)" in first
     assert "10561.00" in second and "(live, 10:45:01 KST)" in second
 
@@ -199,7 +196,7 @@ def test_live_redraws_in_a_terminal_as_the_lake_grows_and_stops_cleanly_on_sigte
 
     try:
         wait_until(lambda: shown("10560.00"), 30, "the first book on the terminal")
-        write_live_files(tmp_path, {"quotes": arrow("quotes", [LATE])})
+        make_test_catalog(tmp_path, {"quotes": arrow("quotes", [LATE])})  # committed
         wait_until(lambda: shown("10561.00"), 15, "the redraw with the new book")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0

@@ -15,11 +15,13 @@ from jobs.config.config import (
     CaptureConfig,
     JobsConfig,
     KisConfig,
+    LakeConfig,
     LogsConfig,
     MarketConfig,
     MetricsConfig,
     load_config,
 )
+from storage.lake.retention import DEFAULT_RETENTION_S
 from tests.support.config_files import BASE, ENV, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +50,8 @@ def test_every_key_left_out_takes_the_default_written_on_its_dataclass_field(
     assert config.jobs == JobsConfig()
     assert config.metrics == MetricsConfig()
     assert config.logs == LogsConfig()
+    assert config.lake == LakeConfig()
+    assert config.lake.retention_s == DEFAULT_RETENTION_S  # the storage's own default
 
 
 def test_the_rest_api_is_the_approval_server_unless_rest_url_names_another(
@@ -61,6 +65,12 @@ def test_the_rest_api_is_the_approval_server_unless_rest_url_names_another(
     assert load_config(write_config(tmp_path, simulated), ENV).kis.rest_base == "http://127.0.0.1:4"
     own = simulated.replace("[capture]", 'rest_url = "http://127.0.0.1:5/"\n[capture]')
     assert load_config(write_config(tmp_path, own), ENV).kis.rest_base == "http://127.0.0.1:5"
+
+
+def test_lake_retention_s_is_read_and_zero_is_allowed(tmp_path: Path) -> None:
+    assert load_config(write_config(tmp_path, BASE + "[lake]\nretention_s = 0\n"), ENV).lake == (
+        LakeConfig(retention_s=0.0)
+    )
 
 
 def test_credential_values_never_appear_in_the_config_repr(tmp_path: Path) -> None:
@@ -163,6 +173,7 @@ def test_isins_file_adds_to_isins_and_ignores_comments(tmp_path: Path) -> None:
             "NOPE",
             "XKRX",
         ),
+        (BASE + "[lake]\nretention_s = -1\n", ENV, "lake.retention_s", "-1", "0 or more"),
     ],
 )
 def test_a_bad_value_is_rejected_naming_key_value_and_fix(

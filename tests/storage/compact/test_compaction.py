@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import storage.compact.compaction
+import storage.lake.retention
 from capture.errors import StorageError
 from capture.rawlog import list_segments
 from storage.compact.compaction import compact
@@ -57,7 +58,9 @@ def test_a_closed_day_becomes_one_sorted_hist_file_per_partition_and_every_row_s
     sources = {range_of(p.name) for p in files(tmp_path, "live", DAY1)} - {None}
 
     progress: list[tuple[int, int]] = []
-    stats = compact(tmp_path, on_day=lambda done, total: progress.append((done, total)))
+    stats = compact(
+        tmp_path, retention_s=0, on_day=lambda done, total: progress.append((done, total))
+    )
 
     assert stats.days == [DAY1, DAY2]
     assert progress == [(1, 2), (2, 2)]  # what a progress bar is told
@@ -91,10 +94,10 @@ def test_a_compaction_stopped_at_any_step_leaves_every_row_once_and_the_next_run
     before = view_rows(tmp_path)
     crash_at(monkeypatch, step)
     with pytest.raises(Crash):
-        compact(tmp_path, date=DAY1)
+        compact(tmp_path, retention_s=0, date=DAY1)
     monkeypatch.undo()
     assert view_rows(tmp_path) == before, f"mid-compaction, {step}"
-    compact(tmp_path, date=DAY1)
+    compact(tmp_path, retention_s=0, date=DAY1)
     assert view_rows(tmp_path) == before
     assert [p.name for p in files(tmp_path, "live", DAY1)] == ["open.parquet"]
     assert not list((tmp_path / "lake").rglob("*.tmp"))
@@ -109,10 +112,10 @@ def test_an_intraday_compaction_stopped_at_any_step_leaves_every_row_once(
         before = view_rows(tmp_path)
         crash_at(monkeypatch, step)
         with pytest.raises(Crash):
-            compact(tmp_path, intraday=True)
+            compact(tmp_path, retention_s=0, intraday=True)
         monkeypatch.undo()
         assert view_rows(tmp_path) == before, f"mid-compaction, {step}"
-        compact(tmp_path, intraday=True)
+        compact(tmp_path, retention_s=0, intraday=True)
         assert view_rows(tmp_path) == before
     finally:
         log.writer.close()
@@ -130,7 +133,7 @@ def crash_at(monkeypatch: pytest.MonkeyPatch, step: str) -> None:
         monkeypatch.setattr(storage.compact.compaction, "write_parquet_durably", half_write)
         return
     left = [{"after the rename": 0, "mid-deletes": 3}[step]]  # removals before the crash
-    delete = storage.compact.compaction.delete
+    delete = storage.lake.retention.delete
 
     def delete_until_crash(path: Path) -> None:
         if left[0] == 0:
@@ -138,7 +141,7 @@ def crash_at(monkeypatch: pytest.MonkeyPatch, step: str) -> None:
         left[0] -= 1
         delete(path)
 
-    monkeypatch.setattr(storage.compact.compaction, "delete", delete_until_crash)
+    monkeypatch.setattr(storage.lake.retention, "delete", delete_until_crash)
 
 
 def test_intraday_merges_each_closed_hour_into_one_file_and_leaves_the_open_hour(
@@ -152,7 +155,7 @@ def test_intraday_merges_each_closed_hour_into_one_file_and_leaves_the_open_hour
         normalize(tmp_path, batch_records=10)
         before = view_rows(tmp_path)
         ten, eleven = (s.name for s in list_segments(tmp_path / "raw"))
-        stats = compact(tmp_path, intraday=True)
+        stats = compact(tmp_path, retention_s=0, intraday=True)
         assert stats.days == [DAY1] and stats.files_in > stats.partitions > 0
         assert view_rows(tmp_path) == before
         for partition in (tmp_path / "lake" / "live" / "quotes" / f"date={DAY1}").iterdir():
@@ -168,7 +171,7 @@ def test_rows_normalized_after_a_compaction_show_at_once_and_merge_on_the_next_o
     tmp_path: Path,
 ) -> None:
     two_days(tmp_path)
-    compact(tmp_path, date=DAY2)  # the operator's choice: the recorder is stopped
+    compact(tmp_path, retention_s=0, date=DAY2)  # the operator's choice: the recorder is stopped
     later = RawLog(tmp_path, seed=5, start_ns=seoul_ns(2026, 11, 27, 14, 0, 0))  # restarted
     later.frames(8)
     later.writer.close()
@@ -177,7 +180,7 @@ def test_rows_normalized_after_a_compaction_show_at_once_and_merge_on_the_next_o
     restarted = seoul_ns(2026, 11, 27, 14, 0, 0)
     late = {r[1] for t in ("quotes", "trades") for r in expected[t] if r[1] >= restarted}
     assert len(late) == 8  # the restarted run's 8 frames, each at its own receive time
-    compact(tmp_path, date=DAY2)
+    compact(tmp_path, retention_s=0, date=DAY2)
     assert view_rows(tmp_path) == expected
     hist = files(tmp_path, "hist", DAY2)
     assert len(hist) == len({p.parent for p in hist})  # one file per partition again
@@ -188,8 +191,8 @@ def test_compacting_a_day_a_recorder_is_writing_is_refused_with_why(tmp_path: Pa
     log = two_days(tmp_path, close=False)
     try:
         with pytest.raises(StorageError, match="a recorder is still writing 2026-11-27"):
-            compact(tmp_path, date=DAY2)
-        stats = compact(tmp_path)
+            compact(tmp_path, retention_s=0, date=DAY2)
+        stats = compact(tmp_path, retention_s=0)
         assert stats.days == [DAY1]
         assert stats.not_closed == {DAY2: "a recorder is writing it"}
     finally:
@@ -200,7 +203,7 @@ def test_a_rebuild_after_compaction_rederives_the_day_and_drops_its_hist_files(
     tmp_path: Path,
 ) -> None:
     two_days(tmp_path)
-    compact(tmp_path)
+    compact(tmp_path, retention_s=0)
     before = view_rows(tmp_path)
     normalize(tmp_path, rebuild=True, date=DAY1)
     assert files(tmp_path, "hist", DAY1) == []
@@ -225,7 +228,7 @@ def test_a_day_is_not_compacted_by_date_until_every_record_of_it_is_normalized(
         compact(tmp_path, date=DAY2)
     assert not (tmp_path / "lake" / "hist" / "quotes" / f"date={DAY2}").exists()
     normalize(tmp_path)
-    compact(tmp_path, date=DAY2)
+    compact(tmp_path, date=DAY2, retention_s=0)
     live = list((tmp_path / "lake" / "live").glob(f"*/date={DAY2}/**/*.parquet"))
     assert live == []
     assert sum(len(rows) for rows in view_rows(tmp_path).values()) > 0

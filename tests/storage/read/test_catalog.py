@@ -1,4 +1,4 @@
-"""catalog.duckdb: typed views over an empty lake, new files without a rebuild, each gap once,
+"""catalog.duckdb: typed views over an empty lake, a snapshot per connection, each gap once,
 the real text of a gap's code, and a file any DuckDB client opens read-only from anywhere."""
 
 from __future__ import annotations
@@ -44,18 +44,20 @@ def test_an_empty_lake_gives_empty_views_with_the_schema_columns_and_types(tmp_p
         assert con.sql(f"SELECT count(*) FROM {name}").fetchall() == [(0,)]
 
 
-def test_files_written_after_the_catalog_show_without_building_it_again(tmp_path: Path) -> None:
+def test_a_connection_keeps_its_snapshot_while_the_lake_is_written_and_reopening_shows_the_rest(
+    tmp_path: Path,
+) -> None:
     log = RawLog(tmp_path)
     log.frames(10)
-    normalize(tmp_path)
-    build_catalog(tmp_path)
+    normalize(tmp_path)  # commits: the catalog exists without a separate step
     con = connect(tmp_path)
     first = con.sql("SELECT count(*) FROM quotes").fetchall()[0][0]
     log.frames(30)
     log.writer.close()
     normalize(tmp_path)
-    compact(tmp_path)  # hist appears, live goes: an empty live tier must not break a query
-    rows = con.sql("SELECT count(*) FROM quotes").fetchall()[0][0]
+    compact(tmp_path)  # hist appears, live is replaced (kept for the retention)
+    assert con.sql("SELECT count(*) FROM quotes").fetchall()[0][0] == first
+    rows = connect(tmp_path).sql("SELECT count(*) FROM quotes").fetchall()[0][0]
     assert rows == len(log.expected["quotes"]) > first
 
 

@@ -16,7 +16,7 @@ import pytest
 from capture.errors import ConfigError, StorageError
 from storage.compact.compaction import compact
 from storage.normalize.normalizer import normalize
-from storage.read.catalog import build_catalog, connect
+from storage.read.catalog import build_catalog, commit, connect
 from storage.read.history import EVENT_SCHEMA, Book, Event, Level, Trade, event_batches, events
 from tests.support.catalog_data import (
     CORP,
@@ -69,11 +69,12 @@ def lake(request: pytest.FixtureRequest, tmp_path: Path, sent: int) -> Path:
     if request.param != "live":
         live = tmp_path / "lake" / "live"
         shutil.copytree(live, tmp_path / "sources")
-        compact(tmp_path)
+        compact(tmp_path, retention_s=0)
         assert list((tmp_path / "lake" / "hist" / "quotes").rglob("*.parquet"))
         assert [p for p in live.rglob("*.parquet") if "gaps" not in p.parts] == []
         if request.param == "hist and its sources":
             shutil.copytree(tmp_path / "sources", live, dirs_exist_ok=True)
+            build_catalog(tmp_path)  # a commit that finds them: the hist files supersede them
     return tmp_path
 
 
@@ -313,6 +314,7 @@ def test_live_rows_normalized_after_a_compaction_interleave_with_the_hist_rows(
     write_live_files(
         tmp_path, {"quotes": arrow("quotes", extra[:3]), "trades": arrow("trades", extra[3:])}
     )
+    commit(tmp_path)  # as a normalize run does once its files are durable
     expected = view_rows(tmp_path, DAY1)
     got = batch_rows(tmp_path, DAY1, batch_rows=5)
     keys = [key(row["kind"], row) for row in got]

@@ -21,6 +21,7 @@ from capture.kis.protocol import data_frame
 from capture.rawlog import RecordKind
 from storage.compact.compaction import compact
 from storage.normalize.normalizer import normalize
+from storage.read.catalog import build_catalog
 from storage.read.results import json_rows
 from storage.report.report import Report, ReportSettings, build_report, reason_group, save_report
 from tests.data.golden import V1, V2
@@ -143,7 +144,7 @@ def test_the_report_balances_the_same_after_compaction_moves_the_days_to_hist(
     written = two_days(tmp_path)
     normalize(tmp_path, batch_records=16)
     for day in (DAY1, DAY2):
-        compact(tmp_path, date=day)
+        compact(tmp_path, date=day, retention_s=0)
     assert list((tmp_path / "lake" / "hist" / "quotes").rglob("data-*.parquet"))
     assert not list((tmp_path / "lake" / "live" / "quotes").rglob("*.parquet"))
     for day in (DAY1, DAY2):
@@ -207,6 +208,7 @@ def test_a_row_held_twice_is_extra_and_fails_the_report(tmp_path: Path) -> None:
     folder = tmp_path / "lake" / "live" / "trades" / f"date={DAY2}" / f"isin={ISINS[0]}"
     source = sorted(folder.glob("*.parquet"))[0]
     shutil.copy(source, folder / "copied-by-hand.parquet")  # no raw range: never superseded
+    build_catalog(tmp_path)  # the next commit finds it
 
     report = report_of(tmp_path, DAY2)
     assert f"trades/date={DAY2}/isin={ISINS[0]} holds" in report.failure()
