@@ -23,8 +23,6 @@ from capture.kis.layouts import LAYOUTS
 from capture.rawlog import RawRecord, list_segments, read_records
 from capture.recorder.recorder import Recorder
 from capture.status_files import read_status
-from tests.capture.recorder.test_stop_and_carry import options as recorder_options
-from tests.capture.recorder.test_stop_and_carry import recording
 from tests.reliability.daemon_day import reconcile, truth_lines
 from tests.support.full_disk import FsyncDisk, fill, mounted_small_disk
 from tests.support.rawlog import seoul_ns
@@ -33,6 +31,8 @@ from tests.support.recorder import (
     events,
     isins,
     record,
+    recorder_options,
+    recording,
     running,
     simulator,
     stop,
