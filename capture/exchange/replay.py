@@ -66,10 +66,10 @@ class Progress:
 class _Pass:
     """One walk over the day on one clock: due(item) maps a receive time to a monotonic time."""
 
-    def __init__(self, day: RecordedDay, speed: float | None, now: float) -> None:
+    def __init__(self, day: RecordedDay, speed: float | None, now_s: float) -> None:
         self._items: Iterator[RecordedItem] = iter(day)
         self._speed = speed
-        self._start = now
+        self._start = now_s
         self._first_ns: int | None = None
         self.sent = 0  # frames this pass sent its client
         self.done = False  # reached the end of the day
@@ -187,7 +187,7 @@ class ReplayFeed:
                 return
             await asyncio.sleep(min(IDLE_POLL, settle) if seen else IDLE_POLL)
 
-    def _due(self, now: float) -> list[RecordedFrame]:
+    def _due(self, now_s: float) -> list[RecordedFrame]:
         """The frames due by ``now`` that this client subscribed, up to :data:`BATCH_MAX`."""
         assert self._pass is not None
         walk, batch = self._pass, []
@@ -205,7 +205,7 @@ class ReplayFeed:
                 if walk.head is None:
                     break
                 continue
-            if walk.due(item) > now:
+            if walk.due(item) > now_s:
                 break
             walk.advance()
             if isinstance(item, RecordedGap):
@@ -232,9 +232,9 @@ class ReplayFeed:
             return frame
         return frame.only(frozenset(wanted)) if wanted else None
 
-    def _wait(self, now: float) -> float:
+    def _wait(self, now_s: float) -> float:
         """Seconds to sleep before the next frame can be due (0 to yield at full speed)."""
         walk = self._pass
         if walk is None or walk.head is None:
             return IDLE_POLL  # the day is over: the session stays open, with its pings
-        return max(0.0, min(walk.due(walk.head) - now, IDLE_POLL))
+        return max(0.0, min(walk.due(walk.head) - now_s, IDLE_POLL))

@@ -290,20 +290,20 @@ class Exchange:
         interval, timeout = self.options.ping_interval, self.options.effective_ping_timeout
         next_ping = self._clock.monotonic() + interval
         while True:
-            now = self._clock.monotonic()
+            now_s = self._clock.monotonic()
             oldest = next(iter(session.pending_pings.values()), None)
-            if oldest is not None and now - oldest >= timeout:
+            if oldest is not None and now_s - oldest >= timeout:
                 logger.info("conn %d: PINGPONG unanswered for %.1f s", session.conn_id, timeout)
                 await session.ws.close(CloseCode.POLICY_VIOLATION, "PINGPONG not answered")
                 return
-            if now >= next_ping:
+            if now_s >= next_ping:
                 text = ping_message(seoul_datetime(self._clock.now_ns()).strftime("%Y%m%d%H%M%S"))
                 await self._send(session, text)
                 session.pending_pings.setdefault(text, self._clock.monotonic())
-                next_ping = max(next_ping + interval, now)
+                next_ping = max(next_ping + interval, now_s)
                 continue
             wake = next_ping if oldest is None else min(next_ping, oldest + timeout)
-            await asyncio.sleep(wake - now)
+            await asyncio.sleep(wake - now_s)
 
     async def _stream(self, session: _Session) -> None:
         feed = self._feed_source.open(session.subscriptions.keys(), session.app_keys)

@@ -78,30 +78,30 @@ class SyntheticFeedSource:
     def carry(self, before: Set[Pair], after: Set[Pair]) -> list[Unsent]:
         """A session carries ``after`` now, ``before`` until now; the trades made off air for
         the trade streams it takes up again."""
-        now = self.clock.monotonic()
+        now_s = self.clock.monotonic()
         for pair in before - after:
             self._carriers[pair] -= 1
             if not self._carriers[pair]:
                 del self._carriers[pair]
                 if pair[0] == TRADES.tr_id:
-                    self._off_air_since[pair] = now
+                    self._off_air_since[pair] = now_s
         unsent = []
         for pair in after - before:
             self._carriers[pair] = self._carriers.get(pair, 0) + 1
             since = self._off_air_since.pop(pair, None)
             if since is not None:
-                unsent += self._trade_off_air(pair, since, now)
+                unsent += self._trade_off_air(pair, since, now_s)
         return unsent
 
-    def _trade_off_air(self, pair: Pair, since: float, now: float) -> list[Unsent]:
+    def _trade_off_air(self, pair: Pair, since: float, now_s: float) -> list[Unsent]:
         """The stream's trades between ``since`` and ``now`` (monotonic), a Poisson process."""
         rate, rng = self.rate or OFF_AIR_FLAT_RATE, self._off_air_rng
         now_ns, records, at = self.clock.now_ns(), [], since
         while len(records) < MAX_OFF_AIR:
             at += rng.expovariate(rate)
-            if at >= now:
+            if at >= now_s:
                 break
-            wall = seoul_datetime(now_ns - round((now - at) * NS_PER_S)).strftime("%H%M%S")
+            wall = seoul_datetime(now_ns - round((now_s - at) * NS_PER_S)).strftime("%H%M%S")
             records.append(self.market.next_record(*pair, wall))
         return [Unsent(pair[0], records, "off_air")] if records else []
 
@@ -141,17 +141,17 @@ class SyntheticFeed:
                 await asyncio.sleep(0)  # let acks and pings through between batches
                 return self._frames(streams, BATCH_MAX)
             total_rate = rate * len(streams)
-            now = clock.monotonic()
+            now_s = clock.monotonic()
             if self._next_due is None:
-                self._next_due = now + self._rng.expovariate(total_rate)
-            self._next_due = max(self._next_due, now - MAX_LAG)
+                self._next_due = now_s + self._rng.expovariate(total_rate)
+            self._next_due = max(self._next_due, now_s - MAX_LAG)
             due = 0
-            while self._next_due <= now and due < BATCH_MAX:
+            while self._next_due <= now_s and due < BATCH_MAX:
                 due += 1
                 self._next_due += self._rng.expovariate(total_rate)
             if due:
                 return self._frames(streams, due)
-            await asyncio.sleep(min(self._next_due - now, IDLE_POLL))
+            await asyncio.sleep(min(self._next_due - now_s, IDLE_POLL))
 
     def _streams(self) -> list[Pair]:
         """Subscribed (TR, ISIN) pairs that produce data, in registration order."""

@@ -52,22 +52,22 @@ class DiskFullWatch:
         """A write (or, ``at_fsync``, an fsync) failed for space: the episode (begun now, or
         going on, from the earlier start), logged loudly once and then once a minute at most.
         """
-        now = self._clock.monotonic()
-        self._retry_at = now + DISK_FULL_RETRY_S
+        now_s = self._clock.monotonic()
+        self._retry_at = now_s + DISK_FULL_RETRY_S
         self.held = self.held or at_fsync
         if self.full is not None and since_ns < self.full.since_ns:
             self.full = DiskFull(segment, since_ns, exc.strerror or str(exc))
         if self.full is None:
             self.full = DiskFull(segment, since_ns, exc.strerror or str(exc))
-            self._logged_at = now
+            self._logged_at = now_s
             retry = "at every fsync" if at_fsync else f"every {DISK_FULL_RETRY_S:g} s"
             log.error(
                 "%s; recording nothing (frames received are dropped and the time becomes a "
                 "gap) until space returns, retrying %s",
                 self.full, retry,
             )  # fmt: skip
-        elif now - self._logged_at >= DISK_FULL_LOG_EVERY_S:
-            self._logged_at = now
+        elif now_s - self._logged_at >= DISK_FULL_LOG_EVERY_S:
+            self._logged_at = now_s
             log.error("%s; still full, %d record(s) dropped", self.full, self.dropped)
         return self.full
 

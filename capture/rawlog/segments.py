@@ -111,7 +111,7 @@ class Segments:
             RawLogError: a segment cannot be opened or fsynced.
             OSError: a write refused (the writer says what it means).
         """
-        now = self._clock.now_ns()
+        now_ns = self._clock.now_ns()
         rid = self._recorder_id
         for tmp in self._raw_dir.glob(f"*/*-{rid}.seg{SEALED_SUFFIX}{TMP_SUFFIX}"):
             log.warning("removing %s left by an interrupted seal", tmp)
@@ -145,7 +145,7 @@ class Segments:
                     identity, open_ns, True, known.sealed, damaged,
                     outdated=_written_version(path, identity) != FORMAT_VERSION,
                 )  # fmt: skip
-        plan = plan_resume(list(found.values()), now)
+        plan = plan_resume(list(found.values()), now_ns)
         self._last_open_ns = max((s.open_ns for s in found.values()), default=None)
         if plan.append_to is not None:
             self._continue(paths[plan.append_to], plan.append_to, found[plan.append_to].open_ns)
@@ -155,7 +155,9 @@ class Segments:
         for identity in plan.seal:
             self._seal(paths[identity])
         for event in torn:
-            self.write(encode_record(now, WRITER_CONN_ID, RecordKind.EVENT, events.encode(event)))
+            self.write(
+                encode_record(now_ns, WRITER_CONN_ID, RecordKind.EVENT, events.encode(event))
+            )
         assert self._fd is not None
         _fsync(self._fd, self._current)
         if torn or corrupt:

@@ -146,12 +146,12 @@ class HeldGrant:
             ApprovalError: the fetch failed.
         """
         with self._lock:
-            now = self._monotonic()
-            if self._grant is None or now >= self._renew_at:
+            now_s = self._monotonic()
+            if self._grant is None or now_s >= self._renew_at:
                 grant, lasts_s = self._fetch()
                 self._on_new(grant)
                 self._grant = grant
-                self._renew_at = now + min(self._renew_after_s, 0.9 * lasts_s)
+                self._renew_at = now_s + min(self._renew_after_s, 0.9 * lasts_s)
             return self._grant
 
     def invalidate(self, rejected: str) -> None:

@@ -62,7 +62,7 @@ class _SessionCollector:
         return []  # collected on demand: nothing to describe ahead of a scrape
 
     def collect(self) -> Iterator[Metric]:
-        now = self._clock.now_ns()
+        now_ns = self._clock.now_ns()
         sessions = list(self._sessions())
         frames = CounterMetricFamily("bondtape_frames", "Data frames received", labels=["tr"])
         records = CounterMetricFamily("bondtape_records", "Records in them", labels=["tr"])
@@ -80,17 +80,17 @@ class _SessionCollector:
                 total[0] += seen[0]
                 total[1] += seen[1]
                 total[2] = max(total[2], seen[2])
-            for silence in session.health.stale(now):
+            for silence in session.health.stale(now_ns):
                 stale_by_tr[silence.pair[0]] = stale_by_tr.get(silence.pair[0], 0) + 1
         for tr, (n_frames, n_records, last_ns) in sorted(by_tr.items()):
             frames.add_metric([tr], n_frames)
             records.add_metric([tr], n_records)
             if last_ns:
-                age.add_metric([tr], (now - last_ns) / NS_PER_S)
+                age.add_metric([tr], (now_ns - last_ns) / NS_PER_S)
             stale.add_metric([tr], stale_by_tr.get(tr, 0))
         yield from (frames, records, age, stale)
         yield from self._per_credential(sessions)
-        yield from self._gaps(sessions, now)
+        yield from self._gaps(sessions, now_ns)
         yield GaugeMetricFamily(
             "bondtape_disk_free_bytes", "Free bytes on data_dir's filesystem",
             value=shutil.disk_usage(self._data_dir).free,
@@ -120,7 +120,7 @@ class _SessionCollector:
         yield from (reconnects, subscriptions, snapshots)
 
     @staticmethod
-    def _gaps(sessions: Sequence[Session], now: int) -> Iterator[Metric]:
+    def _gaps(sessions: Sequence[Session], now_ns: int) -> Iterator[Metric]:
         yield CounterMetricFamily(
             "bondtape_gap_seconds", "Seconds of (TR, ISIN) gaps closed, summed over pairs",
             value=sum(s.gaps.closed_s_total for s in sessions),
@@ -131,9 +131,9 @@ class _SessionCollector:
         )  # fmt: skip
         yield GaugeMetricFamily(
             "bondtape_open_gap_seconds", "Seconds the open gaps have lasted, summed",
-            value=sum(s.gaps.open_seconds(now) for s in sessions),
+            value=sum(s.gaps.open_seconds(now_ns) for s in sessions),
         )  # fmt: skip
         yield GaugeMetricFamily(
             "bondtape_oldest_open_gap_seconds", "Seconds the longest-open gap has lasted",
-            value=max((s.gaps.oldest_open_seconds(now) for s in sessions), default=0),
+            value=max((s.gaps.oldest_open_seconds(now_ns) for s in sessions), default=0),
         )  # fmt: skip

@@ -41,15 +41,15 @@ class Sender:
     def run(self, c: Connection) -> None:
         """Send due registrations until ``c`` closes; a failure closes ``c`` with the reason."""
         while not c.closed.is_set():
-            now = self.clock.monotonic()
+            now_s = self.clock.monotonic()
             with self.table_lock:
-                pair = c.link.table.next_to_send(now)
+                pair = c.link.table.next_to_send(now_s)
                 if pair is not None:
                     c.link.table.mark_sent(pair)
                 due = c.link.table.next_due()
             if pair is None:
                 c.closed.wait(
-                    IDLE_WAIT_S if due is None else min(IDLE_WAIT_S, max(0.01, due - now))
+                    IDLE_WAIT_S if due is None else min(IDLE_WAIT_S, max(0.01, due - now_s))
                 )
                 continue
             try:

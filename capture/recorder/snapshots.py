@@ -180,13 +180,13 @@ class BookSnapshots:
             while True:
                 if self._stopped:
                     return None
-                now = self._clock.monotonic()
-                if self._due and self._due[0][0] <= now and self._next_send_s <= now:
+                now_s = self._clock.monotonic()
+                if self._due and self._due[0][0] <= now_s and self._next_send_s <= now_s:
                     _, _, isin = heapq.heappop(self._due)
-                    self._next_send_s = now + 1.0 / self._options.rate_per_s
+                    self._next_send_s = now_s + 1.0 / self._options.rate_per_s
                     return self._jobs[isin]
                 wake = [self._next_send_s, self._due[0][0]] if self._due else []
-                self._cond.wait(max(max(wake) - now, 0.0) if wake else None)
+                self._cond.wait(max(max(wake) - now_s, 0.0) if wake else None)
 
     def _fetch(self, job: _Job) -> str | None:
         """One request: its response into raw; None if it is a book, else why not."""

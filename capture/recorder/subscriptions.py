@@ -51,10 +51,10 @@ class SubscriptionTable:
         self._entries = {pair: _Entry() for pair in pairs}
         self.aes: dict[str, tuple[str, str]] = {}
 
-    def next_to_send(self, now: float) -> Pair | None:
+    def next_to_send(self, now_s: float) -> Pair | None:
         """The first pending pair that is due, if any."""
         for pair, entry in self._entries.items():
-            if entry.state == "pending" and entry.due <= now:
+            if entry.state == "pending" and entry.due <= now_s:
                 return pair
         return None
 
@@ -66,7 +66,7 @@ class SubscriptionTable:
     def mark_sent(self, pair: Pair) -> None:
         self._entries[pair].state = "sent"
 
-    def answer(self, response: ControlResponse, now: float, retry_after_s: float) -> Step:
+    def answer(self, response: ControlResponse, now_s: float, retry_after_s: float) -> Step:
         """Apply a control response to the pair it names and say what to do next."""
         step = _STEPS[response.outcome]
         entry = self._entries.get((response.tr_id, response.tr_key))
@@ -77,7 +77,7 @@ class SubscriptionTable:
             if response.key is not None and response.iv is not None:
                 self.aes[response.tr_id] = (response.key, response.iv)
         elif step in (Step.RETRY, Step.RENEW_KEY):
-            entry.state, entry.due = "pending", now + retry_after_s
+            entry.state, entry.due = "pending", now_s + retry_after_s
         else:
             entry.state = "failed"
         return step
