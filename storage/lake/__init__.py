@@ -12,7 +12,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from storage.lake.checkpoint import CHECKPOINT_NAME, checkpoint_position, position_from_json
-from storage.lake.ranges import HIST_PREFIX, LIVE_PREFIX, RawRange, covering, range_of, superseded
+from storage.lake.ranges import (
+    HIST_PREFIX,
+    LIVE_PREFIX,
+    OPEN_GAPS_FILE,
+    RawRange,
+    covering,
+    range_of,
+    superseded,
+)
 from storage.lazy import lazy_names
 
 if TYPE_CHECKING:
@@ -22,7 +30,6 @@ if TYPE_CHECKING:
     from storage.lake.files import (
         BOOKS_BY_MINUTE,
         INDEXES,
-        OPEN_GAPS_FILE,
         QUOTES_BY_TIME,
         Lake,
         partition,
@@ -45,7 +52,6 @@ __getattr__ = lazy_names(
             [
                 "BOOKS_BY_MINUTE",
                 "INDEXES",
-                "OPEN_GAPS_FILE",
                 "QUOTES_BY_TIME",
                 "Lake",
                 "partition",

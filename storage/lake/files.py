@@ -45,7 +45,6 @@ from storage.lake.durable import remove_durably, write_bytes_durably, write_dura
 from storage.lake.ranges import RawRange, covering
 from storage.schemas import SCHEMA_VERSION
 
-OPEN_GAPS_FILE = "open.parquet"
 QUOTES_BY_TIME, BOOKS_BY_MINUTE = "quotes_by_time", "books_by_minute"
 INDEXES = (QUOTES_BY_TIME, BOOKS_BY_MINUTE)
 """The hist folders of a compacted day's book indexes (storage/compact/day_index.py), beside

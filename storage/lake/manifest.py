@@ -24,8 +24,7 @@ from pathlib import Path
 
 from capture.errors import StorageError
 from storage.lake.durable import write_bytes_durably
-from storage.lake.files import OPEN_GAPS_FILE
-from storage.lake.ranges import superseded
+from storage.lake.ranges import OPEN_GAPS_FILE, superseded
 
 MANIFEST_NAME = "manifest.json"
 TIERS = ("live", "hist")
@@ -35,11 +34,15 @@ TIERS = ("live", "hist")
 class Manifest:
     """``files[table][date]``: the committed files (paths relative to the lake root) of
     ``date`` (``YYYY-MM-DD``) in both tiers; ``tombstones``: replaced files still on disk,
-    each with the UTC ns it was first found replaced at."""
+    each with the UTC ns it was first found replaced at; ``dropped``: files a rebuild took out
+    of the lake without a file that supersedes them (what it did not make again, and the
+    compacted tier it replaced), each ``[inode, UTC ns]``: left out of every scan while the
+    file at that path is still that inode, deleted after the retention like a tombstone."""
 
     committed_ns: int
     files: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     tombstones: dict[str, int] = field(default_factory=dict)
+    dropped: dict[str, list[int]] = field(default_factory=dict)
 
     def dates(self) -> list[str]:
         """Every date any table has a committed file of, in order."""
@@ -51,6 +54,7 @@ class Manifest:
             "committed_ns": self.committed_ns,
             "files": self.files,
             "tombstones": self.tombstones,
+            "dropped": self.dropped,
         }
         return json.dumps(body, indent=0, sort_keys=True).encode()
 
@@ -68,7 +72,9 @@ def read_manifest(lake_root: Path) -> Manifest | None:
     path = manifest_path(lake_root)
     try:
         body = json.loads(path.read_bytes())
-        return Manifest(int(body["committed_ns"]), body["files"], body["tombstones"])
+        return Manifest(
+            int(body["committed_ns"]), body["files"], body["tombstones"], body.get("dropped", {})
+        )
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -92,6 +98,7 @@ def scan(lake_root: Path, now_ns: int, previous: Manifest | None = None) -> Mani
     rewrites, is read by glob instead (storage/read/catalog_sql.py). Live and hist names never
     clash (``part-`` and ``data-``)."""
     stamps = previous.tombstones if previous is not None else {}
+    dropped = still_dropped(lake_root, previous.dropped if previous is not None else {})
     partitions: dict[tuple[str, str, str], dict[str, bool]] = {}
     for tier in TIERS:
         for table_dir in _folders(lake_root / tier):
@@ -99,8 +106,13 @@ def scan(lake_root: Path, now_ns: int, previous: Manifest | None = None) -> Mani
                 for folder in [date_dir, *_folders(date_dir, "isin=")]:
                     rel = str(folder.relative_to(table_dir))
                     names = partitions.setdefault((table_dir.name, date_dir.name, rel), {})
-                    names.update(dict.fromkeys(_parquet_names(folder), tier == "hist"))
-    found = Manifest(now_ns)
+                    kept = [
+                        n
+                        for n in _parquet_names(folder)
+                        if f"{tier}/{table_dir.name}/{rel}/{n}" not in dropped
+                    ]
+                    names.update(dict.fromkeys(kept, tier == "hist"))
+    found = Manifest(now_ns, dropped=dropped)
     for (table, date_folder, rel), names in sorted(partitions.items()):
         gone = superseded(names)
         paths = {n: f"{'hist' if hist else 'live'}/{table}/{rel}/{n}" for n, hist in names.items()}
@@ -111,6 +123,39 @@ def scan(lake_root: Path, now_ns: int, previous: Manifest | None = None) -> Mani
         for name in gone:
             found.tombstones[paths[name]] = stamps.get(paths[name], now_ns)
     return found
+
+
+def still_dropped(lake_root: Path, dropped: dict[str, list[int]]) -> dict[str, list[int]]:
+    """The dropped files still at their paths as the same inode: a path where a writer has
+    put a new file since (a compaction making the same range again) is the new file's."""
+    kept = {}
+    for rel, (inode, since) in dropped.items():
+        try:
+            if os.stat(lake_root / rel).st_ino == inode:
+                kept[rel] = [inode, since]
+        except FileNotFoundError:
+            continue
+    return kept
+
+
+def drop(lake_root: Path, paths: list[Path], now_ns: int) -> None:
+    """Take ``paths`` (files under ``lake_root``) out of the lake's committed state for good,
+    keeping them on disk for the readers that planned on them: recorded in the manifest as
+    dropped, by inode, before the caller puts anything in their place.
+
+    Raises:
+        StorageError: the manifest cannot be read or written.
+    """
+    manifest = read_manifest(lake_root) or Manifest(now_ns)
+    for path in paths:
+        try:
+            inode = os.stat(path).st_ino
+        except FileNotFoundError:
+            continue
+        rel = str(path.relative_to(lake_root))
+        since = manifest.dropped.get(rel, [inode, now_ns])[1]
+        manifest.dropped[rel] = [inode, since]
+    write_manifest(lake_root, manifest)
 
 
 def _tier_first(rel: str) -> tuple[bool, str]:

@@ -26,6 +26,7 @@ from pathlib import PurePosixPath
 from capture.rawlog import Position
 
 LIVE_PREFIX, HIST_PREFIX = "part", "data"
+OPEN_GAPS_FILE = "open.parquet"  # the gaps still open: rewritten by every batch, named for no range
 _STEM = r"\d{19}-[A-Za-z0-9_.]{1,64}"
 _NAME = re.compile(rf"(part|data)-({_STEM})-(\d+)-({_STEM})-(\d+)\.parquet")
 _SEGMENT_SUFFIX = ".seg"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from capture.durable import fsync_dir
 from capture.errors import StorageError
-from storage.lake.manifest import Manifest, write_manifest
+from storage.lake.manifest import Manifest, still_dropped, write_manifest
 
 DEFAULT_RETENTION_S = 3600.0
 """An hour: longer than any one query, and than the 30 minutes between intraday compactions,
@@ -32,20 +32,23 @@ def vacuum(lake_root: Path, manifest: Manifest, now_ns: int, retention_s: float)
     """
     limit = now_ns - int(retention_s * 1e9)
     due = sorted(rel for rel, since in manifest.tombstones.items() if since <= limit)
-    if not due:
+    dropped = still_dropped(lake_root, manifest.dropped)
+    due_dropped = sorted(rel for rel, (_, since) in dropped.items() if since <= limit)
+    if not due and not due_dropped and dropped == manifest.dropped:
         return 0
     try:
-        for rel in due:
+        for rel in due + due_dropped:
             delete(lake_root / rel)
-        for folder in sorted({(lake_root / rel).parent for rel in due}):
+        for folder in sorted({(lake_root / rel).parent for rel in due + due_dropped}):
             if folder.exists():
                 fsync_dir(folder)
     except OSError as exc:
         raise StorageError(f"cannot delete the replaced file(s) in {lake_root}: {exc}") from exc
     for rel in due:
         del manifest.tombstones[rel]
+    manifest.dropped = {rel: v for rel, v in dropped.items() if rel not in due_dropped}
     write_manifest(lake_root, manifest)
-    return len(due)
+    return len(due) + len(due_dropped)
 
 
 def delete(path: Path) -> None:

@@ -1,5 +1,5 @@
-"""Reads while the lake is written: the real compaction (intraday, daily) in a loop in a child
-process while readers loop on every read path at once, each read checked against the
+"""Reads while the lake is written: the real compaction (intraday, daily) and a rebuild loop in
+a child process while readers loop on every read path at once, each read checked against the
 rows the raw log is known to hold. Issue 17: a read returns each row of one consistent state
 of the lake exactly once, and never fails because a file went away.
 
@@ -7,11 +7,9 @@ The lake: three Seoul days, the last still being recorded (the test holds the ra
 open), normalized in small batches, so each partition holds several live files; few ISINs,
 as a read costs 40-90 ms of CPU, mostly fixed, and every path needs its reads. Every step of
 the child's loop keeps the same rows, so every read, at any instant, must see all of them:
-``compact --intraday`` (the open day's closed hour merged) and ``compact`` (the closed days
-into hist). ``normalize --rebuild`` is not in the loop yet: it still swaps whole folders (and
-removes the compacted tier it replaces at once), so a reader that planned on the files before
-it fails or counts short (measured with it in the loop on the new read side: 80 wrong reads
-and 177 errors of 2,500); ``REBUILD_TOO=1`` puts it back, for the fix to be held to.
+``normalize --rebuild`` (the lake re-derived from raw, each rebuilt file renamed over its
+path, the files it took out kept for the retention), ``compact --intraday`` (the open day's
+closed hour merged) and ``compact`` (the closed days into hist).
 
 Paths, each looping in a process of its own: a plain DuckDB client on catalog.duckdb (a
 connection per read, as a notebook cell that opens it), ``bondtape sql``, ``bondtape query``
@@ -68,11 +66,7 @@ LINEAGE_SQL = """SELECT count(*) AS n,
     count(DISTINCT (segment, "offset", record_index)) AS distinct_lineage FROM quotes"""
 
 STEPS = (
-    *(
-        [("rebuild", ["normalize", "--rebuild", "--batch-records", str(BATCH_RECORDS)])]
-        if os.environ.get("REBUILD_TOO")
-        else []
-    ),
+    ("rebuild", ["normalize", "--rebuild", "--batch-records", str(BATCH_RECORDS)]),
     ("intraday", ["compact", "--intraday"]),
     ("daily", ["compact"]),
 )
@@ -106,9 +100,9 @@ def record_days(data_dir: Path) -> tuple[RawLogWriter, Counter[tuple[str, str]]]
 
 
 def write_loop(data_dir: str, stop_file: str, progress_file: str) -> int:
-    """The child: its steps (intraday, daily; a rebuild first with REBUILD_TOO), again, until
-    ``stop_file`` exists; each step's name appended to ``progress_file`` when it has
-    finished. Its exit status: 0, or the first failing command's."""
+    """The child: rebuild, intraday, daily, again, until ``stop_file`` exists; each step's
+    name appended to ``progress_file`` when it has finished. Its exit status: 0, or the first
+    failing command's."""
     with open(progress_file, "a", buffering=1) as progress:
         for name, argv in itertools.cycle(STEPS):
             if os.path.exists(stop_file):
@@ -261,7 +255,7 @@ def child(function: str, *args: str) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
-def test_every_read_path_sees_every_row_once_while_compactions_run(
+def test_every_read_path_sees_every_row_once_while_compaction_and_rebuilds_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data_dir, work = tmp_path / "data", tmp_path / "work"

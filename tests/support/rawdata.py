@@ -14,6 +14,7 @@ from capture.clock import ManualClock
 from capture.kis.layouts import LAYOUTS, Kind
 from capture.kis.protocol import control_response, data_frame
 from capture.rawlog import RawLogWriter, RecordKind, events
+from storage.lake import read_manifest
 from storage.normalize.normalizer import normalize
 from storage.normalize.parser import FRAME_SCHEMA
 from tests.support.rawlog import seoul_ns
@@ -108,7 +109,12 @@ class RawLog:
 def lake_rows(
     data_dir: Path, table: str, order: str = 'segment, "offset", record_index'
 ) -> list[dict]:
-    files = sorted((data_dir / "lake" / "live" / table).rglob("*.parquet"))
+    """The rows of ``table``'s live files, but for those a rebuild took out of the lake (it
+    leaves them on disk for the retention, for the readers that planned on them)."""
+    lake = data_dir / "lake"
+    manifest = read_manifest(lake)
+    dropped = {lake / rel for rel in manifest.dropped} if manifest is not None else set()
+    files = [f for f in sorted((lake / "live" / table).rglob("*.parquet")) if f not in dropped]
     if not files:
         return []
     con = duckdb.connect()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -16,6 +17,7 @@ import storage.lake.retention
 from capture.errors import StorageError
 from capture.rawlog import list_segments
 from storage.compact.compaction import compact
+from storage.lake import read_manifest, vacuum
 from storage.lake.files import RAW_RANGES_KEY
 from storage.lake.ranges import range_of
 from storage.normalize.normalizer import normalize
@@ -202,17 +204,40 @@ def test_compacting_a_day_a_recorder_is_writing_is_refused_with_why(tmp_path: Pa
 def test_a_rebuild_after_compaction_rederives_the_day_and_drops_its_hist_files(
     tmp_path: Path,
 ) -> None:
+    """The compacted tier of what a rebuild re-derives leaves the lake at once (a reader
+    opening the catalog after it never sees those files), stays on disk for the readers that
+    planned on it before, and is deleted once the retention is over."""
     two_days(tmp_path)
     compact(tmp_path, retention_s=0)
     before = view_rows(tmp_path)
+    hist_day1 = files(tmp_path, "hist", DAY1)
     normalize(tmp_path, rebuild=True, date=DAY1)
-    assert files(tmp_path, "hist", DAY1) == []
+    assert committed(tmp_path, "hist", DAY1) == [] and hist_day1
+    assert all(p.exists() for p in hist_day1)  # readers of the old catalog can still open them
     assert view_rows(tmp_path) == before
     assert list((tmp_path / "lake" / "hist" / "books_by_minute").glob(f"date={DAY2}/*"))
-    assert not list((tmp_path / "lake" / "hist" / "books_by_minute").glob(f"date={DAY1}/*"))
+    assert committed(tmp_path, "hist", DAY2, "books_by_minute")
+    assert not committed(tmp_path, "hist", DAY1, "books_by_minute")
     normalize(tmp_path, rebuild=True)
+    assert committed(tmp_path, "hist", DAY1) == committed(tmp_path, "hist", DAY2) == []
+    assert view_rows(tmp_path) == before
+    lake = tmp_path / "lake"
+    manifest = read_manifest(lake)
+    assert manifest is not None and vacuum(lake, manifest, time.time_ns(), 0) > 0
     assert not list((tmp_path / "lake" / "hist").rglob("*.parquet"))
     assert view_rows(tmp_path) == before
+
+
+def committed(data_dir: Path, tier: str, day: dt.date, *tables: str) -> list[str]:
+    """The committed files of ``day`` in ``tier`` (of the four tables, or ``tables``)."""
+    manifest = read_manifest(data_dir / "lake")
+    assert manifest is not None
+    return sorted(
+        rel
+        for t in tables or TABLES
+        for rel in manifest.files.get(t, {}).get(day.isoformat(), [])
+        if rel.startswith(f"{tier}/")
+    )
 
 
 def test_a_day_is_not_compacted_by_date_until_every_record_of_it_is_normalized(
