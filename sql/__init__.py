@@ -1,8 +1,10 @@
 """Named queries and view definitions, kept as ``.sql`` files shipped with the package.
 
 ``queries/NAME.sql`` are the named queries (`bondtape query NAME`), each with a header that
-storage/read/queries.py reads; ``views/NAME.sql`` are the catalog's views; ``NAME.sql`` at the top
-are queries the demo runs over lake files.
+storage/read/queries.py reads; ``views/NAME.sql`` are what the catalog adds to the views of the
+four tables (which storage/read/catalog_sql.py generates from the committed manifest): the
+bonds view, the book-as-of macro and the macros the named queries share; ``NAME.sql`` at the
+top are queries the demo runs over lake files.
 """
 
 from __future__ import annotations
