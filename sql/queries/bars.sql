@@ -32,10 +32,10 @@ mids AS (
         (recv_ns + 32400000000000) // width.ns AS bar,
         (bid_price_1 + ask_price_1) * 0.5 AS mid_price,
         (CAST(recv_ns AS HUGEINT) << 48) + ("offset" << 16) + record_index AS received
-    FROM quotes, width
+    FROM quotes_between(
+        CAST($date AS DATE), coalesce(CAST($to_date AS DATE), CAST($date AS DATE))
+    ), width
     WHERE bid_qty_1 > 0 AND ask_qty_1 > 0
-        AND date >= coalesce(CAST($date AS DATE), DATE '0001-01-01')
-        AND date <= coalesce(CAST($to_date AS DATE), CAST($date AS DATE), DATE '9999-12-31')
         AND (CAST($isins AS VARCHAR[]) IS NULL OR list_contains(CAST($isins AS VARCHAR[]), isin))
 ),
 quote_bars AS (
@@ -56,15 +56,11 @@ trade_bars AS (
         count(*) AS trades,
         CAST(sum(trade_qty) AS BIGINT) AS volume,
         -- in units of 0.0001: (100 * sum(cents * qty) + sum(qty) // 2) // sum(qty)
-        CAST(
-            ((100 * sum(CAST(trade_price * 100 AS HUGEINT) * trade_qty) + sum(trade_qty) // 2)
-                // sum(trade_qty)) * 0.0001
-            AS DECIMAL(18, 4)
-        ) AS vwap
-    FROM trades, width
-    WHERE date >= coalesce(CAST($date AS DATE), DATE '0001-01-01')
-        AND date <= coalesce(CAST($to_date AS DATE), CAST($date AS DATE), DATE '9999-12-31')
-        AND (CAST($isins AS VARCHAR[]) IS NULL OR list_contains(CAST($isins AS VARCHAR[]), isin))
+        bondtape_vwap(trade_price, trade_qty) AS vwap
+    FROM trades_between(
+        CAST($date AS DATE), coalesce(CAST($to_date AS DATE), CAST($date AS DATE))
+    ), width
+    WHERE (CAST($isins AS VARCHAR[]) IS NULL OR list_contains(CAST($isins AS VARCHAR[]), isin))
     GROUP BY isin, bar
 )
 SELECT

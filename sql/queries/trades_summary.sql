@@ -17,11 +17,7 @@ SELECT
     count(*) AS trades,
     CAST(sum(trade_qty) AS BIGINT) AS volume,
     -- in units of 0.0001: (100 * sum(cents * qty) + sum(qty) // 2) // sum(qty)
-    CAST(
-        ((100 * sum(CAST(trade_price * 100 AS HUGEINT) * trade_qty) + sum(trade_qty) // 2)
-            // sum(trade_qty)) * 0.0001
-        AS DECIMAL(18, 4)
-    ) AS vwap,
+    bondtape_vwap(trade_price, trade_qty) AS vwap,
     first(trade_price ORDER BY recv_ns, segment, "offset", record_index) AS first_price,
     last(trade_price ORDER BY recv_ns, segment, "offset", record_index) AS last_price,
     max(trade_price) AS high_price,
@@ -30,9 +26,9 @@ SELECT
     last(trade_yield ORDER BY recv_ns, segment, "offset", record_index) AS last_yield,
     max(trade_yield) AS high_yield,
     min(trade_yield) AS low_yield
-FROM trades
-WHERE date >= coalesce(CAST($date AS DATE), DATE '0001-01-01')
-    AND date <= coalesce(CAST($to_date AS DATE), CAST($date AS DATE), DATE '9999-12-31')
-    AND (CAST($isins AS VARCHAR[]) IS NULL OR list_contains(CAST($isins AS VARCHAR[]), isin))
+FROM trades_between(
+    CAST($date AS DATE), coalesce(CAST($to_date AS DATE), CAST($date AS DATE))
+)
+WHERE (CAST($isins AS VARCHAR[]) IS NULL OR list_contains(CAST($isins AS VARCHAR[]), isin))
 GROUP BY isin, date
 ORDER BY isin, date

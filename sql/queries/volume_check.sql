@@ -22,10 +22,10 @@
 WITH picked AS (
     SELECT isin, date, recv_ns, recv_ts, segment, "offset", record_index, trade_qty,
         cum_volume
-    FROM trades
-    WHERE date >= coalesce(CAST($date AS DATE), DATE '0001-01-01')
-        AND date <= coalesce(CAST($to_date AS DATE), CAST($date AS DATE), DATE '9999-12-31')
-        AND (CAST($isins AS VARCHAR[]) IS NULL
+    FROM trades_between(
+        CAST($date AS DATE), coalesce(CAST($to_date AS DATE), CAST($date AS DATE))
+    )
+    WHERE (CAST($isins AS VARCHAR[]) IS NULL
             OR list_contains(CAST($isins AS VARCHAR[]), isin))
 ),
 stepped AS (
@@ -45,7 +45,9 @@ first_record AS (
     FROM (
         SELECT isin, date, recv_ts FROM picked
         UNION ALL
-        SELECT isin, date, recv_ts FROM quotes
+        SELECT isin, date, recv_ts FROM quotes_between(
+            CAST($date AS DATE), coalesce(CAST($to_date AS DATE), CAST($date AS DATE))
+        )
         WHERE (isin, date) IN (SELECT DISTINCT isin, date FROM picked)
     )
     GROUP BY isin, date
