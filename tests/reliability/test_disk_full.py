@@ -43,6 +43,20 @@ from tests.support.recorder import (
 SIZE = "3m"
 
 
+def disk_full_status(data: Path) -> dict:
+    """status.json once it says the writer is refusing records (and has dropped a few)."""
+    return wait_until(
+        lambda: (
+            (s := read_status(data / "status.json"))
+            and s["writer"]["error"]
+            and s["writer"]["records_dropped"] > 20
+            and s
+        ),
+        30,
+        "status.json to say the disk is full",
+    )
+
+
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
     with mounted_small_disk(tmp_path / "small", SIZE) as mount:
@@ -59,16 +73,7 @@ def test_a_full_disk_is_loud_loses_nothing_written_and_becomes_a_gap_then_record
             wait_until(lambda: len(events(data, "sub_ack")) == 4, 30, "the acks")
             wait_until(lambda: read_status(data / "status.json"), 10, "a first status.json")
             fill(filler)
-            status = wait_until(
-                lambda: (
-                    (s := read_status(data / "status.json"))
-                    and s["writer"]["error"]
-                    and s["writer"]["records_dropped"] > 20
-                    and s
-                ),
-                30,
-                "status.json to say the disk is full",
-            )
+            status = disk_full_status(data)
             assert "disk full" in status["writer"]["error"]
             assert recorder.poll() is None, "the recorder must keep running"
             kept_before = [r for r in read_records(data / "raw") if isinstance(r, RawRecord)]
@@ -205,16 +210,7 @@ def test_a_disk_full_seen_only_at_fsync_keeps_the_recorder_and_becomes_a_gap(
         with recording(recorder) as thread:
             wait_until(lambda: len(events(data, "sub_ack")) == len(pairs), 30, "the acks")
             disk.failing = errno.ENOSPC
-            status = wait_until(
-                lambda: (
-                    (s := read_status(data / "status.json"))
-                    and s["writer"]["error"]
-                    and s["writer"]["records_dropped"] > 20
-                    and s
-                ),
-                30,
-                "status.json to say the disk is full",
-            )
+            status = disk_full_status(data)
             assert "disk full" in status["writer"]["error"]
             assert thread.is_alive(), "the recorder must keep running"
             kept_before = [r for r in read_records(data / "raw") if isinstance(r, RawRecord)]
